@@ -1,0 +1,384 @@
+//! Customer orders and the order state machine.
+//!
+//! The state machine lives in [`OrderStatus::apply`] and nowhere else:
+//!
+//! ```text
+//!            accept (some line needs production)
+//!   (new) ─────────────────────────────────────► in_production
+//!     │                                              │   │
+//!     │ accept (every line reserved from stock)      │   │ all production done
+//!     ▼                                              │   ▼
+//!   ready ◄──────────────────────────────────────────┘ ready
+//!     │                                              │
+//!     └──── cancel ───► cancelled ◄──── cancel ──────┘
+//! ```
+//!
+//! `cancelled` is final. Delivery states (`scheduled`, `delivered`) join when route planning
+//! is connected to orders.
+
+use crate::catalogue::Sku;
+use crate::{Invalid, LatLon, Region, SiteId};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+/// Where an order came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A web shop.
+    Web,
+    /// A marketplace.
+    Marketplace,
+    /// A retail store.
+    Store,
+}
+
+impl Channel {
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Marketplace => "marketplace",
+            Channel::Store => "store",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str, field: &str) -> Result<Self, Invalid> {
+        match value {
+            "web" => Ok(Channel::Web),
+            "marketplace" => Ok(Channel::Marketplace),
+            "store" => Ok(Channel::Store),
+            other => Err(Invalid::new(
+                field,
+                format!("expected web, marketplace or store, got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// An order's state; see the module docs for the transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    /// At least one line waits for a production order.
+    InProduction,
+    /// Every line's goods are reserved in a warehouse; ready for delivery planning.
+    Ready,
+    /// Cancelled; its reservations were released. Final.
+    Cancelled,
+}
+
+/// Something that happens to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// The order was accepted; `all_from_stock` tells whether every line is reserved already.
+    Accept {
+        /// Every line was served from stock.
+        all_from_stock: bool,
+    },
+    /// The last outstanding production order was completed.
+    AllLinesReady,
+    /// The customer or a planner cancelled it.
+    Cancel,
+}
+
+/// A transition the state machine forbids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order is {current}; it cannot {event}", current = .current.as_str())]
+pub struct IllegalTransition {
+    /// The state the order is in.
+    pub current: OrderStatus,
+    /// What was attempted, in words.
+    pub event: &'static str,
+}
+
+impl OrderStatus {
+    /// All states, in display order.
+    pub const ALL: [OrderStatus; 3] = [
+        OrderStatus::InProduction,
+        OrderStatus::Ready,
+        OrderStatus::Cancelled,
+    ];
+
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::InProduction => "in_production",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str, field: &str) -> Result<Self, Invalid> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| {
+                Invalid::new(
+                    field,
+                    format!("expected in_production, ready or cancelled, got {value:?}"),
+                )
+            })
+    }
+
+    /// The state a brand-new order enters.
+    pub fn initial(all_from_stock: bool) -> OrderStatus {
+        if all_from_stock {
+            OrderStatus::Ready
+        } else {
+            OrderStatus::InProduction
+        }
+    }
+
+    /// The one place where order transitions are decided.
+    pub fn apply(self, event: OrderEvent) -> Result<OrderStatus, IllegalTransition> {
+        use OrderStatus::*;
+        match (self, event) {
+            (InProduction, OrderEvent::AllLinesReady) => Ok(Ready),
+            (InProduction | Ready, OrderEvent::Cancel) => Ok(Cancelled),
+            (current, OrderEvent::Accept { .. }) => Err(IllegalTransition {
+                current,
+                event: "be accepted again",
+            }),
+            (current, OrderEvent::AllLinesReady) => Err(IllegalTransition {
+                current,
+                event: "become ready",
+            }),
+            (current, OrderEvent::Cancel) => Err(IllegalTransition {
+                current,
+                event: "be cancelled",
+            }),
+        }
+    }
+}
+
+/// The person an order is delivered to and installed for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    /// Full name.
+    pub name: String,
+    /// Phone number for the crew.
+    pub phone: String,
+    /// Street address.
+    pub address: String,
+    /// Delivery location.
+    pub location: LatLon,
+}
+
+/// One requested line: a SKU and a quantity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineRequest {
+    /// What is ordered.
+    pub sku: Sku,
+    /// How many (at least 1).
+    pub qty: u32,
+}
+
+/// Largest quantity on one line: more is a data-entry error, not an order.
+pub const MAX_LINE_QTY: u32 = 10_000;
+/// Largest number of lines on one order.
+pub const MAX_LINES: usize = 200;
+
+/// A validated order as a channel sends it, before fulfilment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    /// Where it came from.
+    pub channel: Channel,
+    /// The channel's own reference.
+    pub external_ref: String,
+    /// Who receives it.
+    pub customer: Customer,
+    /// What is ordered.
+    pub lines: Vec<LineRequest>,
+}
+
+fn text(value: &str, field: &str, max: usize) -> Result<String, Invalid> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Invalid::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if trimmed.chars().any(|c| c.is_control()) {
+        return Err(Invalid::new(field, "must not contain control characters"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Raw fields of a customer, as they arrive, to be validated by [`NewOrder::new`].
+#[derive(Debug, Clone)]
+pub struct RawCustomer<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Phone.
+    pub phone: &'a str,
+    /// Address.
+    pub address: &'a str,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+impl NewOrder {
+    /// Validates every field; the first error names its field.
+    pub fn new(
+        channel: Channel,
+        external_ref: &str,
+        customer: RawCustomer<'_>,
+        lines: &[(&str, i64)],
+    ) -> Result<Self, Invalid> {
+        let external_ref = text(external_ref, "external_ref", 128)?;
+        let name = text(customer.name, "customer.name", 200)?;
+        let phone = text(customer.phone, "customer.phone", 40)?;
+        if !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+            || !phone.chars().any(|c| c.is_ascii_digit())
+        {
+            return Err(Invalid::new(
+                "customer.phone",
+                "must be digits with optional + - ( ) . and spaces",
+            ));
+        }
+        let address = text(customer.address, "customer.address", 500)?;
+        let location = LatLon::new(customer.lat, customer.lon, "customer")?;
+        if lines.is_empty() {
+            return Err(Invalid::new("lines", "an order needs at least one line"));
+        }
+        if lines.len() > MAX_LINES {
+            return Err(Invalid::new("lines", format!("at most {MAX_LINES} lines")));
+        }
+        let lines = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (sku, qty))| {
+                let sku = Sku::parse(sku, &format!("lines[{i}].sku"))?;
+                if *qty < 1 || *qty > i64::from(MAX_LINE_QTY) {
+                    return Err(Invalid::new(
+                        format!("lines[{i}].qty"),
+                        format!("must be between 1 and {MAX_LINE_QTY}"),
+                    ));
+                }
+                Ok(LineRequest {
+                    sku,
+                    qty: *qty as u32,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewOrder {
+            channel,
+            external_ref,
+            customer: Customer {
+                name,
+                phone,
+                address,
+                location,
+            },
+            lines,
+        })
+    }
+}
+
+/// How one line is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fulfilment {
+    /// Reserved from free stock in a warehouse.
+    Stock {
+        /// The warehouse holding the reservation.
+        site: SiteId,
+    },
+    /// Made to order.
+    Production {
+        /// The production order.
+        production_order: i64,
+        /// The factory making it.
+        factory: SiteId,
+    },
+}
+
+/// A line of an accepted order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    /// What.
+    pub sku: Sku,
+    /// How many.
+    pub qty: u32,
+    /// Where it comes from.
+    pub fulfilment: Fulfilment,
+}
+
+/// An accepted order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// Identifier.
+    pub id: i64,
+    /// Current state.
+    pub status: OrderStatus,
+    /// Origin channel.
+    pub channel: Channel,
+    /// The channel's reference.
+    pub external_ref: String,
+    /// Recipient.
+    pub customer: Customer,
+    /// Region of the warehouse that serves the customer.
+    pub region: Region,
+    /// Token that created it.
+    pub created_by: i64,
+    /// When it was accepted.
+    pub created_at: Timestamp,
+    /// The date promised to the customer.
+    pub promised_date: Date,
+    /// Its lines, in request order.
+    pub lines: Vec<OrderLine>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_diagram() {
+        use OrderStatus::*;
+        assert_eq!(OrderStatus::initial(true), Ready);
+        assert_eq!(OrderStatus::initial(false), InProduction);
+        assert_eq!(InProduction.apply(OrderEvent::AllLinesReady), Ok(Ready));
+        assert_eq!(Ready.apply(OrderEvent::Cancel), Ok(Cancelled));
+        assert_eq!(InProduction.apply(OrderEvent::Cancel), Ok(Cancelled));
+        let err = Cancelled.apply(OrderEvent::Cancel).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "order is cancelled; it cannot be cancelled"
+        );
+        assert!(Ready.apply(OrderEvent::AllLinesReady).is_err());
+    }
+
+    fn raw() -> RawCustomer<'static> {
+        RawCustomer {
+            name: "Ana",
+            phone: "+39 0332 1234",
+            address: "Via Roma 1",
+            lat: 45.8,
+            lon: 8.8,
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let e = NewOrder::new(Channel::Web, "x", raw(), &[("REF-1", 0)]).unwrap_err();
+        assert_eq!(e.field, "lines[0].qty");
+        let e = NewOrder::new(Channel::Web, " ", raw(), &[("REF-1", 1)]).unwrap_err();
+        assert_eq!(e.field, "external_ref");
+        let e = NewOrder::new(Channel::Web, "x", raw(), &[]).unwrap_err();
+        assert_eq!(e.field, "lines");
+        let mut c = raw();
+        c.phone = "call me";
+        let e = NewOrder::new(Channel::Web, "x", c, &[("REF-1", 1)]).unwrap_err();
+        assert_eq!(e.field, "customer.phone");
+        assert!(NewOrder::new(Channel::Web, "x", raw(), &[("REF-1", 2)]).is_ok());
+    }
+}

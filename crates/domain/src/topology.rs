@@ -1,0 +1,147 @@
+//! The whole reference picture: nodes, sites and the catalogue, validated together.
+
+use crate::catalogue::{Product, Sku};
+use crate::{Invalid, Node, NodeId, Region, Site, SiteId, SiteKind};
+use std::collections::{BTreeSet, HashMap};
+
+/// Nodes, sites and products, checked for consistency (every reference resolves).
+#[derive(Debug, Clone)]
+pub struct Topology {
+    nodes: Vec<Node>,
+    sites: Vec<Site>,
+    products: Vec<Product>,
+    site_index: HashMap<SiteId, usize>,
+    product_index: HashMap<Sku, usize>,
+}
+
+impl Topology {
+    /// Checks references and uniqueness; the error names the offending entry.
+    pub fn new(
+        nodes: Vec<Node>,
+        sites: Vec<Site>,
+        products: Vec<Product>,
+    ) -> Result<Self, Invalid> {
+        let mut node_ids = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if node_ids.insert(n.id.clone(), i).is_some() {
+                return Err(Invalid::new(
+                    format!("node[{i}].id"),
+                    format!("duplicate node {}", n.id),
+                ));
+            }
+            if !(0.0..=100.0).contains(&n.availability_target) {
+                return Err(Invalid::new(
+                    format!("node[{i}].availability_target"),
+                    "must be a percentage between 0 and 100",
+                ));
+            }
+        }
+        if nodes.iter().filter(|n| n.main).count() > 1 {
+            return Err(Invalid::new(
+                "node",
+                "at most one node may be the main node",
+            ));
+        }
+        let mut site_index = HashMap::new();
+        for (i, s) in sites.iter().enumerate() {
+            if site_index.insert(s.id.clone(), i).is_some() {
+                return Err(Invalid::new(
+                    format!("site[{i}].id"),
+                    format!("duplicate site {}", s.id),
+                ));
+            }
+            match node_ids.get(&s.node) {
+                None => {
+                    return Err(Invalid::new(
+                        format!("site[{i}].node"),
+                        format!("unknown node {}", s.node),
+                    ));
+                }
+                Some(&n) if nodes[n].region != s.region => {
+                    return Err(Invalid::new(
+                        format!("site[{i}].region"),
+                        "a site's region must be its node's region",
+                    ));
+                }
+                Some(_) => {}
+            }
+            if !(s.serves_radius_km >= 0.0) {
+                return Err(Invalid::new(format!("site[{i}].radius_km"), "must be >= 0"));
+            }
+        }
+        let mut product_index = HashMap::new();
+        for (i, p) in products.iter().enumerate() {
+            if product_index.insert(p.sku.clone(), i).is_some() {
+                return Err(Invalid::new(
+                    format!("product[{i}].sku"),
+                    format!("duplicate SKU {}", p.sku),
+                ));
+            }
+            if p.makers.is_empty() {
+                return Err(Invalid::new(
+                    format!("product[{i}].makers"),
+                    "needs at least one factory",
+                ));
+            }
+            if !(p.volume_m3 > 0.0) || !(p.weight_kg > 0.0) {
+                return Err(Invalid::new(
+                    format!("product[{i}]"),
+                    "volume and weight must be positive",
+                ));
+            }
+            for (j, m) in p.makers.iter().enumerate() {
+                let ok = site_index
+                    .get(&m.factory)
+                    .is_some_and(|&k| sites[k].kind == SiteKind::Factory);
+                if !ok {
+                    return Err(Invalid::new(
+                        format!("product[{i}].makers[{j}].factory"),
+                        format!("{} is not a factory", m.factory),
+                    ));
+                }
+            }
+        }
+        Ok(Self {
+            nodes,
+            sites,
+            products,
+            site_index,
+            product_index,
+        })
+    }
+
+    /// Every node, in file order.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Every site, in file order.
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// Every product, in file order.
+    pub fn products(&self) -> &[Product] {
+        &self.products
+    }
+
+    /// A site by id.
+    pub fn site(&self, id: &SiteId) -> Option<&Site> {
+        self.site_index.get(id).map(|&i| &self.sites[i])
+    }
+
+    /// A product by SKU.
+    pub fn product(&self, sku: &Sku) -> Option<&Product> {
+        self.product_index.get(sku).map(|&i| &self.products[i])
+    }
+
+    /// A node by id.
+    pub fn node(&self, id: &NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|n| &n.id == id)
+    }
+
+    /// The regions that appear in the topology, sorted.
+    pub fn regions(&self) -> BTreeSet<Region> {
+        self.nodes.iter().map(|n| n.region.clone()).collect()
+    }
+}

@@ -1,0 +1,286 @@
+//! The topology file: rendan's network nodes, sites and catalogue as TOML.
+//!
+//! The default file (`topology.toml`, the 16-node network of the product brief) is compiled
+//! into the binary; [`load`] reads another file instead when one is given. The file's own
+//! types stay here: what leaves this crate is the validated [`rendan_domain::topology::Topology`],
+//! the [`PromiseRules`] and, untouched, the `[netwatch]` table that the network monitor reads.
+
+use rendan_domain::catalogue::{Category, Maker, Product, Sku};
+use rendan_domain::fulfilment::PromiseRules;
+use rendan_domain::topology::Topology;
+use rendan_domain::{Invalid, LatLon, Node, NodeId, Region, Site, SiteId, SiteKind};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The default topology shipped with rendan.
+pub const DEFAULT_TOML: &str = include_str!("../topology.toml");
+
+/// Why a topology file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// Which file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// Not TOML of the expected shape (the message carries line and column).
+    #[error("{origin}: {source}")]
+    Parse {
+        /// The file, or `built-in topology`.
+        origin: String,
+        /// The parser's error.
+        source: toml::de::Error,
+    },
+    /// Well-formed but inconsistent (unknown node, duplicate id, ...).
+    #[error("{origin}: {source}")]
+    Invalid {
+        /// The file, or `built-in topology`.
+        origin: String,
+        /// The rule broken, with the entry at fault.
+        source: Invalid,
+    },
+}
+
+/// A loaded topology file.
+#[derive(Debug, Clone)]
+pub struct TopologyFile {
+    /// Nodes, sites and products.
+    pub topology: Topology,
+    /// How promise dates are computed.
+    pub promise: PromiseRules,
+    /// The `[netwatch]` table, for the network monitor to interpret.
+    pub netwatch: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    #[serde(default)]
+    promise: Option<PromiseDoc>,
+    #[serde(default)]
+    node: Vec<NodeDoc>,
+    #[serde(default)]
+    site: Vec<SiteDoc>,
+    #[serde(default)]
+    product: Vec<ProductDoc>,
+    #[serde(default)]
+    netwatch: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromiseDoc {
+    transfer_km_per_day: f64,
+    delivery_lead_days: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeDoc {
+    id: String,
+    name: String,
+    region: String,
+    lat: f64,
+    lon: f64,
+    availability_target: f64,
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    main: bool,
+    /// Per-node probe settings, read by the network monitor from the raw file.
+    #[serde(default)]
+    #[allow(dead_code)]
+    probe: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteDoc {
+    id: String,
+    kind: String,
+    node: String,
+    lat: f64,
+    lon: f64,
+    #[serde(default)]
+    radius_km: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MakerDoc {
+    factory: String,
+    lead_days: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductDoc {
+    sku: String,
+    name: String,
+    category: String,
+    volume_m3: f64,
+    weight_kg: f64,
+    install_minutes: u32,
+    #[serde(default)]
+    skill: Option<String>,
+    makers: Vec<MakerDoc>,
+}
+
+/// Loads `path`, or the built-in topology when `path` is `None`.
+pub fn load(path: Option<&Path>) -> Result<TopologyFile, TopologyError> {
+    match path {
+        None => parse(DEFAULT_TOML, "built-in topology"),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| TopologyError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?;
+            parse(&text, &p.display().to_string())
+        }
+    }
+}
+
+/// Parses and validates topology TOML; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<TopologyFile, TopologyError> {
+    let doc: FileDoc = toml::from_str(text).map_err(|source| TopologyError::Parse {
+        origin: origin.to_string(),
+        source,
+    })?;
+    build(doc).map_err(|source| TopologyError::Invalid {
+        origin: origin.to_string(),
+        source,
+    })
+}
+
+fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
+    let nodes = doc
+        .node
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let f = |name: &str| format!("node[{i}].{name}");
+            Ok(Node {
+                id: NodeId::parse(&n.id, &f("id"))?,
+                name: n.name.clone(),
+                region: Region::parse(&n.region, &f("region"))?,
+                location: LatLon::new(n.lat, n.lon, &format!("node[{i}]"))?,
+                availability_target: n.availability_target,
+                agent: n.agent.clone(),
+                main: n.main,
+            })
+        })
+        .collect::<Result<Vec<_>, Invalid>>()?;
+    let sites = doc
+        .site
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let f = |name: &str| format!("site[{i}].{name}");
+            let node = NodeId::parse(&s.node, &f("node"))?;
+            let region = nodes
+                .iter()
+                .find(|n| n.id == node)
+                .map(|n| n.region.clone())
+                .ok_or_else(|| Invalid::new(f("node"), format!("unknown node {node}")))?;
+            Ok(Site {
+                id: SiteId::parse(&s.id, &f("id"))?,
+                kind: SiteKind::parse(&s.kind, &f("kind"))?,
+                node,
+                region,
+                location: LatLon::new(s.lat, s.lon, &format!("site[{i}]"))?,
+                serves_radius_km: s.radius_km,
+            })
+        })
+        .collect::<Result<Vec<_>, Invalid>>()?;
+    let products = doc
+        .product
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = |name: &str| format!("product[{i}].{name}");
+            Ok(Product {
+                sku: Sku::parse(&p.sku, &f("sku"))?,
+                name: p.name.clone(),
+                category: Category::parse(&p.category, &f("category"))?,
+                volume_m3: p.volume_m3,
+                weight_kg: p.weight_kg,
+                install_minutes: p.install_minutes,
+                skill: p.skill.clone(),
+                makers: p
+                    .makers
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| {
+                        Ok(Maker {
+                            factory: SiteId::parse(
+                                &m.factory,
+                                &f(&format!("makers[{j}].factory")),
+                            )?,
+                            lead_days: m.lead_days,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Invalid>>()?,
+            })
+        })
+        .collect::<Result<Vec<_>, Invalid>>()?;
+    let promise = match doc.promise {
+        Some(p) => {
+            if !(p.transfer_km_per_day > 0.0) {
+                return Err(Invalid::new(
+                    "promise.transfer_km_per_day",
+                    "must be positive",
+                ));
+            }
+            PromiseRules {
+                transfer_km_per_day: p.transfer_km_per_day,
+                delivery_lead_days: p.delivery_lead_days,
+            }
+        }
+        None => PromiseRules::default(),
+    };
+    Ok(TopologyFile {
+        topology: Topology::new(nodes, sites, products)?,
+        promise,
+        netwatch: doc.netwatch,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_topology_is_the_sixteen_node_network() {
+        let file = load(None).unwrap();
+        let t = &file.topology;
+        assert_eq!(t.nodes().len(), 16);
+        assert_eq!(t.nodes().iter().filter(|n| n.main).count(), 1);
+        let kind = |k| t.sites().iter().filter(|s| s.kind == k).count();
+        assert!(kind(SiteKind::Factory) >= 3);
+        assert_eq!(kind(SiteKind::Warehouse), 16);
+        assert_eq!(kind(SiteKind::Depot), 16);
+        assert!(t.products().len() >= 30);
+        for n in t.nodes() {
+            let want = if n.region.as_str() == "asia" {
+                99.7
+            } else {
+                99.8
+            };
+            assert_eq!(n.availability_target, want, "{}", n.id);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_entry() {
+        let bad = "[[node]]\nid = \"x\"\nname = \"X\"\nregion = \"asia\"\nlat = 95.0\nlon = 0.0\navailability_target = 99.7\n";
+        let err = parse(bad, "t.toml").unwrap_err().to_string();
+        assert!(err.contains("node[0].lat"), "{err}");
+        let err = parse("[[node]]\nid = 1\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line"), "{err}");
+    }
+}
