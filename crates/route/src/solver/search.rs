@@ -1,0 +1,496 @@
+//! Local search: granular neighbourhoods explored with relocate, swap, 2-opt and 2-opt* moves,
+//! first improvement, on penalised costs.
+//!
+//! The loop follows HGS-CVRP (Vidal, "Hybrid genetic search for the CVRP: open-source
+//! implementation and SWAP* neighborhood", Computers & OR 140, 2022, §3.3): clients in random
+//! order, each paired with its granular neighbours (Toth & Vigo's granular tabu idea as used by
+//! Vidal et al. 2013), a pair being re-examined only if one of its routes changed since the
+//! client was last tested. Every move is described as a [`Plan`]: the new content of one or two
+//! routes as a short list of pieces of the current routes. `evaluate` concatenates the pieces'
+//! precomputed prefix/suffix [`Seg`]ments (O(1) per piece for prefix/suffix pieces), `apply`
+//! materialises the same pieces, so the evaluated delta and the applied change cannot disagree
+//! (property-tested in `tests/moves.rs`). Operators are `evaluate` + `apply`, as in PyVRP
+//! (Wouda, Lan & Kool, "PyVRP: a high-performance VRP solver package", INFORMS J. Computing 2024).
+
+use super::data::Data;
+use super::rng::Rng;
+use super::segment::{Penalties, Seg, route_cost};
+
+/// A move must gain at least this much to be applied (avoids cycling on float noise).
+const MIN_GAIN: f64 = 1e-7;
+
+/// Consecutive visits `a..=b` of route `r`, forward or reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Visits `a..=b` of route `r` in order.
+    Fwd(u32, u32, u32),
+    /// Visits `a..=b` of route `r` in reverse order.
+    Rev(u32, u32, u32),
+}
+
+/// The new content of up to two routes, as pieces of the current routes.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    routes: [u32; 2],
+    nroutes: usize,
+    pieces: [[Piece; 5]; 2],
+    len: [usize; 2],
+}
+
+impl Plan {
+    fn new() -> Self {
+        Plan { routes: [0; 2], nroutes: 0, pieces: [[Piece::Fwd(0, 0, 0); 5]; 2], len: [0; 2] }
+    }
+
+    fn route(mut self, r: u32, pieces: &[Piece]) -> Self {
+        let k = self.nroutes;
+        self.routes[k] = r;
+        for &p in pieces {
+            let (a, b) = match p {
+                Piece::Fwd(_, a, b) | Piece::Rev(_, a, b) => (a, b),
+            };
+            if a <= b {
+                self.pieces[k][self.len[k]] = p;
+                self.len[k] += 1;
+            }
+        }
+        self.nroutes += 1;
+        self
+    }
+}
+
+/// The move families. `Exchange { n, m, reverse }` swaps `n` consecutive clients starting at
+/// u with `m` starting at v (`m = 0`: relocate them after v; `reverse`: insert u's block
+/// reversed), i.e. HGS moves M1–M6; `TwoOpt` reverses the path after u up to v in one route
+/// (M7); `TwoOptStar` exchanges the tails after u and after v of two routes (M9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// Relocate (`m = 0`) or swap blocks of consecutive clients.
+    Exchange {
+        /// Block length at u.
+        n: u8,
+        /// Block length at v (0 = relocate after v).
+        m: u8,
+        /// Insert u's block reversed.
+        reverse: bool,
+    },
+    /// Intra-route reversal between u's successor and v.
+    TwoOpt,
+    /// Inter-route tail exchange.
+    TwoOptStar,
+}
+
+/// The moves tried for each (u, v) pair, in this order.
+pub const NODE_MOVES: [Move; 7] = [
+    Move::Exchange { n: 1, m: 0, reverse: false },
+    Move::Exchange { n: 2, m: 0, reverse: false },
+    Move::Exchange { n: 2, m: 0, reverse: true },
+    Move::Exchange { n: 1, m: 1, reverse: false },
+    Move::Exchange { n: 2, m: 1, reverse: false },
+    Move::Exchange { n: 2, m: 2, reverse: false },
+    Move::TwoOptStar,
+];
+
+const DEPOT_MOVES: [Move; 4] = [
+    Move::Exchange { n: 1, m: 0, reverse: false },
+    Move::Exchange { n: 2, m: 0, reverse: false },
+    Move::Exchange { n: 2, m: 0, reverse: true },
+    Move::TwoOptStar,
+];
+
+#[derive(Debug, Clone)]
+struct Route {
+    visits: Vec<u32>,
+    fwd: Vec<Seg>,
+    bwd: Vec<Seg>,
+    cost: f64,
+    modified: u64,
+}
+
+/// Local search state over a fixed number of routes (the fleet limit; some may be empty).
+#[derive(Debug, Clone)]
+pub struct LocalSearch<'a> {
+    d: &'a Data,
+    /// Current penalty weights.
+    pub pen: Penalties,
+    routes: Vec<Route>,
+    route_of: Vec<u32>,
+    pos_of: Vec<u32>,
+    order: Vec<u32>,
+    when_tested: Vec<u64>,
+    stamp: u64,
+    buf: [Vec<u32>; 2],
+}
+
+impl<'a> LocalSearch<'a> {
+    /// An empty search over `d`.
+    pub fn new(d: &'a Data) -> Self {
+        LocalSearch {
+            d,
+            pen: Penalties { load: 1.0, tw: 1.0 },
+            routes: Vec::new(),
+            route_of: vec![0; d.nodes],
+            pos_of: vec![0; d.nodes],
+            order: (1..=d.n as u32).collect(),
+            when_tested: vec![0; d.nodes],
+            stamp: 1,
+            buf: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Loads a solution (client nodes per route) into `slots` routes (`slots >= routes.len()`).
+    pub fn load(&mut self, routes: &[Vec<u32>], slots: usize) {
+        let slots = slots.max(routes.len()).max(1);
+        self.routes.resize_with(slots, || Route {
+            visits: Vec::new(),
+            fwd: Vec::new(),
+            bwd: Vec::new(),
+            cost: 0.0,
+            modified: 0,
+        });
+        self.routes.truncate(slots);
+        let end = self.d.n as u32 + 1;
+        for r in 0..slots {
+            let v = &mut self.routes[r].visits;
+            v.clear();
+            v.push(0);
+            if let Some(c) = routes.get(r) {
+                v.extend_from_slice(c);
+            }
+            v.push(end);
+            self.update(r);
+            self.routes[r].modified = 0;
+        }
+        self.stamp = 1;
+        self.when_tested.iter_mut().for_each(|w| *w = 0);
+    }
+
+    /// Recomputes route `r`'s prefix/suffix segments, cost and node positions.
+    fn update(&mut self, r: usize) {
+        let d = self.d;
+        let rt = &mut self.routes[r];
+        let len = rt.visits.len();
+        rt.fwd.clear();
+        rt.bwd.clear();
+        rt.bwd.resize(len, d.node_seg[0]);
+        let mut s = d.node_seg[rt.visits[0] as usize];
+        rt.fwd.push(s);
+        for k in 1..len {
+            s = Seg::concat(d, &s, &d.node_seg[rt.visits[k] as usize]);
+            rt.fwd.push(s);
+        }
+        let mut s = d.node_seg[rt.visits[len - 1] as usize];
+        rt.bwd[len - 1] = s;
+        for k in (0..len - 1).rev() {
+            s = Seg::concat(d, &d.node_seg[rt.visits[k] as usize], &s);
+            rt.bwd[k] = s;
+        }
+        rt.cost = route_cost(d, &rt.fwd[len - 1], &self.pen);
+        rt.modified = self.stamp;
+        for k in 1..len - 1 {
+            let c = rt.visits[k] as usize;
+            self.route_of[c] = r as u32;
+            self.pos_of[c] = k as u32;
+        }
+    }
+
+    /// Recomputes every route's cost after a change of penalties.
+    pub fn set_penalties(&mut self, pen: Penalties) {
+        self.pen = pen;
+        for rt in &mut self.routes {
+            rt.cost = route_cost(self.d, &rt.fwd[rt.fwd.len() - 1], &pen);
+        }
+    }
+
+    /// Sum of the routes' penalised costs.
+    pub fn cost(&self) -> f64 {
+        self.routes.iter().map(|r| r.cost).sum()
+    }
+
+    /// Current routes as client nodes (empty routes included, in slot order).
+    pub fn routes(&self) -> Vec<Vec<u32>> {
+        self.routes.iter().map(|r| r.visits[1..r.visits.len() - 1].to_vec()).collect()
+    }
+
+    /// Non-empty routes sorted by the polar angle of their barycentre, so that concatenating
+    /// them gives a geometrically coherent giant tour for the crossover (as HGS-CVRP does).
+    pub fn export(&self) -> Vec<Vec<u32>> {
+        let d = self.d;
+        let mut out: Vec<(f64, Vec<u32>)> = self
+            .routes
+            .iter()
+            .filter(|r| r.visits.len() > 2)
+            .map(|r| {
+                let cl = &r.visits[1..r.visits.len() - 1];
+                let (sx, sy) = cl.iter().fold((0.0, 0.0), |(x, y), &c| {
+                    let a = d.angle[c as usize];
+                    (x + a.cos(), y + a.sin())
+                });
+                (sy.atan2(sx), cl.to_vec())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out.into_iter().map(|x| x.1).collect()
+    }
+
+    fn piece_seg(&self, p: Piece) -> Seg {
+        let d = self.d;
+        match p {
+            Piece::Fwd(r, a, b) => {
+                let rt = &self.routes[r as usize];
+                let (a, b) = (a as usize, b as usize);
+                if a == 0 {
+                    rt.fwd[b]
+                } else if b == rt.visits.len() - 1 {
+                    rt.bwd[a]
+                } else {
+                    let mut s = d.node_seg[rt.visits[a] as usize];
+                    for k in a + 1..=b {
+                        s = Seg::concat(d, &s, &d.node_seg[rt.visits[k] as usize]);
+                    }
+                    s
+                }
+            }
+            Piece::Rev(r, a, b) => {
+                let rt = &self.routes[r as usize];
+                let (a, b) = (a as usize, b as usize);
+                let mut s = d.node_seg[rt.visits[b] as usize];
+                for k in (a..b).rev() {
+                    s = Seg::concat(d, &s, &d.node_seg[rt.visits[k] as usize]);
+                }
+                s
+            }
+        }
+    }
+
+    /// Builds the plan of `mv` for u at position `iu` of route `ru` and v at `iv` of `rv`.
+    pub fn plan(&self, mv: Move, ru: usize, iu: usize, rv: usize, iv: usize) -> Option<Plan> {
+        let lu = self.routes[ru].visits.len() - 1; // index of u's end depot
+        let lv = self.routes[rv].visits.len() - 1;
+        let (ru32, rv32) = (ru as u32, rv as u32);
+        let f = |r: u32, a: usize, b: usize| Piece::Fwd(r, a as u32, b as u32);
+        match mv {
+            Move::Exchange { n, m, reverse } => {
+                let (n, m) = (n as usize, m as usize);
+                let ue = iu + n - 1;
+                if iu == 0 || ue >= lu {
+                    return None;
+                }
+                let upiece = if reverse { Piece::Rev(ru32, iu as u32, ue as u32) } else { f(ru32, iu, ue) };
+                if m == 0 {
+                    if iv >= lv {
+                        return None;
+                    }
+                    if ru != rv {
+                        return Some(
+                            Plan::new()
+                                .route(ru32, &[f(ru32, 0, iu - 1), f(ru32, ue + 1, lu)])
+                                .route(rv32, &[f(rv32, 0, iv), upiece, f(rv32, iv + 1, lv)]),
+                        );
+                    }
+                    if iv + 1 == iu && !reverse {
+                        return None;
+                    }
+                    if iv < iu {
+                        return Some(Plan::new().route(
+                            ru32,
+                            &[f(ru32, 0, iv), upiece, f(ru32, iv + 1, iu - 1), f(ru32, ue + 1, lu)],
+                        ));
+                    }
+                    if iv > ue {
+                        return Some(Plan::new().route(
+                            ru32,
+                            &[f(ru32, 0, iu - 1), f(ru32, ue + 1, iv), upiece, f(ru32, iv + 1, lu)],
+                        ));
+                    }
+                    return None;
+                }
+                let ve = iv + m - 1;
+                if iv == 0 || ve >= lv {
+                    return None;
+                }
+                let vpiece = f(rv32, iv, ve);
+                if ru != rv {
+                    return Some(
+                        Plan::new()
+                            .route(ru32, &[f(ru32, 0, iu - 1), vpiece, f(ru32, ue + 1, lu)])
+                            .route(rv32, &[f(rv32, 0, iv - 1), upiece, f(rv32, ve + 1, lv)]),
+                    );
+                }
+                if ve < iu {
+                    return Some(Plan::new().route(
+                        ru32,
+                        &[f(ru32, 0, iv - 1), upiece, f(ru32, ve + 1, iu - 1), vpiece, f(ru32, ue + 1, lu)],
+                    ));
+                }
+                if ue < iv {
+                    return Some(Plan::new().route(
+                        ru32,
+                        &[f(ru32, 0, iu - 1), vpiece, f(ru32, ue + 1, iv - 1), upiece, f(ru32, ve + 1, lu)],
+                    ));
+                }
+                None
+            }
+            Move::TwoOpt => {
+                if ru != rv || iv <= iu + 1 || iv >= lu {
+                    return None;
+                }
+                Some(Plan::new().route(
+                    ru32,
+                    &[f(ru32, 0, iu), Piece::Rev(ru32, iu as u32 + 1, iv as u32), f(ru32, iv + 1, lu)],
+                ))
+            }
+            Move::TwoOptStar => {
+                if ru == rv || iu >= lu || iv >= lv {
+                    return None;
+                }
+                Some(
+                    Plan::new()
+                        .route(ru32, &[f(ru32, 0, iu), f(rv32, iv + 1, lv)])
+                        .route(rv32, &[f(rv32, 0, iv), f(ru32, iu + 1, lu)]),
+                )
+            }
+        }
+    }
+
+    /// Change of the penalised cost if `plan` were applied (negative = improvement).
+    pub fn evaluate(&self, plan: &Plan) -> f64 {
+        let d = self.d;
+        let mut old = 0.0;
+        let mut segs = [[d.node_seg[0]; 5]; 2];
+        let mut lower = 0.0;
+        for k in 0..plan.nroutes {
+            old += self.routes[plan.routes[k] as usize].cost;
+            let mut dist = 0.0;
+            let mut clients = 0;
+            for i in 0..plan.len[k] {
+                let s = self.piece_seg(plan.pieces[k][i]);
+                dist += s.dist;
+                if i > 0 {
+                    dist += d.dist(segs[k][i - 1].last, s.first);
+                }
+                clients += s.clients;
+                segs[k][i] = s;
+            }
+            if clients > 0 {
+                lower += dist + d.route_fixed;
+            }
+        }
+        // Penalties are non-negative: if distance alone does not gain, nothing can.
+        if lower >= old - MIN_GAIN {
+            return lower - old;
+        }
+        let mut new = 0.0;
+        for k in 0..plan.nroutes {
+            let mut s = segs[k][0];
+            for seg in segs[k].iter().take(plan.len[k]).skip(1) {
+                s = Seg::concat(d, &s, seg);
+            }
+            new += route_cost(d, &s, &self.pen);
+        }
+        new - old
+    }
+
+    /// Applies `plan`.
+    pub fn apply(&mut self, plan: &Plan) {
+        let mut bufs = std::mem::take(&mut self.buf);
+        for k in 0..plan.nroutes {
+            bufs[k].clear();
+            for &p in &plan.pieces[k][..plan.len[k]] {
+                match p {
+                    Piece::Fwd(r, a, b) => {
+                        bufs[k].extend_from_slice(&self.routes[r as usize].visits[a as usize..=b as usize])
+                    }
+                    Piece::Rev(r, a, b) => {
+                        bufs[k].extend(self.routes[r as usize].visits[a as usize..=b as usize].iter().rev())
+                    }
+                }
+            }
+        }
+        self.stamp += 1;
+        for k in 0..plan.nroutes {
+            let r = plan.routes[k] as usize;
+            std::mem::swap(&mut self.routes[r].visits, &mut bufs[k]);
+            self.update(r);
+        }
+        self.buf = bufs;
+    }
+
+    /// Position (route, index) of client node `c`.
+    pub fn position(&self, c: u32) -> (usize, usize) {
+        (self.route_of[c as usize] as usize, self.pos_of[c as usize] as usize)
+    }
+
+    fn try_moves(&mut self, moves: &[Move], ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
+        for &mv in moves {
+            let mv = if ru == rv && mv == Move::TwoOptStar { Move::TwoOpt } else { mv };
+            if let Some(p) = self.plan(mv, ru, iu, rv, iv)
+                && self.evaluate(&p) < -MIN_GAIN
+            {
+                self.apply(&p);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Runs the local search to a local optimum.
+    pub fn run(&mut self, rng: &mut Rng) {
+        rng.shuffle(&mut self.order);
+        let d = self.d;
+        let mut loop_id = 0;
+        let mut improved = true;
+        while improved {
+            improved = false;
+            for oi in 0..self.order.len() {
+                let u = self.order[oi];
+                let last = self.when_tested[u as usize];
+                self.when_tested[u as usize] = self.stamp;
+                for &v in &d.neighbours[u as usize] {
+                    let (ru, iu) = self.position(u);
+                    let (rv, iv) = self.position(v);
+                    if loop_id > 0 && self.routes[ru].modified.max(self.routes[rv].modified) <= last {
+                        continue;
+                    }
+                    if self.try_moves(&NODE_MOVES, ru, iu, rv, iv) {
+                        improved = true;
+                        continue;
+                    }
+                    if iv == 1 {
+                        // v opens its route: also try u right after the depot.
+                        let (ru, iu) = self.position(u);
+                        if self.try_moves(&DEPOT_MOVES, ru, iu, rv, 0) {
+                            improved = true;
+                        }
+                    }
+                }
+                if loop_id > 0
+                    && let Some(er) = self.routes.iter().position(|r| r.visits.len() == 2)
+                {
+                    let (ru, iu) = self.position(u);
+                    if self.try_moves(&DEPOT_MOVES, ru, iu, er, 0) {
+                        improved = true;
+                    }
+                }
+            }
+            loop_id += 1;
+        }
+    }
+
+    /// Penalised-cost components of the current solution: (distance, load excess, time warp,
+    /// non-empty routes).
+    pub fn summary(&self) -> (f64, f64, f64, usize) {
+        let d = self.d;
+        let mut out = (0.0, 0.0, 0.0, 0);
+        for r in &self.routes {
+            if r.visits.len() > 2 {
+                let s = &r.fwd[r.fwd.len() - 1];
+                out.0 += s.dist;
+                out.1 += s.excess(d);
+                out.2 += s.route_warp(d);
+                out.3 += 1;
+            }
+        }
+        out
+    }
+}
