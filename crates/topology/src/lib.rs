@@ -10,6 +10,7 @@ use rendan_domain::fulfilment::PromiseRules;
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, LatLon, Node, NodeId, Region, Site, SiteId, SiteKind};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The default topology shipped with rendan.
@@ -53,6 +54,8 @@ pub struct TopologyFile {
     pub promise: PromiseRules,
     /// The `[netwatch]` table, for the network monitor to interpret.
     pub netwatch: Option<toml::Table>,
+    /// Each node's `probe` sub-table, untouched, for the network monitor to interpret.
+    pub node_probe: HashMap<NodeId, toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -90,9 +93,8 @@ struct NodeDoc {
     agent: Option<String>,
     #[serde(default)]
     main: bool,
-    /// Per-node probe settings, read by the network monitor from the raw file.
+    /// Per-node probe settings, passed through to the network monitor.
     #[serde(default)]
-    #[allow(dead_code)]
     probe: Option<toml::Table>,
 }
 
@@ -173,6 +175,12 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
             })
         })
         .collect::<Result<Vec<_>, Invalid>>()?;
+    let node_probe = doc
+        .node
+        .iter()
+        .zip(&nodes)
+        .filter_map(|(d, n)| d.probe.clone().map(|p| (n.id.clone(), p)))
+        .collect();
     let sites = doc
         .site
         .iter()
@@ -245,6 +253,7 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         topology: Topology::new(nodes, sites, products)?,
         promise,
         netwatch: doc.netwatch,
+        node_probe,
     })
 }
 

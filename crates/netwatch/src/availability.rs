@@ -1,0 +1,271 @@
+//! Availability arithmetic: counting slices per state over a range and judging it against a target.
+//!
+//! Availability = UP (+ DEGRADED unless the contract counts it as down) over every slice except
+//! MAINTENANCE and NO_DATA. A slice's effective state is MAINTENANCE when a window covers its
+//! start (windows may be added after the fact), otherwise its stored state, otherwise NO_DATA.
+//! Allowed downtime is `(100 - target)%` of the counted minutes, which for a fully measured
+//! month is `(100 - target)%` of the month: 129.6 min for 30 days at 99.7%.
+
+use crate::maintenance::MaintenanceCalendar;
+use crate::slice::{SliceLen, SliceState};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::ops::AddAssign;
+
+/// Number of slices in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// UP slices.
+    pub up: u64,
+    /// DEGRADED slices.
+    pub degraded: u64,
+    /// DOWN slices.
+    pub down: u64,
+    /// MAINTENANCE slices.
+    pub maintenance: u64,
+    /// NO_DATA slices.
+    pub no_data: u64,
+}
+
+impl Counts {
+    /// Adds one slice.
+    pub fn add(&mut self, s: SliceState) {
+        match s {
+            SliceState::Up => self.up += 1,
+            SliceState::Degraded => self.degraded += 1,
+            SliceState::Down => self.down += 1,
+            SliceState::Maintenance => self.maintenance += 1,
+            SliceState::NoData => self.no_data += 1,
+        }
+    }
+
+    /// Every slice in the range.
+    pub fn total(&self) -> u64 {
+        self.up + self.degraded + self.down + self.maintenance + self.no_data
+    }
+
+    /// Slices that enter the denominator.
+    pub fn counted(&self) -> u64 {
+        self.up + self.degraded + self.down
+    }
+
+    /// Slices counted as down under the contract.
+    pub fn bad(&self, degraded_is_down: bool) -> u64 {
+        self.down + if degraded_is_down { self.degraded } else { 0 }
+    }
+
+    /// Availability in percent, or `None` when no slice was measured.
+    pub fn availability(&self, degraded_is_down: bool) -> Option<f64> {
+        let counted = self.counted();
+        if counted == 0 {
+            return None;
+        }
+        let good = counted - self.bad(degraded_is_down);
+        Some(100.0 * good as f64 / counted as f64)
+    }
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.up += o.up;
+        self.degraded += o.degraded;
+        self.down += o.down;
+        self.maintenance += o.maintenance;
+        self.no_data += o.no_data;
+    }
+}
+
+/// Minutes down allowed by `target` percent over `minutes` of counted time.
+pub fn allowed_downtime_minutes(target: f64, minutes: f64) -> f64 {
+    // Work in hundredths of a percent so 99.7 is exactly 9970 and 0.3% exactly 30/10000.
+    let shortfall = (10_000.0 - (target * 100.0).round()).max(0.0);
+    minutes * shortfall / 10_000.0
+}
+
+/// The effective state of every slice starting in `[from, to)`, counted.
+///
+/// `stored` maps slice start (Unix seconds) to the state recorded when it closed.
+pub fn tally(
+    len: SliceLen,
+    from: Timestamp,
+    to: Timestamp,
+    stored: &HashMap<i64, SliceState>,
+    calendar: &MaintenanceCalendar,
+) -> Counts {
+    let mut c = Counts::default();
+    for start in len.starts_in(from, to) {
+        c.add(effective_state(start, stored, calendar));
+    }
+    c
+}
+
+/// The state a report uses for the slice starting at `start`.
+pub fn effective_state(
+    start: i64,
+    stored: &HashMap<i64, SliceState>,
+    calendar: &MaintenanceCalendar,
+) -> SliceState {
+    let in_window = Timestamp::from_second(start)
+        .map(|t| calendar.covers(t))
+        .unwrap_or(false);
+    if in_window {
+        return SliceState::Maintenance;
+    }
+    match stored.get(&start) {
+        // A slice stored as MAINTENANCE whose window was since deleted has no measured state
+        // left here; it stays MAINTENANCE rather than being guessed UP.
+        Some(s) => *s,
+        None => SliceState::NoData,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+    use crate::month::Month;
+    use jiff::civil::{Time, Weekday};
+    use jiff::tz::TimeZone;
+    use jiff::{SignedDuration, ToSpan};
+    use rendan_domain::{NodeId, Region};
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    fn month(m: &str, zone: &str) -> (Timestamp, Timestamp) {
+        m.parse::<Month>()
+            .unwrap()
+            .range(&TimeZone::get(zone).unwrap())
+            .unwrap()
+    }
+
+    fn minutes(r: (Timestamp, Timestamp)) -> f64 {
+        (r.1.as_second() - r.0.as_second()) as f64 / 60.0
+    }
+
+    /// Golden vectors of the contract (ANCHORS.md "Network watch").
+    #[test]
+    fn allowed_downtime_golden_vectors() {
+        let m30 = minutes(month("2026-11", "Asia/Shanghai"));
+        let m31 = minutes(month("2026-10", "Asia/Shanghai"));
+        assert!(close(allowed_downtime_minutes(99.7, m30), 129.6));
+        assert!(close(allowed_downtime_minutes(99.8, m30), 86.4));
+        assert!(close(allowed_downtime_minutes(99.7, m31), 133.92));
+        assert!(close(allowed_downtime_minutes(99.8, m31), 89.28));
+        // October in Rome has 25 hours on the 25th: 44,700 minutes.
+        let rome = minutes(month("2026-10", "Europe/Rome"));
+        assert!(close(rome, 44_700.0));
+        assert!(close(allowed_downtime_minutes(99.8, rome), 89.4));
+        let march = minutes(month("2026-03", "Europe/Rome"));
+        assert!(close(allowed_downtime_minutes(99.8, march), 89.16));
+    }
+
+    fn all_up(len: SliceLen, r: (Timestamp, Timestamp)) -> HashMap<i64, SliceState> {
+        len.starts_in(r.0, r.1)
+            .map(|s| (s, SliceState::Up))
+            .collect()
+    }
+
+    #[test]
+    fn dst_month_counts_real_minutes() {
+        let len = SliceLen::MINUTE;
+        let r = month("2026-10", "Europe/Rome");
+        let mut stored = all_up(len, r);
+        // 89 minutes down on the night the clocks go back: still within 99.8%.
+        let outage: Timestamp = "2026-10-25T00:30:00Z".parse().unwrap();
+        for i in 0..89 {
+            stored.insert(outage.as_second() + 60 * i, SliceState::Down);
+        }
+        let c = tally(len, r.0, r.1, &stored, &MaintenanceCalendar::default());
+        assert_eq!(c.total(), 44_700);
+        assert_eq!(c.down, 89);
+        let a = c.availability(false).unwrap();
+        assert!(a >= 99.8, "{a}");
+        assert!((c.down as f64) <= allowed_downtime_minutes(99.8, c.counted() as f64));
+    }
+
+    #[test]
+    fn maintenance_leaves_numerator_and_denominator() {
+        let len = SliceLen::MINUTE;
+        let r = month("2026-11", "Asia/Shanghai");
+        let (node, region) = (
+            NodeId::parse("seoul", "n").unwrap(),
+            Region::parse("asia", "r").unwrap(),
+        );
+        let mut stored = all_up(len, r);
+        // The node is down for 3 hours, two of them inside maintenance.
+        let t0: Timestamp = "2026-11-10T02:00:00Z".parse().unwrap();
+        for i in 0..180 {
+            stored.insert(t0.as_second() + 60 * i, SliceState::Down);
+        }
+        let one_off = MaintenanceWindow {
+            id: 1,
+            scope: Scope::Node(node.clone()),
+            schedule: Schedule::OneOff {
+                start: t0,
+                end: t0.checked_add(90.minutes()).unwrap(),
+            },
+            note: "one-off".into(),
+        };
+        // A weekly window (Tuesday 10:30 Shanghai = 02:30Z) overlapping the one-off by 60 min.
+        let weekly = MaintenanceWindow {
+            id: 2,
+            scope: Scope::Region(region.clone()),
+            schedule: Schedule::Weekly {
+                weekday: Weekday::Tuesday,
+                at: Time::constant(10, 30, 0, 0),
+                length: SignedDuration::from_mins(90),
+                tz: TimeZone::get("Asia/Shanghai").unwrap(),
+            },
+            note: "weekly".into(),
+        };
+        let cal = MaintenanceCalendar::build([&one_off, &weekly], &node, &region, r.0, r.1);
+        let c = tally(len, r.0, r.1, &stored, &cal);
+        // Tuesdays in November 2026 (Shanghai): 3, 10, 17, 24 -> 4 x 90 min, of which the
+        // 10th's overlaps the one-off (02:00-03:30Z vs 02:30-04:00Z): union 120 min that day.
+        assert_eq!(c.maintenance, 3 * 90 + 120);
+        assert_eq!(c.down, 60, "only the hour outside both windows counts");
+        assert_eq!(c.counted(), 43_200 - c.maintenance);
+        let a = c.availability(false).unwrap();
+        let want = 100.0 * (c.counted() - 60) as f64 / c.counted() as f64;
+        assert!(close(a, want));
+    }
+
+    #[test]
+    fn no_data_at_the_start_of_monitoring() {
+        let len = SliceLen::MINUTE;
+        let r = month("2026-11", "Asia/Shanghai");
+        // Monitoring starts on the 10th at local midnight: nine days unknown.
+        let started: Timestamp = "2026-11-09T16:00:00Z".parse().unwrap();
+        let stored = all_up(len, (started, r.1));
+        let c = tally(len, r.0, r.1, &stored, &MaintenanceCalendar::default());
+        assert_eq!(c.no_data, 9 * 1440);
+        assert_eq!(c.up, 21 * 1440);
+        assert_eq!(c.availability(false), Some(100.0));
+        let nothing = tally(
+            len,
+            r.0,
+            r.1,
+            &HashMap::new(),
+            &MaintenanceCalendar::default(),
+        );
+        assert_eq!(
+            nothing.availability(false),
+            None,
+            "no measurement, no figure"
+        );
+    }
+
+    #[test]
+    fn degraded_counts_by_contract() {
+        let c = Counts {
+            up: 996,
+            degraded: 2,
+            down: 2,
+            ..Counts::default()
+        };
+        assert!(close(c.availability(false).unwrap(), 99.8));
+        assert!(close(c.availability(true).unwrap(), 99.6));
+    }
+}

@@ -1,0 +1,572 @@
+//! The monitor: schedules a probe round per node, closes each slice once every round that could
+//! fall in it has reported, runs the incident hysteresis and keeps the live state.
+//!
+//! Rounds of a node happen at `k·interval + phase` (wall clock), the phase spread by node so that
+//! thousands of targets do not all fire in the same millisecond. A round belongs to the slice of
+//! its scheduled start. A slice is closed `round budget + grace` after its end, written once, and
+//! never touched again; the slice in which the monitor stops is not written, and the time the
+//! monitor was down has no rows at all, so both read as NO_DATA. When the interval is longer than
+//! a slice, a slice without its own round takes the node's last round if that round is less than
+//! one interval old.
+
+use crate::config::{NetwatchConfig, Target};
+use crate::incident::{Hysteresis, Incident, TimelineEntry, Transition};
+use crate::judge::{Verdict, judge};
+use crate::maintenance::{MaintenanceCalendar, MaintenanceWindow};
+use crate::round::{self, RoundResult};
+use crate::slice::SliceState;
+use crate::stop::{self, Stop, StopSource};
+use crate::store::{NetwatchStore, Sample, SliceRow, StoreError};
+use crate::webhook;
+use jiff::{SignedDuration, Timestamp};
+use rendan_domain::NodeId;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// A round that starts more than this after its scheduled time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(100);
+/// Extra wait after a slice's last possible round before the slice is closed.
+const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// Evidence lines kept per incident.
+const MAX_EVIDENCE: usize = 20;
+
+/// Counters of the scheduler, for the benchmark and `/network/state`.
+#[derive(Debug, Default)]
+pub struct ProbeStats {
+    /// Rounds started.
+    pub rounds: AtomicU64,
+    /// Rounds started later than [`LATE_AFTER`].
+    pub late: AtomicU64,
+    /// Rounds skipped because the previous one overran a whole interval.
+    pub skipped: AtomicU64,
+    /// Largest start delay seen, in microseconds.
+    pub max_late_us: AtomicU64,
+    /// Slices written.
+    pub slices_written: AtomicU64,
+}
+
+/// What the monitor last saw of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveNode {
+    /// State of the last round (by quorum).
+    pub state: SliceState,
+    /// When the last round was scheduled.
+    pub at: Timestamp,
+    /// Why it was not UP.
+    pub reason: Option<String>,
+    /// TCP connect + echo time.
+    pub tcp_ms: Option<f64>,
+    /// The open incident, if any.
+    pub incident: Option<i64>,
+}
+
+struct Inner {
+    config: NetwatchConfig,
+    store: Arc<dyn NetwatchStore>,
+    windows: RwLock<Vec<MaintenanceWindow>>,
+    live: RwLock<HashMap<NodeId, LiveNode>>,
+    stats: ProbeStats,
+}
+
+/// The network watch's shared state: configuration, store, maintenance windows and live view.
+/// Cheap to clone; the HTTP API and the monitor hold the same one.
+#[derive(Clone)]
+pub struct Netwatch(Arc<Inner>);
+
+impl Netwatch {
+    /// Loads the maintenance windows from `store`.
+    pub async fn new(
+        config: NetwatchConfig,
+        store: Arc<dyn NetwatchStore>,
+    ) -> Result<Self, StoreError> {
+        let windows = store.maintenance().await?;
+        Ok(Netwatch(Arc::new(Inner {
+            config,
+            store,
+            windows: RwLock::new(windows),
+            live: RwLock::new(HashMap::new()),
+            stats: ProbeStats::default(),
+        })))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NetwatchConfig {
+        &self.0.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn NetwatchStore> {
+        &self.0.store
+    }
+
+    /// Scheduler counters.
+    pub fn stats(&self) -> &ProbeStats {
+        &self.0.stats
+    }
+
+    /// The current maintenance windows.
+    pub fn windows(&self) -> Vec<MaintenanceWindow> {
+        self.0.windows.read().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// Re-reads the windows after the API changed them.
+    pub async fn reload_windows(&self) -> Result<(), StoreError> {
+        let w = self.0.store.maintenance().await?;
+        if let Ok(mut g) = self.0.windows.write() {
+            *g = w;
+        }
+        Ok(())
+    }
+
+    /// The live view of every probed node.
+    pub fn live(&self) -> HashMap<NodeId, LiveNode> {
+        self.0.live.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn set_live(&self, node: &NodeId, v: LiveNode) {
+        if let Ok(mut l) = self.0.live.write() {
+            l.insert(node.clone(), v);
+        }
+    }
+}
+
+/// A running monitor.
+pub struct MonitorHandle {
+    netwatch: Netwatch,
+    stop: StopSource,
+    probers: JoinSet<()>,
+    closer: tokio::task::JoinHandle<()>,
+}
+
+impl MonitorHandle {
+    /// The shared state, for the HTTP API.
+    pub fn netwatch(&self) -> Netwatch {
+        self.netwatch.clone()
+    }
+
+    /// Stops probing, closes every slice that has ended, and returns once all is written.
+    pub async fn shutdown(mut self) {
+        self.stop.stop();
+        while self.probers.join_next().await.is_some() {}
+        // The probers' senders are gone, so the closer drains and returns.
+        let _ = self.closer.await;
+    }
+}
+
+fn phase(node: &NodeId, interval: Duration) -> Duration {
+    // FNV-1a of the id: a stable spread of rounds over the interval.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node.as_str().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let ms = interval.as_millis().max(1) as u64;
+    Duration::from_millis(h % ms)
+}
+
+/// Starts probing every target of `netwatch`'s configuration in background tasks.
+pub fn start(netwatch: Netwatch) -> MonitorHandle {
+    let (source, stop) = stop::channel();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap_or_default();
+    let (tx, rx) = mpsc::channel::<RoundResult>(16_384);
+    let mut probers = JoinSet::new();
+    let cfg = netwatch.config();
+    for (idx, target) in cfg.targets.iter().enumerate() {
+        let (nw, tx, stop, client) = (netwatch.clone(), tx.clone(), stop.clone(), client.clone());
+        let target = target.clone();
+        probers.spawn(prober(nw, idx, target, client, tx, stop));
+    }
+    drop(tx);
+    let closer = tokio::spawn(closer(netwatch.clone(), rx, client));
+    MonitorHandle {
+        netwatch,
+        stop: source,
+        probers,
+        closer,
+    }
+}
+
+/// Wall-clock instant of the first round at or after `now` for this schedule.
+fn first_tick(now: Timestamp, interval: Duration, phase: Duration) -> Timestamp {
+    let iv = interval.as_nanos().max(1) as i128;
+    let ph = phase.as_nanos() as i128;
+    let n = now.as_nanosecond();
+    let k = (n - ph).div_euclid(iv) + 1;
+    Timestamp::from_nanosecond(k * iv + ph).unwrap_or(now)
+}
+
+async fn prober(
+    nw: Netwatch,
+    idx: usize,
+    target: Target,
+    client: reqwest::Client,
+    tx: mpsc::Sender<RoundResult>,
+    mut stop: Stop,
+) {
+    let stats = &nw.0.stats;
+    let vantages = nw.config().vantages.clone();
+    let interval = target.interval;
+    let step = SignedDuration::try_from(interval).unwrap_or(SignedDuration::from_secs(1));
+    let mut wall = first_tick(Timestamp::now(), interval, phase(&target.node, interval));
+    loop {
+        let wait = Timestamp::now().duration_until(wall);
+        let due = tokio::time::Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = stop.wait() => return,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        let late = tokio::time::Instant::now().saturating_duration_since(due);
+        stats.rounds.fetch_add(1, Ordering::Relaxed);
+        if late > LATE_AFTER {
+            stats.late.fetch_add(1, Ordering::Relaxed);
+        }
+        stats
+            .max_late_us
+            .fetch_max(late.as_micros() as u64, Ordering::Relaxed);
+        let result = round::run(idx, &target, &vantages, &client, wall).await;
+        if tx.send(result).await.is_err() {
+            return;
+        }
+        wall = wall.checked_add(step).unwrap_or(wall);
+        // Overran a whole interval: skip the missed rounds instead of bursting to catch up.
+        let now = Timestamp::now();
+        while wall < now {
+            stats.skipped.fetch_add(1, Ordering::Relaxed);
+            wall = wall.checked_add(step).unwrap_or(now);
+        }
+    }
+}
+
+struct NodeTrack {
+    hysteresis: Hysteresis,
+    incident: Option<i64>,
+    /// Recent rounds (scheduled start, verdicts), for slices without a round of their own.
+    recent: VecDeque<(Timestamp, Vec<Verdict>)>,
+    /// Failures of the current run, kept as evidence until the incident opens.
+    pending_evidence: Vec<TimelineEntry>,
+    evidence: usize,
+    last_reason: Option<String>,
+}
+
+async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwest::Client) {
+    let cfg = nw.config().clone();
+    let store = nw.store().clone();
+    let len = cfg.slice;
+    let started = Timestamp::now();
+    // Open incidents survive a restart: continue them instead of opening duplicates.
+    let open: HashMap<NodeId, i64> = match store.incidents(None).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|i| i.closed_at.is_none())
+            .map(|i| (i.node, i.id))
+            .collect(),
+        Err(e) => {
+            tracing::error!("cannot read open incidents: {e}");
+            HashMap::new()
+        }
+    };
+    let mut tracks: Vec<NodeTrack> = cfg
+        .targets
+        .iter()
+        .map(|t| {
+            let inc = open.get(&t.node).copied();
+            NodeTrack {
+                hysteresis: Hysteresis::new(cfg.open_after, cfg.close_after, inc.is_some()),
+                incident: inc,
+                recent: VecDeque::new(),
+                pending_evidence: Vec::new(),
+                evidence: 0,
+                last_reason: None,
+            }
+        })
+        .collect();
+    let budget = cfg
+        .targets
+        .iter()
+        .map(|t| t.round_budget())
+        .max()
+        .unwrap_or_default()
+        + CLOSE_GRACE;
+    let budget_sd = SignedDuration::try_from(budget).unwrap_or(SignedDuration::from_secs(5));
+    // Never rewrite a slice a previous run already closed (a restart within one slice).
+    let mut next_close = len.floor(started);
+    if let Ok(rows) = store
+        .slices(next_close - len.secs(), next_close + len.secs())
+        .await
+        && let Some(last) = rows.iter().map(|r| r.start).max()
+    {
+        next_close = next_close.max(last + len.secs());
+    }
+    let mut pending: BTreeMap<i64, HashMap<usize, HashMap<String, Verdict>>> = BTreeMap::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        (len.secs() as u64 * 1000 / 4).clamp(100, 1000),
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(r) => {
+                    let slice = len.floor(r.at);
+                    let per = pending.entry(slice).or_default().entry(r.target).or_default();
+                    for (v, verdict) in &r.verdicts {
+                        let e = per.entry(v.clone()).or_insert(*verdict);
+                        *e = (*e).max(*verdict);
+                    }
+                    samples.extend(r.samples.iter().cloned());
+                    observe(&nw, &cfg, &mut tracks[r.target], &r, &client).await;
+                }
+                None => {
+                    // Probers stopped: close what has fully ended, leave the rest NO_DATA.
+                    let now = Timestamp::now();
+                    close_due(&nw, &mut pending, &mut tracks, &mut next_close, now, started).await;
+                    flush_samples(&store, &mut samples).await;
+                    return;
+                }
+            },
+            _ = tick.tick() => {
+                let Ok(horizon) = Timestamp::now().checked_sub(budget_sd) else { continue };
+                close_due(&nw, &mut pending, &mut tracks, &mut next_close, horizon, started).await;
+                flush_samples(&store, &mut samples).await;
+            }
+        }
+    }
+}
+
+async fn flush_samples(store: &Arc<dyn NetwatchStore>, samples: &mut Vec<Sample>) {
+    if samples.is_empty() {
+        return;
+    }
+    if let Err(e) = store.put_samples(samples).await {
+        tracing::error!("cannot store samples: {e}");
+    }
+    samples.clear();
+}
+
+/// Closes every slice that ends at or before `horizon`.
+async fn close_due(
+    nw: &Netwatch,
+    pending: &mut BTreeMap<i64, HashMap<usize, HashMap<String, Verdict>>>,
+    tracks: &mut [NodeTrack],
+    next_close: &mut i64,
+    horizon: Timestamp,
+    started: Timestamp,
+) {
+    let cfg = nw.config();
+    let len = cfg.slice;
+    while *next_close + len.secs() <= horizon.as_second() {
+        let s = *next_close;
+        *next_close += len.secs();
+        let got = pending.remove(&s).unwrap_or_default();
+        let (Ok(s_ts), Ok(e_ts)) = (
+            Timestamp::from_second(s),
+            Timestamp::from_second(s + len.secs()),
+        ) else {
+            continue;
+        };
+        let windows = nw.windows();
+        let mut rows = Vec::with_capacity(cfg.targets.len());
+        for (i, t) in cfg.targets.iter().enumerate() {
+            let mut verdicts: Vec<Verdict> = got
+                .get(&i)
+                .map(|m| m.values().copied().collect())
+                .unwrap_or_default();
+            let track = &mut tracks[i];
+            if verdicts.is_empty() {
+                let iv = SignedDuration::try_from(t.interval).unwrap_or_default();
+                if let Some((at, v)) = track
+                    .recent
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at < s_ts && *at >= started)
+                    && s_ts.duration_since(*at) < iv
+                {
+                    verdicts = v.clone();
+                }
+            }
+            let measured = judge(&verdicts, cfg.quorum);
+            let cal = MaintenanceCalendar::build(windows.iter(), &t.node, &t.region, s_ts, e_ts);
+            let state = if cal.covers(s_ts) {
+                SliceState::Maintenance
+            } else {
+                measured
+            };
+            rows.push(SliceRow {
+                node: t.node.clone(),
+                start: s,
+                len_s: len.secs() as u32,
+                state,
+                measured,
+                reporters: verdicts.len() as u16,
+                down_votes: verdicts.iter().filter(|v| **v == Verdict::Down).count() as u16,
+            });
+        }
+        match nw.store().put_slices(&rows).await {
+            Ok(()) => {
+                nw.stats()
+                    .slices_written
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!("slice {s} not stored: {e}"),
+        }
+    }
+}
+
+/// Feeds one round to the node's hysteresis, opening or closing its incident.
+async fn observe(
+    nw: &Netwatch,
+    cfg: &NetwatchConfig,
+    track: &mut NodeTrack,
+    r: &RoundResult,
+    client: &reqwest::Client,
+) {
+    let target = &cfg.targets[r.target];
+    let verdicts: Vec<Verdict> = r.verdicts.iter().map(|(_, v)| *v).collect();
+    track.recent.push_back((r.at, verdicts.clone()));
+    while track.recent.len() > 8 {
+        track.recent.pop_front();
+    }
+    let state = judge(&verdicts, cfg.quorum);
+    let ok = state != SliceState::Down;
+    let reason = r.reason.clone().unwrap_or_else(|| "ok".into());
+    let votes = format!(
+        "{} of {} vantage points saw it down",
+        verdicts.iter().filter(|v| **v == Verdict::Down).count(),
+        verdicts.len()
+    );
+    if !ok && !track.hysteresis.is_open() && track.pending_evidence.len() < MAX_EVIDENCE {
+        track.pending_evidence.push(TimelineEntry {
+            at: r.at,
+            kind: "evidence".into(),
+            detail: format!("{reason} ({votes})"),
+        });
+    }
+    if ok && !track.hysteresis.is_open() {
+        track.pending_evidence.clear();
+    }
+    let transition = track.hysteresis.observe(r.at, ok);
+    let store = nw.store();
+    match transition {
+        Some(Transition::Open { since }) => {
+            let mut tl = vec![TimelineEntry {
+                at: since,
+                kind: "first_failure".into(),
+                detail: format!("{} down: {reason}", target.node),
+            }];
+            tl.append(&mut track.pending_evidence);
+            tl.push(TimelineEntry {
+                at: Timestamp::now(),
+                kind: "opened".into(),
+                detail: format!("{} consecutive failed rounds", cfg.open_after),
+            });
+            track.evidence = 0;
+            match store.open_incident(&target.node, since, &tl).await {
+                Ok(id) => {
+                    track.incident = Some(id);
+                    let inc = Incident {
+                        id,
+                        node: target.node.clone(),
+                        opened_at: since,
+                        closed_at: None,
+                        timeline: tl,
+                    };
+                    webhook::notify(client, &cfg.webhooks, "incident.opened", &inc);
+                }
+                Err(e) => tracing::error!("cannot open incident for {}: {e}", target.node),
+            }
+        }
+        Some(Transition::Close { since }) => {
+            if let Some(id) = track.incident.take() {
+                let tl = [
+                    TimelineEntry {
+                        at: since,
+                        kind: "first_success".into(),
+                        detail: format!("{} reachable again", target.node),
+                    },
+                    TimelineEntry {
+                        at: Timestamp::now(),
+                        kind: "closed".into(),
+                        detail: format!("{} consecutive good rounds", cfg.close_after),
+                    },
+                ];
+                match store.update_incident(id, Some(since), &tl).await {
+                    Ok(()) => {
+                        let opened_at = store
+                            .incidents(Some(&target.node))
+                            .await
+                            .ok()
+                            .and_then(|l| l.into_iter().find(|i| i.id == id))
+                            .map(|i| i.opened_at)
+                            .unwrap_or(since);
+                        let inc = Incident {
+                            id,
+                            node: target.node.clone(),
+                            opened_at,
+                            closed_at: Some(since),
+                            timeline: tl.to_vec(),
+                        };
+                        webhook::notify(client, &cfg.webhooks, "incident.closed", &inc);
+                    }
+                    Err(e) => tracing::error!("cannot close incident {id}: {e}"),
+                }
+            }
+        }
+        None => {
+            // While open, record changes of cause as evidence (bounded).
+            if let Some(id) = track.incident
+                && !ok
+                && track.last_reason.as_deref() != Some(reason.as_str())
+                && track.evidence < MAX_EVIDENCE
+            {
+                track.evidence += 1;
+                let e = TimelineEntry {
+                    at: r.at,
+                    kind: "evidence".into(),
+                    detail: format!("{reason} ({votes})"),
+                };
+                if let Err(err) = store.update_incident(id, None, &[e]).await {
+                    tracing::error!("cannot add evidence to incident {id}: {err}");
+                }
+            }
+        }
+    }
+    track.last_reason = (!ok).then_some(reason);
+    nw.set_live(
+        &target.node,
+        LiveNode {
+            state,
+            at: r.at,
+            reason: r.reason.clone(),
+            tcp_ms: r.tcp_ms,
+            incident: track.incident,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_aligned_and_spread() {
+        let now: Timestamp = "2026-10-01T00:00:00.300Z".parse().unwrap();
+        let t = first_tick(now, Duration::from_secs(5), Duration::from_millis(1200));
+        assert_eq!(t.to_string(), "2026-10-01T00:00:01.2Z");
+        let a = phase(
+            &NodeId::parse("seoul", "n").unwrap(),
+            Duration::from_secs(5),
+        );
+        let b = phase(
+            &NodeId::parse("osaka", "n").unwrap(),
+            Duration::from_secs(5),
+        );
+        assert_ne!(a, b);
+        assert!(a < Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,245 @@
+//! Storage of the network watch behind one trait, and an in-memory implementation for tests and
+//! benchmarks (the durable one is `rendan-netwatch-sqlite`).
+//!
+//! Invariant every implementation keeps: a slice row, once written, is never rewritten; writing
+//! the same node and start again is a [`StoreError::Conflict`]. Missing slice rows mean NO_DATA.
+
+use crate::incident::{Incident, TimelineEntry};
+use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+use crate::slice::SliceState;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rendan_domain::NodeId;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A closed slice of one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceRow {
+    /// The node.
+    pub node: NodeId,
+    /// Start in Unix seconds (aligned to `len_s`).
+    pub start: i64,
+    /// Slice length in seconds.
+    pub len_s: u32,
+    /// The state the slice closed with.
+    pub state: SliceState,
+    /// The measured state (differs from `state` only under MAINTENANCE).
+    pub measured: SliceState,
+    /// Vantage points that reported.
+    pub reporters: u16,
+    /// Of which saw the node down.
+    pub down_votes: u16,
+}
+
+/// One class measurement of one round, kept for percentiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The node.
+    pub node: NodeId,
+    /// `tcp` or a traffic class name.
+    pub class: String,
+    /// When the round started.
+    pub at: Timestamp,
+    /// Mean round-trip time, if anything came back.
+    pub rtt_ms: Option<f64>,
+    /// Packets sent (1 for TCP).
+    pub sent: u32,
+    /// Packets received.
+    pub received: u32,
+    /// RFC 3550 jitter (UDP only).
+    pub jitter_ms: Option<f64>,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An attempt to rewrite a closed slice, or similar.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed.
+    #[error("storage: {0}")]
+    Backend(String),
+}
+
+/// Where the network watch keeps slices, samples, incidents and maintenance windows.
+#[async_trait]
+pub trait NetwatchStore: Send + Sync + 'static {
+    /// Writes closed slices; fails with `Conflict` (writing nothing) if one already exists.
+    async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError>;
+    /// Slices of every node whose start lies in `[from_s, to_s)`.
+    async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError>;
+    /// Appends samples.
+    async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError>;
+    /// Samples taken in `[from, to)`.
+    async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError>;
+    /// Records a new open incident and returns its id.
+    async fn open_incident(
+        &self,
+        node: &NodeId,
+        opened_at: Timestamp,
+        timeline: &[TimelineEntry],
+    ) -> Result<i64, StoreError>;
+    /// Adds timeline entries, and closes the incident when `closed_at` is given.
+    async fn update_incident(
+        &self,
+        id: i64,
+        closed_at: Option<Timestamp>,
+        timeline: &[TimelineEntry],
+    ) -> Result<(), StoreError>;
+    /// Incidents, of one node or all, oldest first.
+    async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError>;
+    /// Creates a maintenance window.
+    async fn add_maintenance(
+        &self,
+        scope: Scope,
+        schedule: Schedule,
+        note: &str,
+    ) -> Result<MaintenanceWindow, StoreError>;
+    /// Every maintenance window.
+    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError>;
+    /// Deletes a window; false when there was none.
+    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError>;
+}
+
+#[derive(Default)]
+struct Mem {
+    slices: BTreeMap<(i64, NodeId), SliceRow>,
+    samples: Vec<Sample>,
+    incidents: Vec<Incident>,
+    windows: Vec<MaintenanceWindow>,
+    next_window: i64,
+}
+
+/// A store in memory: the same invariants, nothing durable.
+#[derive(Default)]
+pub struct MemoryStore(Mutex<Mem>);
+
+impl MemoryStore {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Mem>, StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl NetwatchStore for MemoryStore {
+    async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError> {
+        let mut m = self.lock()?;
+        if let Some(r) = rows
+            .iter()
+            .find(|r| m.slices.contains_key(&(r.start, r.node.clone())))
+        {
+            return Err(StoreError::Conflict(format!(
+                "slice {} of {} is closed",
+                r.start, r.node
+            )));
+        }
+        for r in rows {
+            m.slices.insert((r.start, r.node.clone()), r.clone());
+        }
+        Ok(())
+    }
+
+    async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError> {
+        let m = self.lock()?;
+        Ok(m.slices
+            .values()
+            .filter(|r| r.start >= from_s && r.start < to_s)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
+        self.lock()?.samples.extend_from_slice(rows);
+        Ok(())
+    }
+
+    async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError> {
+        let m = self.lock()?;
+        Ok(m.samples
+            .iter()
+            .filter(|s| s.at >= from && s.at < to)
+            .cloned()
+            .collect())
+    }
+
+    async fn open_incident(
+        &self,
+        node: &NodeId,
+        opened_at: Timestamp,
+        timeline: &[TimelineEntry],
+    ) -> Result<i64, StoreError> {
+        let mut m = self.lock()?;
+        let id = m.incidents.len() as i64 + 1;
+        m.incidents.push(Incident {
+            id,
+            node: node.clone(),
+            opened_at,
+            closed_at: None,
+            timeline: timeline.to_vec(),
+        });
+        Ok(id)
+    }
+
+    async fn update_incident(
+        &self,
+        id: i64,
+        closed_at: Option<Timestamp>,
+        timeline: &[TimelineEntry],
+    ) -> Result<(), StoreError> {
+        let mut m = self.lock()?;
+        let inc = m
+            .incidents
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| StoreError::Backend(format!("no incident {id}")))?;
+        if closed_at.is_some() {
+            if inc.closed_at.is_some() {
+                return Err(StoreError::Conflict(format!("incident {id} is closed")));
+            }
+            inc.closed_at = closed_at;
+        }
+        inc.timeline.extend_from_slice(timeline);
+        Ok(())
+    }
+
+    async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {
+        let m = self.lock()?;
+        Ok(m.incidents
+            .iter()
+            .filter(|i| node.is_none_or(|n| &i.node == n))
+            .cloned()
+            .collect())
+    }
+
+    async fn add_maintenance(
+        &self,
+        scope: Scope,
+        schedule: Schedule,
+        note: &str,
+    ) -> Result<MaintenanceWindow, StoreError> {
+        let mut m = self.lock()?;
+        m.next_window += 1;
+        let w = MaintenanceWindow {
+            id: m.next_window,
+            scope,
+            schedule,
+            note: note.to_string(),
+        };
+        m.windows.push(w.clone());
+        Ok(w)
+    }
+
+    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        Ok(self.lock()?.windows.clone())
+    }
+
+    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+        let mut m = self.lock()?;
+        let before = m.windows.len();
+        m.windows.retain(|w| w.id != id);
+        Ok(m.windows.len() != before)
+    }
+}
