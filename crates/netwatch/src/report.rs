@@ -1,1 +1,674 @@
-//! SLA reports.
+//! The SLA figures of a range (a contractual month or any `[from, to)`), and their renderings
+//! as Markdown, CSV and HTML with an SVG chart.
+//!
+//! [`figures`] is the one computation behind `GET /network/availability`, `GET /network/sla` and
+//! `rendan sla report`: the effective state of every slice of every covered node (maintenance
+//! windows applied as they are now, missing slices as NO_DATA), availability against the
+//! contract's per-node target, allowed and used downtime, incidents overlapping the range, and
+//! RTT / loss / jitter percentiles per traffic class from the stored samples. Regions add up
+//! their nodes' slices.
+
+use crate::availability::{Counts, allowed_downtime_minutes, effective_state};
+use crate::contract::Contract;
+use crate::maintenance::MaintenanceCalendar;
+use crate::monitor::Netwatch;
+use crate::month::Month;
+use crate::slice::{SliceLen, SliceState};
+use crate::store::StoreError;
+use jiff::Timestamp;
+use rendan_domain::{NodeId, Region};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+/// Percentiles of one traffic class (or `tcp`) over the range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassFigures {
+    /// `tcp`, `voice`, `video` or `data`.
+    pub class: String,
+    /// Rounds measured.
+    pub rounds: usize,
+    /// Packets lost over packets sent, in percent.
+    pub loss_pct: f64,
+    /// Median round-trip time.
+    pub rtt_p50_ms: Option<f64>,
+    /// 95th percentile round-trip time.
+    pub rtt_p95_ms: Option<f64>,
+    /// 99th percentile round-trip time.
+    pub rtt_p99_ms: Option<f64>,
+    /// Median RFC 3550 jitter.
+    pub jitter_p50_ms: Option<f64>,
+    /// 95th percentile RFC 3550 jitter.
+    pub jitter_p95_ms: Option<f64>,
+}
+
+/// The figures of one node or one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Node or region id.
+    pub id: String,
+    /// Node name (the id for regions).
+    pub name: String,
+    /// Region.
+    pub region: Region,
+    /// Slices per state.
+    pub counts: Counts,
+    /// Availability in percent; `None` when nothing was measured.
+    pub availability: Option<f64>,
+    /// Target in percent.
+    pub target: f64,
+    /// Met, missed, or unknown (nothing measured).
+    pub met: Option<bool>,
+    /// Downtime the target allows over the counted minutes.
+    pub allowed_down_min: f64,
+    /// Downtime counted.
+    pub used_down_min: f64,
+    /// Minutes under maintenance.
+    pub maintenance_min: f64,
+    /// Minutes with no data.
+    pub no_data_min: f64,
+    /// Incidents overlapping the range.
+    pub incidents: usize,
+    /// Per-class percentiles (nodes only).
+    pub classes: Vec<ClassFigures>,
+    /// Worst state of each hour of the range, for the chart (nodes only).
+    pub hours: Vec<SliceState>,
+}
+
+/// The figures of a range under one contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// The contract's name.
+    pub contract: String,
+    /// The zone months are cut in.
+    pub zone: String,
+    /// Whether DEGRADED counted as down.
+    pub degraded_is_down: bool,
+    /// The month, when the range is one.
+    pub month: Option<Month>,
+    /// Start of the range.
+    pub from: Timestamp,
+    /// End of the range (exclusive).
+    pub to: Timestamp,
+    /// Slice length.
+    pub slice: SliceLen,
+    /// One line per covered node, in topology order.
+    pub nodes: Vec<Line>,
+    /// One line per region.
+    pub regions: Vec<Line>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    // Nearest rank: the smallest value with at least p% of the values at or below it.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted.get(rank.min(sorted.len()) - 1).copied()
+}
+
+fn severity(s: SliceState) -> u8 {
+    match s {
+        SliceState::Up => 0,
+        SliceState::Maintenance => 1,
+        SliceState::NoData => 2,
+        SliceState::Degraded => 3,
+        SliceState::Down => 4,
+    }
+}
+
+fn line(
+    id: String,
+    name: String,
+    region: Region,
+    counts: Counts,
+    target: f64,
+    slice: SliceLen,
+    degraded_is_down: bool,
+) -> Line {
+    let availability = counts.availability(degraded_is_down);
+    let minutes = |n: u64| n as f64 * slice.minutes();
+    Line {
+        id,
+        name,
+        region,
+        counts,
+        availability,
+        target,
+        met: availability.map(|a| a + 1e-9 >= target),
+        allowed_down_min: allowed_downtime_minutes(target, minutes(counts.counted())),
+        used_down_min: minutes(counts.bad(degraded_is_down)),
+        maintenance_min: minutes(counts.maintenance),
+        no_data_min: minutes(counts.no_data),
+        incidents: 0,
+        classes: vec![],
+        hours: vec![],
+    }
+}
+
+/// Computes the figures of `[from, to)` under `contract`; `details` adds percentiles and the
+/// hourly chart data.
+pub async fn figures(
+    nw: &Netwatch,
+    contract: &Contract,
+    from: Timestamp,
+    to: Timestamp,
+    details: bool,
+) -> Result<Figures, StoreError> {
+    let cfg = nw.config();
+    let slice = cfg.slice;
+    let rows = nw.store().slices(slice.ceil(from), to.as_second()).await?;
+    let mut stored: HashMap<&NodeId, HashMap<i64, SliceState>> = HashMap::new();
+    for r in &rows {
+        stored.entry(&r.node).or_default().insert(r.start, r.state);
+    }
+    let incidents = nw.store().incidents(None).await?;
+    let samples = if details {
+        nw.store().samples(from, to).await?
+    } else {
+        vec![]
+    };
+    let windows = nw.windows();
+    let empty = HashMap::new();
+    let hours_len = ((to.as_second() - from.as_second()).max(0) as usize).div_ceil(3600);
+    let mut nodes = Vec::new();
+    for n in cfg
+        .nodes
+        .iter()
+        .filter(|n| contract.targets.contains_key(&n.id))
+    {
+        let target = contract
+            .targets
+            .get(&n.id)
+            .copied()
+            .unwrap_or(n.availability_target);
+        let cal = MaintenanceCalendar::build(windows.iter(), &n.id, &n.region, from, to);
+        let st = stored.get(&n.id).unwrap_or(&empty);
+        let mut counts = Counts::default();
+        let mut hours = vec![SliceState::Up; if details { hours_len } else { 0 }];
+        let mut seen = vec![false; hours.len()];
+        for start in slice.starts_in(from, to) {
+            let s = effective_state(start, st, &cal);
+            counts.add(s);
+            if details {
+                let h = ((start - from.as_second()) / 3600) as usize;
+                if let Some(cell) = hours.get_mut(h) {
+                    if !seen[h] || severity(s) > severity(*cell) {
+                        *cell = s;
+                    }
+                    seen[h] = true;
+                }
+            }
+        }
+        let mut l = line(
+            n.id.to_string(),
+            n.name.clone(),
+            n.region.clone(),
+            counts,
+            target,
+            slice,
+            contract.degraded_is_down,
+        );
+        l.incidents = incidents
+            .iter()
+            .filter(|i| i.node == n.id && i.overlaps(from, to))
+            .count();
+        l.hours = hours;
+        if details {
+            let mut by_class: BTreeMap<&str, Vec<&crate::store::Sample>> = BTreeMap::new();
+            for s in samples.iter().filter(|s| s.node == n.id) {
+                by_class.entry(s.class.as_str()).or_default().push(s);
+            }
+            for (class, list) in by_class {
+                let sent: u64 = list.iter().map(|s| u64::from(s.sent)).sum();
+                let recv: u64 = list.iter().map(|s| u64::from(s.received)).sum();
+                let mut rtt: Vec<f64> = list.iter().filter_map(|s| s.rtt_ms).collect();
+                let mut jit: Vec<f64> = list.iter().filter_map(|s| s.jitter_ms).collect();
+                rtt.sort_by(f64::total_cmp);
+                jit.sort_by(f64::total_cmp);
+                l.classes.push(ClassFigures {
+                    class: class.to_string(),
+                    rounds: list.len(),
+                    loss_pct: if sent == 0 {
+                        0.0
+                    } else {
+                        100.0 * (sent - recv) as f64 / sent as f64
+                    },
+                    rtt_p50_ms: percentile(&rtt, 50.0),
+                    rtt_p95_ms: percentile(&rtt, 95.0),
+                    rtt_p99_ms: percentile(&rtt, 99.0),
+                    jitter_p50_ms: percentile(&jit, 50.0),
+                    jitter_p95_ms: percentile(&jit, 95.0),
+                });
+            }
+        }
+        nodes.push(l);
+    }
+    let mut by_region: BTreeMap<Region, (Counts, f64, usize)> = BTreeMap::new();
+    for l in &nodes {
+        let e = by_region
+            .entry(l.region.clone())
+            .or_insert((Counts::default(), f64::INFINITY, 0));
+        e.0 += l.counts;
+        // A region is held to its strictest node's target.
+        e.1 = e.1.min(l.target);
+        e.2 += l.incidents;
+    }
+    let regions = by_region
+        .into_iter()
+        .map(|(r, (c, target, inc))| {
+            let mut l = line(
+                r.to_string(),
+                r.to_string(),
+                r,
+                c,
+                target,
+                slice,
+                contract.degraded_is_down,
+            );
+            l.incidents = inc;
+            l
+        })
+        .collect();
+    Ok(Figures {
+        contract: contract.name.clone(),
+        zone: contract.zone_name().to_string(),
+        degraded_is_down: contract.degraded_is_down,
+        month: None,
+        from,
+        to,
+        slice,
+        nodes,
+        regions,
+    })
+}
+
+/// The figures of a contractual month.
+pub async fn month_figures(
+    nw: &Netwatch,
+    contract: &Contract,
+    month: Month,
+) -> Result<Figures, ReportError> {
+    let (from, to) = month
+        .range(&contract.tz)
+        .map_err(|e| ReportError::Month(e.to_string()))?;
+    let mut f = figures(nw, contract, from, to, true).await?;
+    f.month = Some(month);
+    Ok(f)
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The month cannot be placed in the zone.
+    #[error("{0}")]
+    Month(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown tables.
+    Markdown,
+    /// One CSV row per node and region.
+    Csv,
+    /// A standalone HTML page with an SVG chart.
+    Html,
+}
+
+impl Format {
+    /// Parses `md`, `csv` or `html`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "md" | "markdown" => Some(Format::Markdown),
+            "csv" => Some(Format::Csv),
+            "html" => Some(Format::Html),
+            _ => None,
+        }
+    }
+
+    /// The media type of the rendering.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+fn pct(a: Option<f64>) -> String {
+    a.map_or("n/a".into(), |a| format!("{a:.3}%"))
+}
+
+fn met(m: Option<bool>) -> &'static str {
+    match m {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "unknown",
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+fn title(f: &Figures) -> String {
+    match f.month {
+        Some(m) => format!(
+            "SLA report {m} (contract {}, months in {})",
+            f.contract, f.zone
+        ),
+        None => format!(
+            "Availability {} to {} (contract {})",
+            f.from, f.to, f.contract
+        ),
+    }
+}
+
+/// Renders `f` in `format`.
+pub fn render(f: &Figures, format: Format) -> String {
+    match format {
+        Format::Markdown => markdown(f),
+        Format::Csv => csv(f),
+        Format::Html => html(f),
+    }
+}
+
+const HEAD: [&str; 11] = [
+    "id",
+    "region",
+    "availability",
+    "target",
+    "result",
+    "allowed down (min)",
+    "used down (min)",
+    "incidents",
+    "maintenance (min)",
+    "no data (min)",
+    "name",
+];
+
+fn cells(l: &Line) -> [String; 11] {
+    [
+        l.id.clone(),
+        l.region.to_string(),
+        pct(l.availability),
+        format!("{}%", l.target),
+        met(l.met).into(),
+        format!("{:.2}", l.allowed_down_min),
+        format!("{:.2}", l.used_down_min),
+        l.incidents.to_string(),
+        format!("{:.2}", l.maintenance_min),
+        format!("{:.2}", l.no_data_min),
+        l.name.clone(),
+    ]
+}
+
+fn markdown(f: &Figures) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}\n", title(f));
+    let _ = writeln!(
+        o,
+        "Range {} to {}, {} s slices. Availability = UP{} over all slices except MAINTENANCE and NO_DATA; NO_DATA minutes are shown beside it.\n",
+        f.from,
+        f.to,
+        f.slice.secs(),
+        if f.degraded_is_down {
+            ""
+        } else {
+            " + DEGRADED"
+        }
+    );
+    for (name, lines) in [("Nodes", &f.nodes), ("Regions", &f.regions)] {
+        let _ = writeln!(o, "## {name}\n");
+        let _ = writeln!(o, "| {} |", HEAD.join(" | "));
+        let _ = writeln!(o, "|{}", "---|".repeat(HEAD.len()));
+        for l in lines.iter() {
+            let _ = writeln!(o, "| {} |", cells(l).join(" | ").replace('|', "\\|"));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "## Traffic classes\n");
+    let _ = writeln!(
+        o,
+        "| node | class | rounds | loss | rtt p50 (ms) | rtt p95 | rtt p99 | jitter p50 (ms) | jitter p95 |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
+    for l in &f.nodes {
+        for c in &l.classes {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {:.2}% | {} | {} | {} | {} | {} |",
+                l.id,
+                c.class,
+                c.rounds,
+                c.loss_pct,
+                ms(c.rtt_p50_ms),
+                ms(c.rtt_p95_ms),
+                ms(c.rtt_p99_ms),
+                ms(c.jitter_p50_ms),
+                ms(c.jitter_p95_ms)
+            );
+        }
+    }
+    o
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv(f: &Figures) -> String {
+    let mut o = String::from(
+        "level,id,name,region,availability_pct,target_pct,met,allowed_down_min,used_down_min,incidents,maintenance_min,no_data_min,up_slices,degraded_slices,down_slices,maintenance_slices,no_data_slices",
+    );
+    let classes = ["tcp", "voice", "video", "data"];
+    for c in classes {
+        let _ = write!(
+            o,
+            ",{c}_loss_pct,{c}_rtt_p50_ms,{c}_rtt_p95_ms,{c}_jitter_p95_ms"
+        );
+    }
+    o.push('\n');
+    for (level, lines) in [("node", &f.nodes), ("region", &f.regions)] {
+        for l in lines.iter() {
+            let _ = write!(
+                o,
+                "{level},{},{},{},{},{},{},{:.4},{:.4},{},{:.4},{:.4},{},{},{},{},{}",
+                csv_field(&l.id),
+                csv_field(&l.name),
+                csv_field(l.region.as_str()),
+                l.availability.map_or(String::new(), |a| format!("{a:.6}")),
+                l.target,
+                l.met.map_or("", |m| if m { "true" } else { "false" }),
+                l.allowed_down_min,
+                l.used_down_min,
+                l.incidents,
+                l.maintenance_min,
+                l.no_data_min,
+                l.counts.up,
+                l.counts.degraded,
+                l.counts.down,
+                l.counts.maintenance,
+                l.counts.no_data,
+            );
+            for c in classes {
+                match l.classes.iter().find(|x| x.class == c) {
+                    Some(x) => {
+                        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
+                        let _ = write!(
+                            o,
+                            ",{:.3},{},{},{}",
+                            x.loss_pct,
+                            opt(x.rtt_p50_ms),
+                            opt(x.rtt_p95_ms),
+                            opt(x.jitter_p95_ms)
+                        );
+                    }
+                    None => o.push_str(",,,,"),
+                }
+            }
+            o.push('\n');
+        }
+    }
+    o
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn color(s: SliceState) -> &'static str {
+    match s {
+        SliceState::Up => "#2e7d32",
+        SliceState::Degraded => "#f9a825",
+        SliceState::Down => "#c62828",
+        SliceState::Maintenance => "#1565c0",
+        SliceState::NoData => "#9e9e9e",
+    }
+}
+
+/// The month's chart: one row per node, one mark per hour coloured by the hour's worst state.
+pub fn svg_chart(f: &Figures) -> String {
+    let label_w = 120.0;
+    let row_h = 14.0;
+    let hours = f.nodes.iter().map(|l| l.hours.len()).max().unwrap_or(0);
+    let cell = if hours == 0 {
+        1.0
+    } else {
+        (900.0 / hours as f64).max(0.5)
+    };
+    let width = label_w + cell * hours as f64 + 10.0;
+    let height = row_h * f.nodes.len() as f64 + 40.0;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="hourly state per node">"#
+    );
+    for (i, l) in f.nodes.iter().enumerate() {
+        let y = i as f64 * row_h;
+        let _ = write!(
+            o,
+            r#"<text x="0" y="{:.1}" font-size="10" font-family="sans-serif">{}</text>"#,
+            y + row_h - 3.0,
+            esc(&l.id)
+        );
+        // Runs of equal state become one rectangle, keeping the file small.
+        let mut h = 0;
+        while h < l.hours.len() {
+            let s = l.hours[h];
+            let mut e = h + 1;
+            while e < l.hours.len() && l.hours[e] == s {
+                e += 1;
+            }
+            let _ = write!(
+                o,
+                r#"<rect x="{:.2}" y="{y:.1}" width="{:.2}" height="{:.1}" fill="{}"><title>{} h{}-{}: {}</title></rect>"#,
+                label_w + h as f64 * cell,
+                (e - h) as f64 * cell,
+                row_h - 2.0,
+                color(s),
+                esc(&l.id),
+                h,
+                e,
+                s
+            );
+            h = e;
+        }
+    }
+    let y = f.nodes.len() as f64 * row_h + 20.0;
+    for (i, s) in SliceState::ALL.iter().enumerate() {
+        let x = label_w + i as f64 * 110.0;
+        let _ = write!(
+            o,
+            r#"<rect x="{x:.0}" y="{:.0}" width="10" height="10" fill="{}"/><text x="{:.0}" y="{y:.0}" font-size="10" font-family="sans-serif">{s}</text>"#,
+            y - 9.0,
+            color(*s),
+            x + 14.0
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+fn html(f: &Figures) -> String {
+    let mut o = String::new();
+    let t = esc(&title(f));
+    let _ = write!(
+        o,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.MISSED{{color:#c62828;font-weight:bold}}</style></head><body><h1>{t}</h1><p>Range {} to {}, {} s slices. Availability = UP{} over all slices except MAINTENANCE and NO_DATA.</p><h2>Chart (one mark per hour)</h2>",
+        f.from,
+        f.to,
+        f.slice.secs(),
+        if f.degraded_is_down {
+            ""
+        } else {
+            " + DEGRADED"
+        }
+    );
+    o.push_str(&svg_chart(f));
+    for (name, lines) in [("Nodes", &f.nodes), ("Regions", &f.regions)] {
+        let _ = write!(o, "<h2>{name}</h2><table><tr>");
+        for h in HEAD {
+            let _ = write!(o, "<th>{}</th>", esc(h));
+        }
+        o.push_str("</tr>");
+        for l in lines.iter() {
+            o.push_str("<tr>");
+            for (i, c) in cells(l).iter().enumerate() {
+                if i == 4 {
+                    let _ = write!(o, "<td class=\"{}\">{}</td>", esc(c), esc(c));
+                } else {
+                    let _ = write!(o, "<td>{}</td>", esc(c));
+                }
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</table>");
+    }
+    o.push_str("<h2>Traffic classes</h2><table><tr><th>node</th><th>class</th><th>rounds</th><th>loss</th><th>rtt p50 (ms)</th><th>rtt p95</th><th>rtt p99</th><th>jitter p50 (ms)</th><th>jitter p95</th></tr>");
+    for l in &f.nodes {
+        for c in &l.classes {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.id),
+                esc(&c.class),
+                c.rounds,
+                c.loss_pct,
+                ms(c.rtt_p50_ms),
+                ms(c.rtt_p95_ms),
+                ms(c.rtt_p99_ms),
+                ms(c.jitter_p50_ms),
+                ms(c.jitter_p95_ms)
+            );
+        }
+    }
+    o.push_str("</table></body></html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50.0));
+        assert_eq!(percentile(&v, 95.0), Some(95.0));
+        assert_eq!(percentile(&v, 99.0), Some(99.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+    }
+}

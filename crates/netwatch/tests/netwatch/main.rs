@@ -1,0 +1,6 @@
+//! Integration tests of the network watch: agents and monitor on loopback, reports, HTTP API.
+
+mod e2e;
+mod helpers;
+mod reports;
+mod restart;
