@@ -94,12 +94,13 @@ fn run() -> Res<()> {
             for f in bench::instance_files(&dir)? {
                 let row = bench::run_one(&f, objective, seed, limit, &bks)?;
                 eprintln!(
-                    "{} {} {:.2} {} gap {:+.2}%",
+                    "{} {} {:.2} {} gap {:+.2}% iters {}",
                     row.instance,
                     row.vehicles,
                     row.distance,
                     if row.feasible { "ok" } else { "INFEASIBLE" },
-                    row.gap().unwrap_or(f64::NAN)
+                    row.gap().unwrap_or(f64::NAN),
+                    row.iterations
                 );
                 rows.push(row);
             }

@@ -68,6 +68,8 @@ pub struct Row {
     pub bks: Option<Bks>,
     /// Seconds spent.
     pub elapsed_s: f64,
+    /// Genetic iterations run.
+    pub iterations: u64,
 }
 
 impl Row {
@@ -121,7 +123,7 @@ pub fn run_one(
     let report = check(&problem, &sol.job_ids(&problem));
     let instance = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
     let bks = bks.get(&instance).or_else(|| bks.get(&instance.to_ascii_uppercase())).copied();
-    Ok(Row { instance, vehicles: report.vehicles, distance: report.distance, feasible: report.feasible, bks, elapsed_s })
+    Ok(Row { instance, vehicles: report.vehicles, distance: report.distance, feasible: report.feasible, bks, elapsed_s, iterations: sol.iterations })
 }
 
 /// Formats the results table, per-class averages, overall average and vehicle-count hits.

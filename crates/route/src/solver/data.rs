@@ -47,6 +47,8 @@ pub struct Data {
     pub max_demand: f64,
     /// Largest distance in the matrix.
     pub max_dist: f64,
+    /// Distances are symmetric (reversed paths have the same length).
+    pub symmetric: bool,
 }
 
 impl Data {
@@ -129,6 +131,7 @@ impl Data {
             .collect();
         let max_demand = p.jobs.iter().flat_map(|j| j.demand.iter().copied()).fold(0.0, f64::max);
         let max_dist = dist.iter().copied().fold(0.0, f64::max);
+        let symmetric = (0..nodes).all(|a| (0..a).all(|b| dist[a * nodes + b] == dist[b * nodes + a]));
         let mut d = Data {
             n,
             nodes,
@@ -144,6 +147,7 @@ impl Data {
             angle,
             max_demand,
             max_dist,
+            symmetric,
         };
         d.neighbours = d.granular(granularity);
         Ok(d)

@@ -18,7 +18,7 @@ const PEN_MAX: f64 = 100_000.0;
 const PEN_UP: f64 = 1.2;
 const PEN_DOWN: f64 = 0.85;
 /// Offspring between two penalty updates.
-const PEN_WINDOW: u64 = 100;
+const PEN_WINDOW: u64 = 25;
 /// Penalty multiplier when repairing.
 const REPAIR_BOOST: f64 = 10.0;
 
@@ -170,7 +170,7 @@ impl<'a> State<'a> {
 /// Runs HGS until `stop` says so; returns the best individual found and the iteration count.
 pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut(&Progress)) -> (Individual, u64) {
     let p = &cfg.params;
-    let pen = Penalties { load: (d.max_dist / d.max_demand.max(1e-9)).clamp(PEN_MIN, 1000.0), tw: 1.0 };
+    let pen = Penalties { load: (d.max_dist / d.max_demand.max(1e-9)).clamp(PEN_MIN, 1000.0), tw: tw_init() };
     let mut s = State {
         d,
         cfg,
@@ -198,7 +198,7 @@ pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut
     let mut fresh = 0usize;
     while !stop.should_stop(iter) {
         iter += 1;
-        let routes = if s.pop.len() < p.mu || fresh < p.mu {
+        let routes = if s.pop.len() < 2 || fresh < p.initial {
             fresh += 1;
             s.random_routes()
         } else {
@@ -254,4 +254,8 @@ fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
             s.pop.add(child, s.d, &s.pen, &s.pp);
         }
     }
+}
+
+fn tw_init() -> f64 {
+    std::env::var("TWI").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)
 }

@@ -70,19 +70,22 @@ pub struct Params {
     pub restart_after: u64,
     /// Probability to repair an infeasible offspring with boosted penalties.
     pub repair_probability: f64,
+    /// Random individuals generated at the start and after each restart.
+    pub initial: usize,
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
-            granularity: 40,
+            granularity: 20,
             mu: 25,
             lambda: 40,
             elite: 4,
             close: 5,
-            target_feasible: 0.43,
+            target_feasible: 0.3,
             restart_after: 20_000,
             repair_probability: 0.5,
+            initial: 10,
         }
     }
 }
@@ -101,7 +104,15 @@ pub struct Config {
 impl Config {
     /// Default parameters for an objective and seed.
     pub fn new(objective: Objective, seed: u64) -> Self {
-        Config { objective, seed, params: Params::default() }
+        let mut params = Params::default();
+        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+        if let Some(v) = env("GRAN") { params.granularity = v as usize; }
+        if let Some(v) = env("MU") { params.mu = v as usize; }
+        if let Some(v) = env("LAMBDA") { params.lambda = v as usize; }
+        if let Some(v) = env("TARGET") { params.target_feasible = v; }
+        if let Some(v) = env("REPAIR") { params.repair_probability = v; }
+        if let Some(v) = env("INIT") { params.initial = v as usize; }
+        Config { objective, seed, params }
     }
 }
 

@@ -17,45 +17,53 @@ use super::rng::Rng;
 use super::segment::{Penalties, Seg, route_cost};
 
 /// A move must gain at least this much to be applied (avoids cycling on float noise).
-const MIN_GAIN: f64 = 1e-7;
+pub const MIN_GAIN: f64 = 1e-7;
 
 /// Consecutive visits `a..=b` of route `r`, forward or reversed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Piece {
     /// Visits `a..=b` of route `r` in order.
-    Fwd(u32, u32, u32),
+    Fwd(u16, u16, u16),
     /// Visits `a..=b` of route `r` in reverse order.
-    Rev(u32, u32, u32),
+    Rev(u16, u16, u16),
 }
 
 /// The new content of up to two routes, as pieces of the current routes.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
-    routes: [u32; 2],
-    nroutes: usize,
+    routes: [u16; 2],
+    nroutes: u8,
+    len: [u8; 2],
     pieces: [[Piece; 5]; 2],
-    len: [usize; 2],
 }
 
 impl Plan {
-    fn new() -> Self {
+    /// An empty plan.
+    pub fn new() -> Self {
         Plan { routes: [0; 2], nroutes: 0, pieces: [[Piece::Fwd(0, 0, 0); 5]; 2], len: [0; 2] }
     }
 
-    fn route(mut self, r: u32, pieces: &[Piece]) -> Self {
-        let k = self.nroutes;
+    #[inline]
+    fn route(&mut self, r: u16, pieces: &[Piece]) -> &mut Self {
+        let k = self.nroutes as usize;
         self.routes[k] = r;
+        let mut n = 0;
         for &p in pieces {
             let (a, b) = match p {
                 Piece::Fwd(_, a, b) | Piece::Rev(_, a, b) => (a, b),
             };
             if a <= b {
-                self.pieces[k][self.len[k]] = p;
-                self.len[k] += 1;
+                self.pieces[k][n] = p;
+                n += 1;
             }
         }
+        self.len[k] = n as u8;
         self.nroutes += 1;
         self
+    }
+
+    fn clear(&mut self) {
+        self.nroutes = 0;
     }
 }
 
@@ -265,126 +273,148 @@ impl<'a> LocalSearch<'a> {
 
     /// Builds the plan of `mv` for u at position `iu` of route `ru` and v at `iv` of `rv`.
     pub fn plan(&self, mv: Move, ru: usize, iu: usize, rv: usize, iv: usize) -> Option<Plan> {
+        let mut p = Plan::new();
+        self.plan_into(&mut p, mv, ru, iu, rv, iv).then_some(p)
+    }
+
+    /// [`Self::plan`] into a reused plan; false if the move does not apply.
+    #[inline]
+    pub fn plan_into(&self, out: &mut Plan, mv: Move, ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
+        out.clear();
         let lu = self.routes[ru].visits.len() - 1; // index of u's end depot
         let lv = self.routes[rv].visits.len() - 1;
-        let (ru32, rv32) = (ru as u32, rv as u32);
-        let f = |r: u32, a: usize, b: usize| Piece::Fwd(r, a as u32, b as u32);
+        let (r1, r2) = (ru as u16, rv as u16);
+        let f = |r: u16, a: usize, b: usize| Piece::Fwd(r, a as u16, b as u16);
         match mv {
             Move::Exchange { n, m, reverse } => {
                 let (n, m) = (n as usize, m as usize);
                 let ue = iu + n - 1;
                 if iu == 0 || ue >= lu {
-                    return None;
+                    return false;
                 }
-                let upiece = if reverse { Piece::Rev(ru32, iu as u32, ue as u32) } else { f(ru32, iu, ue) };
+                let up = if reverse { Piece::Rev(r1, iu as u16, ue as u16) } else { f(r1, iu, ue) };
                 if m == 0 {
                     if iv >= lv {
-                        return None;
+                        return false;
                     }
                     if ru != rv {
-                        return Some(
-                            Plan::new()
-                                .route(ru32, &[f(ru32, 0, iu - 1), f(ru32, ue + 1, lu)])
-                                .route(rv32, &[f(rv32, 0, iv), upiece, f(rv32, iv + 1, lv)]),
-                        );
+                        out.route(r1, &[f(r1, 0, iu - 1), f(r1, ue + 1, lu)]);
+                        out.route(r2, &[f(r2, 0, iv), up, f(r2, iv + 1, lv)]);
+                    } else if iv + 1 == iu && !reverse {
+                        return false;
+                    } else if iv < iu {
+                        out.route(r1, &[f(r1, 0, iv), up, f(r1, iv + 1, iu - 1), f(r1, ue + 1, lu)]);
+                    } else if iv > ue {
+                        out.route(r1, &[f(r1, 0, iu - 1), f(r1, ue + 1, iv), up, f(r1, iv + 1, lu)]);
+                    } else {
+                        return false;
                     }
-                    if iv + 1 == iu && !reverse {
-                        return None;
-                    }
-                    if iv < iu {
-                        return Some(Plan::new().route(
-                            ru32,
-                            &[f(ru32, 0, iv), upiece, f(ru32, iv + 1, iu - 1), f(ru32, ue + 1, lu)],
-                        ));
-                    }
-                    if iv > ue {
-                        return Some(Plan::new().route(
-                            ru32,
-                            &[f(ru32, 0, iu - 1), f(ru32, ue + 1, iv), upiece, f(ru32, iv + 1, lu)],
-                        ));
-                    }
-                    return None;
+                    return true;
                 }
                 let ve = iv + m - 1;
                 if iv == 0 || ve >= lv {
-                    return None;
+                    return false;
                 }
-                let vpiece = f(rv32, iv, ve);
+                let vp = f(r2, iv, ve);
                 if ru != rv {
-                    return Some(
-                        Plan::new()
-                            .route(ru32, &[f(ru32, 0, iu - 1), vpiece, f(ru32, ue + 1, lu)])
-                            .route(rv32, &[f(rv32, 0, iv - 1), upiece, f(rv32, ve + 1, lv)]),
-                    );
+                    out.route(r1, &[f(r1, 0, iu - 1), vp, f(r1, ue + 1, lu)]);
+                    out.route(r2, &[f(r2, 0, iv - 1), up, f(r2, ve + 1, lv)]);
+                } else if ve < iu {
+                    out.route(r1, &[f(r1, 0, iv - 1), up, f(r1, ve + 1, iu - 1), vp, f(r1, ue + 1, lu)]);
+                } else if ue < iv {
+                    out.route(r1, &[f(r1, 0, iu - 1), vp, f(r1, ue + 1, iv - 1), up, f(r1, ve + 1, lu)]);
+                } else {
+                    return false;
                 }
-                if ve < iu {
-                    return Some(Plan::new().route(
-                        ru32,
-                        &[f(ru32, 0, iv - 1), upiece, f(ru32, ve + 1, iu - 1), vpiece, f(ru32, ue + 1, lu)],
-                    ));
-                }
-                if ue < iv {
-                    return Some(Plan::new().route(
-                        ru32,
-                        &[f(ru32, 0, iu - 1), vpiece, f(ru32, ue + 1, iv - 1), upiece, f(ru32, ve + 1, lu)],
-                    ));
-                }
-                None
+                true
             }
             Move::TwoOpt => {
                 if ru != rv || iv <= iu + 1 || iv >= lu {
-                    return None;
+                    return false;
                 }
-                Some(Plan::new().route(
-                    ru32,
-                    &[f(ru32, 0, iu), Piece::Rev(ru32, iu as u32 + 1, iv as u32), f(ru32, iv + 1, lu)],
-                ))
+                out.route(r1, &[f(r1, 0, iu), Piece::Rev(r1, iu as u16 + 1, iv as u16), f(r1, iv + 1, lu)]);
+                true
             }
             Move::TwoOptStar => {
                 if ru == rv || iu >= lu || iv >= lv {
-                    return None;
+                    return false;
                 }
-                Some(
-                    Plan::new()
-                        .route(ru32, &[f(ru32, 0, iu), f(rv32, iv + 1, lv)])
-                        .route(rv32, &[f(rv32, 0, iv), f(ru32, iu + 1, lu)]),
-                )
+                out.route(r1, &[f(r1, 0, iu), f(r2, iv + 1, lv)]);
+                out.route(r2, &[f(r2, 0, iv), f(r1, iu + 1, lu)]);
+                true
             }
         }
     }
 
-    /// Change of the penalised cost if `plan` were applied (negative = improvement).
+    /// First node, last node, distance and client count of a piece, in O(1) (O(length) for a
+    /// reversed piece of an asymmetric matrix).
+    #[inline]
+    fn piece_summary(&self, p: Piece) -> (u32, u32, f64, u32) {
+        let (r, a, b, rev) = match p {
+            Piece::Fwd(r, a, b) => (r as usize, a as usize, b as usize, false),
+            Piece::Rev(r, a, b) => (r as usize, a as usize, b as usize, true),
+        };
+        let rt = &self.routes[r];
+        let last = rt.visits.len() - 1;
+        let clients = (b - a + 1) as u32 - u32::from(a == 0) - u32::from(b == last);
+        let fwd_dist = rt.fwd[b].dist - rt.fwd[a].dist;
+        if !rev {
+            return (rt.visits[a], rt.visits[b], fwd_dist, clients);
+        }
+        let dist = if self.d.symmetric {
+            fwd_dist
+        } else {
+            (a..b).map(|k| self.d.dist(rt.visits[k + 1], rt.visits[k])).sum()
+        };
+        (rt.visits[b], rt.visits[a], dist, clients)
+    }
+
+    /// Change of the penalised cost if `plan` were applied, exact when it is an improvement
+    /// (below `-MIN_GAIN`); otherwise possibly only a non-negative-gain bound, since moves whose
+    /// distance change alone gains nothing are cut short.
+    #[inline]
     pub fn evaluate(&self, plan: &Plan) -> f64 {
+        self.delta(plan, true)
+    }
+
+    /// Exact change of the penalised cost if `plan` were applied.
+    pub fn exact_delta(&self, plan: &Plan) -> f64 {
+        self.delta(plan, false)
+    }
+
+    #[inline]
+    fn delta(&self, plan: &Plan, prune: bool) -> f64 {
         let d = self.d;
         let mut old = 0.0;
-        let mut segs = [[d.node_seg[0]; 5]; 2];
         let mut lower = 0.0;
-        for k in 0..plan.nroutes {
+        for k in 0..plan.nroutes as usize {
             old += self.routes[plan.routes[k] as usize].cost;
             let mut dist = 0.0;
             let mut clients = 0;
-            for i in 0..plan.len[k] {
-                let s = self.piece_seg(plan.pieces[k][i]);
-                dist += s.dist;
+            let mut prev = 0;
+            for (i, &p) in plan.pieces[k][..plan.len[k] as usize].iter().enumerate() {
+                let (first, last, pd, pc) = self.piece_summary(p);
+                dist += pd;
                 if i > 0 {
-                    dist += d.dist(segs[k][i - 1].last, s.first);
+                    dist += d.dist(prev, first);
                 }
-                clients += s.clients;
-                segs[k][i] = s;
+                prev = last;
+                clients += pc;
             }
             if clients > 0 {
                 lower += dist + d.route_fixed;
             }
         }
         // Penalties are non-negative: if distance alone does not gain, nothing can.
-        if lower >= old - MIN_GAIN {
+        if prune && lower >= old - MIN_GAIN {
             return lower - old;
         }
         let mut new = 0.0;
-        for k in 0..plan.nroutes {
-            let mut s = segs[k][0];
-            for seg in segs[k].iter().take(plan.len[k]).skip(1) {
-                s = Seg::concat(d, &s, seg);
+        for k in 0..plan.nroutes as usize {
+            let pieces = &plan.pieces[k][..plan.len[k] as usize];
+            let mut s = self.piece_seg(pieces[0]);
+            for &p in &pieces[1..] {
+                s = Seg::concat(d, &s, &self.piece_seg(p));
             }
             new += route_cost(d, &s, &self.pen);
         }
@@ -394,9 +424,9 @@ impl<'a> LocalSearch<'a> {
     /// Applies `plan`.
     pub fn apply(&mut self, plan: &Plan) {
         let mut bufs = std::mem::take(&mut self.buf);
-        for k in 0..plan.nroutes {
+        for k in 0..plan.nroutes as usize {
             bufs[k].clear();
-            for &p in &plan.pieces[k][..plan.len[k]] {
+            for &p in &plan.pieces[k][..plan.len[k] as usize] {
                 match p {
                     Piece::Fwd(r, a, b) => {
                         bufs[k].extend_from_slice(&self.routes[r as usize].visits[a as usize..=b as usize])
@@ -408,7 +438,7 @@ impl<'a> LocalSearch<'a> {
             }
         }
         self.stamp += 1;
-        for k in 0..plan.nroutes {
+        for k in 0..plan.nroutes as usize {
             let r = plan.routes[k] as usize;
             std::mem::swap(&mut self.routes[r].visits, &mut bufs[k]);
             self.update(r);
@@ -424,9 +454,8 @@ impl<'a> LocalSearch<'a> {
     fn try_moves(&mut self, moves: &[Move], ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
         for &mv in moves {
             let mv = if ru == rv && mv == Move::TwoOptStar { Move::TwoOpt } else { mv };
-            if let Some(p) = self.plan(mv, ru, iu, rv, iv)
-                && self.evaluate(&p) < -MIN_GAIN
-            {
+            let mut p = Plan::new();
+            if self.plan_into(&mut p, mv, ru, iu, rv, iv) && self.evaluate(&p) < -MIN_GAIN {
                 self.apply(&p);
                 return true;
             }

@@ -1,0 +1,51 @@
+//! The solver on small random instances: every solution passes the independent checker, and a
+//! run with an iteration limit is a pure function of problem and seed.
+
+mod common;
+
+use proptest::prelude::*;
+use rendan_route::solver::{Config, Limits, Objective, solve};
+
+fn run(p: &rendan_route::Problem, objective: Objective, seed: u64, iters: u64) -> rendan_route::Solution {
+    let mut stop = Limits::new(None, Some(iters));
+    solve(p, &Config::new(objective, seed), &mut stop, &mut |_| {}).expect("solvable")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn every_solution_passes_the_checker(seed in 0u64..1_000_000, n in 1usize..30, wide in any::<bool>(),
+                                         hier in any::<bool>()) {
+        // One vehicle per client guarantees feasibility (each client is reachable alone).
+        let p = common::instance(seed, n, 60.0, if wide { 400.0 } else { 40.0 }, n);
+        let obj = if hier { Objective::VehiclesDistance } else { Objective::Distance };
+        let s = run(&p, obj, seed, 60);
+        let r = rendan_route::check(&p, &s.job_ids(&p));
+        prop_assert!(r.feasible, "violations: {:?}", r.violations);
+        prop_assert!(s.feasible);
+        prop_assert!((r.distance - s.distance).abs() < 1e-6 * r.distance.max(1.0));
+        prop_assert_eq!(r.vehicles, s.vehicles);
+    }
+}
+
+#[test]
+fn same_seed_same_solution() {
+    let p = common::instance(7, 40, 80.0, 100.0, 40);
+    let a = run(&p, Objective::Distance, 3, 150);
+    let b = run(&p, Objective::Distance, 3, 150);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn solomon_c101_reaches_the_optimum_quickly() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vrptw/solomon/txt/C101.txt");
+    let Ok(p) = rendan_route::io::read_problem(&path, None) else {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    };
+    let s = run(&p, Objective::VehiclesDistance, 1, 200);
+    let r = rendan_route::check(&p, &s.job_ids(&p));
+    assert!(r.feasible);
+    assert_eq!(r.vehicles, 10);
+    assert!((r.distance - 828.94).abs() < 0.01, "{}", r.distance);
+}
