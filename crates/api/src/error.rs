@@ -1,0 +1,172 @@
+//! The one error type of the HTTP API, rendered as `application/problem+json` (RFC 9457).
+//!
+//! Client mistakes name the field at fault in a `field` member; server faults are logged with
+//! their cause and answered with a generic 500 that reveals nothing of the internals.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rendan_domain::Invalid;
+use rendan_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem detail as sent to clients.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened, for this request.
+    pub detail: String,
+    /// The request field at fault (JSON path, query parameter or header name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For state conflicts: the state the resource is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+}
+
+/// An error a handler returns.
+#[derive(Debug, Clone)]
+pub struct ApiError(pub Box<Problem>);
+
+impl ApiError {
+    /// A problem with `status`, a kind slug, a title and a detail.
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        ApiError(Box::new(Problem {
+            kind: format!("urn:rendan:problem:{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+            current_status: None,
+        }))
+    }
+
+    /// Names the field at fault.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.0.field = Some(field.into());
+        self
+    }
+
+    /// 400: the request cannot be read.
+    pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
+        .field(field)
+    }
+
+    /// 422: readable, but a value breaks a rule.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "Invalid field",
+            detail,
+        )
+        .field(field)
+    }
+
+    /// 401: no valid token.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+        .field("Authorization")
+    }
+
+    /// 403: the token's role or scope does not allow this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// 500, after logging the cause.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed on the server side");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to handle the request; it has been logged",
+        )
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::invalid(e.field, e.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StoreError::IdempotencyMismatch { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                e.to_string(),
+            )
+            .field("Idempotency-Key"),
+            StoreError::Transition(t) => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "Illegal transition",
+                    t.to_string(),
+                );
+                err.0.current_status = Some(t.current.as_str().to_string());
+                err
+            }
+            StoreError::ProductionClosed { status, .. } => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "Illegal transition",
+                    e.to_string(),
+                );
+                err.0.current_status = Some(status.to_string());
+                err
+            }
+            StoreError::Stock(s) => ApiError::new(
+                StatusCode::CONFLICT,
+                "stock-conflict",
+                "Stock conflict",
+                s.to_string(),
+            ),
+            StoreError::Invalid(i) => i.into(),
+            StoreError::Backend(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}

@@ -1,0 +1,143 @@
+//! rendan's HTTP API: axum handlers over [`rendan_store::Store`] and the domain rules.
+//!
+//! Wire types (serde, OpenAPI schemas) live here and are converted by hand to and from
+//! domain types; handlers check access with [`rendan_domain::access`] and delegate decisions
+//! to the domain and persistence to the store. [`app`] builds the router without a socket,
+//! so tests can call it directly; [`serve`] runs it on a listener until shutdown.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod observe;
+mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use jiff::Timestamp;
+use rendan_domain::access::Principal;
+use rendan_domain::fulfilment::PromiseRules;
+use rendan_domain::topology::Topology;
+use rendan_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub use observe::install_metrics;
+pub use routes::orders::{CustomerBody, LineBody, OrderBody, OrderView, place_order, to_new_order};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    topology: Topology,
+    rules: PromiseRules,
+    clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    principals: RwLock<HashMap<Vec<u8>, Principal>>,
+}
+
+impl AppState {
+    /// State over `store` and the loaded topology, with the system clock.
+    pub fn new(store: Arc<dyn Store>, topology: Topology, rules: PromiseRules) -> Self {
+        Self::with_clock(store, topology, rules, Box::new(Timestamp::now))
+    }
+
+    /// As [`AppState::new`] with an injected clock (tests fix "now").
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        topology: Topology,
+        rules: PromiseRules,
+        clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                topology,
+                rules,
+                clock,
+                principals: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &Topology {
+        &self.inner.topology
+    }
+
+    /// The promise rules.
+    pub fn rules(&self) -> &PromiseRules {
+        &self.inner.rules
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        (self.inner.clock)()
+    }
+
+    async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
+        if let Some(p) = self
+            .inner
+            .principals
+            .read()
+            .ok()
+            .and_then(|m| m.get(hash).cloned())
+        {
+            return Ok(Some(p));
+        }
+        let found = self.inner.store.principal(hash).await?;
+        if let (Some(p), Ok(mut cache)) = (&found, self.inner.principals.write()) {
+            cache.insert(hash.to_vec(), p.clone());
+        }
+        Ok(found)
+    }
+}
+
+/// The whole router: `/healthz`, `/metrics` and the authenticated `/api/v1`. Routers in
+/// `extra_api` (e.g. the network watch) are mounted under `/api/v1` behind the same auth.
+pub fn app(state: AppState, extra_api: Option<Router>) -> Router {
+    let (api, openapi) = routes::api(state.clone());
+    let openapi = Arc::new(openapi);
+    let mut api = api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    );
+    if let Some(extra) = extra_api {
+        api = api.merge(extra);
+    }
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require,
+    ));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(observe::router(state))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(observe::track))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

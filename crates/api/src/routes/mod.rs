@@ -1,0 +1,72 @@
+//! The `/api/v1` routes and their OpenAPI description, generated from the handlers.
+
+mod catalogue;
+pub(crate) mod orders;
+mod production;
+mod stock;
+mod tokens;
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "rendan", description = "Order-to-door operations: orders, stock, make-to-order fulfilment."),
+    servers((url = "/api/v1")),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The API router (paths relative to `/api/v1`) and its OpenAPI document.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(orders::create, orders::list))
+        .routes(routes!(orders::get_one))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(stock::receive))
+        .routes(routes!(stock::balances))
+        .routes(routes!(production::list))
+        .routes(routes!(production::complete))
+        .routes(routes!(tokens::create))
+        .routes(routes!(catalogue::products))
+        .routes(routes!(catalogue::sites))
+        .routes(routes!(catalogue::nodes))
+        .with_state(state)
+        .split_for_parts();
+    (router, doc)
+}
+
+/// 404 for any path that is not a route.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+/// 405 for a known path with another method.
+pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{method} is not allowed on this path"),
+    )
+}

@@ -1,0 +1,148 @@
+//! Production orders: listing and completion.
+
+use super::orders::OrderView;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{QueryMap, cursor, limit, path_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use rendan_domain::SiteId;
+use rendan_store::{ProductionOrder, ProductionQuery, ProductionStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A production order as returned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductionView {
+    /// Id.
+    pub id: i64,
+    /// The customer order it serves.
+    pub order_id: i64,
+    /// SKU.
+    pub sku: String,
+    /// Units.
+    pub qty: u32,
+    /// Factory id.
+    pub factory: String,
+    /// Destination warehouse id.
+    pub destination: String,
+    /// Region of the destination.
+    pub region: String,
+    /// `open`, `completed` or `cancelled`.
+    pub status: String,
+    /// Planned ready date at the factory.
+    pub ready_date: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+impl From<&ProductionOrder> for ProductionView {
+    fn from(p: &ProductionOrder) -> Self {
+        ProductionView {
+            id: p.id,
+            order_id: p.order_id,
+            sku: p.sku.to_string(),
+            qty: p.qty,
+            factory: p.factory.to_string(),
+            destination: p.destination.to_string(),
+            region: p.region.to_string(),
+            status: p.status.as_str().to_string(),
+            ready_date: p.ready_date.to_string(),
+            created_at: p.created_at.to_string(),
+        }
+    }
+}
+
+/// A page of production orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductionPage {
+    /// Newest first.
+    pub items: Vec<ProductionView>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The completed production order and its customer order afterwards.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Completion {
+    /// The production order.
+    pub production_order: ProductionView,
+    /// Its order (now `ready` when nothing else is outstanding).
+    pub order: OrderView,
+}
+
+/// Production orders, newest first.
+#[utoipa::path(get, path = "/production-orders", tag = "production",
+    params(
+        ("status" = Option<String>, Query, description = "open, completed or cancelled"),
+        ("factory" = Option<String>, Query, description = "Factory id"),
+        ("limit" = Option<u32>, Query, description = "1-500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses((status = 200, body = ProductionPage), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<ProductionPage>, ApiError> {
+    if !caller.can_read_stock() {
+        return Err(ApiError::forbidden(
+            "channel tokens cannot read production orders",
+        ));
+    }
+    let q = q.only(&["status", "factory", "limit", "cursor"])?;
+    let query = ProductionQuery {
+        status: q
+            .get("status")
+            .map(|s| {
+                ProductionStatus::parse(s, "status")
+                    .map_err(|e| ApiError::bad_request("status", e.message))
+            })
+            .transpose()?,
+        factory: q
+            .get("factory")
+            .map(|s| {
+                SiteId::parse(s, "factory").map_err(|e| ApiError::bad_request("factory", e.message))
+            })
+            .transpose()?,
+        region: caller.role.region().cloned(),
+        before_id: cursor(&q)?,
+        limit: limit(&q)?,
+    };
+    let page = state.store().production_orders(&query).await?;
+    Ok(Json(ProductionPage {
+        items: page.items.iter().map(ProductionView::from).collect(),
+        next_cursor: page.next.map(|id| id.to_string()),
+    }))
+}
+
+/// Complete a production order: the goods are received into the destination warehouse and
+/// reserved for the order in one transaction.
+#[utoipa::path(post, path = "/production-orders/{id}/complete", tag = "production",
+    params(("id" = i64, Path, description = "Production order id")),
+    responses(
+        (status = 200, body = Completion),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Completion>, ApiError> {
+    if !caller.can_read_stock() {
+        return Err(ApiError::forbidden(
+            "channel tokens cannot complete production orders",
+        ));
+    }
+    let id = path_id(&id, "production order")?;
+    let (po, order) = state
+        .store()
+        .complete_production(id, caller.role.region(), state.now())
+        .await?;
+    Ok(Json(Completion {
+        production_order: ProductionView::from(&po),
+        order: OrderView::from(&order),
+    }))
+}

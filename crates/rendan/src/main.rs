@@ -1,0 +1,134 @@
+//! The `rendan` command: a thin layer that parses arguments and calls the libraries.
+
+mod bench;
+mod demo;
+mod import;
+mod platform;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// rendan: order-to-door operations for makers and sellers of large goods.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data and the topology come from (shared by most commands).
+#[derive(Args, Clone)]
+pub struct Place {
+    /// Directory holding the database.
+    #[arg(long, default_value = "./rendan-data", env = "RENDAN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Topology TOML (nodes, sites, catalogue); the built-in 16-node network when absent.
+    #[arg(long, env = "RENDAN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: HTTP API, seeded with demo data on an empty database.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "RENDAN_LISTEN")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        place: Place,
+        /// Do not seed demo stock into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Recompute every stock balance from the movement journal and compare.
+    CheckLedger {
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Benchmarks that need the whole platform.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Orders from CSV: channel,external_ref,name,phone,address,lat,lon,sku,qty (one row per
+    /// line; consecutive rows with the same channel and external_ref form one order).
+    Orders {
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token and print it alone on stdout.
+    Create {
+        /// admin, planner or channel.
+        #[arg(long)]
+        role: String,
+        /// For planners: limit the token to one region.
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Orders per second through HTTP versus the same transactions straight to the store.
+    Orders(bench::OrdersArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                listen,
+                place,
+                no_demo,
+            } => platform::serve(listen, &place, !no_demo).await,
+            Command::Import {
+                what: ImportCmd::Orders { file, place },
+            } => import::orders(&file, &place).await,
+            Command::CheckLedger { place } => platform::check_ledger(&place).await,
+            Command::Token {
+                cmd:
+                    TokenCmd::Create {
+                        role,
+                        region,
+                        place,
+                    },
+            } => platform::create_token(&role, region.as_deref(), &place).await,
+            Command::Bench {
+                what: BenchCmd::Orders(args),
+            } => bench::orders(args).await,
+        }
+    })
+}

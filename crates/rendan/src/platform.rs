@@ -1,0 +1,161 @@
+//! Opening the platform's parts (topology, store, tokens) and the commands built on them.
+
+use crate::Place;
+use anyhow::{Context, Result, bail};
+use rendan_api::{AppState, auth};
+use rendan_domain::access::Role;
+use rendan_store::Store;
+use rendan_store_sqlite::SqliteStore;
+use rendan_topology::TopologyFile;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The loaded topology and the opened store, with the topology saved into it.
+pub struct Platform {
+    /// Topology file contents.
+    pub file: TopologyFile,
+    /// The store.
+    pub store: Arc<SqliteStore>,
+}
+
+/// Loads the topology and opens the store in the data directory.
+pub async fn open(place: &Place) -> Result<Platform> {
+    let file = rendan_topology::load(place.config.as_deref())?;
+    let store = SqliteStore::open(&place.data_dir)
+        .await
+        .with_context(|| format!("opening the database in {}", place.data_dir.display()))?;
+    store
+        .save_topology(&file.topology)
+        .await
+        .context("saving the topology")?;
+    Ok(Platform {
+        file,
+        store: Arc::new(store),
+    })
+}
+
+/// Makes sure an admin token exists: `RENDAN_ADMIN_TOKEN` if set, else a new one printed once.
+async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
+    let now = jiff::Timestamp::now();
+    match std::env::var("RENDAN_ADMIN_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => {
+            let hash = auth::hash(token.trim());
+            match store.principal(&hash).await? {
+                Some(p) if p.role == Role::Admin => {}
+                Some(_) => bail!("RENDAN_ADMIN_TOKEN is already a token with another role"),
+                None => {
+                    store
+                        .create_token(&hash, &Role::Admin, "RENDAN_ADMIN_TOKEN", now)
+                        .await?;
+                }
+            }
+        }
+        _ => {
+            if !store.has_admin().await? {
+                let token = auth::generate()?;
+                store
+                    .create_token(&auth::hash(&token), &Role::Admin, "first admin", now)
+                    .await?;
+                println!("admin token (shown once, keep it): {token}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// `rendan serve`.
+pub async fn serve(listen: SocketAddr, place: &Place, demo: bool) -> Result<()> {
+    let platform = open(place).await?;
+    bootstrap_admin(platform.store.as_ref()).await?;
+    if demo {
+        crate::demo::seed(platform.store.as_ref(), &platform.file.topology).await?;
+    }
+    rendan_api::install_metrics();
+    let state = AppState::new(
+        platform.store.clone(),
+        platform.file.topology.clone(),
+        platform.file.promise,
+    );
+    let router = rendan_api::app(state, None);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, data_dir = %place.data_dir.display(), "rendan is serving");
+    // Tests and scripts read this line to find a random port.
+    eprintln!("listening on http://{local}");
+    rendan_api::serve(listener, router, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `rendan check-ledger`: exit status 1 when the journal and balances disagree.
+pub async fn check_ledger(place: &Place) -> Result<()> {
+    let platform = open(place).await?;
+    let report = rendan_store::ledger::check(platform.store.as_ref()).await?;
+    println!(
+        "replayed {} movements, compared {} balances: {}",
+        report.movements,
+        report.balances,
+        if report.discrepancies.is_empty() {
+            "ledger is consistent"
+        } else {
+            "DISCREPANCIES"
+        }
+    );
+    for d in &report.discrepancies {
+        println!("  {d:?}");
+    }
+    if !report.discrepancies.is_empty() {
+        bail!(
+            "{} discrepancies between journal and balances",
+            report.discrepancies.len()
+        );
+    }
+    Ok(())
+}
+
+/// `rendan token create`: prints the token alone on stdout.
+pub async fn create_token(role: &str, region: Option<&str>, place: &Place) -> Result<()> {
+    let platform = open(place).await?;
+    let role = Role::parse(role, region)?;
+    if let Some(r) = role.region() {
+        if !platform.file.topology.regions().contains(r) {
+            bail!("no node of the topology is in region {r}");
+        }
+    }
+    let token = auth::generate()?;
+    platform
+        .store
+        .create_token(&auth::hash(&token), &role, "cli", jiff::Timestamp::now())
+        .await?;
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The role matrix: channel, region-scoped planner, unscoped planner and admin each see and
+//! change exactly what they may; out-of-region orders are 404, not 403.
+
+use crate::helpers::{SEOUL, VARESE, order, spawn_app};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn each_role_sees_and_changes_exactly_its_share() {
+    let app = spawn_app().await;
+    let channel_a = app.token("channel", None).await;
+    let channel_b = app.token("channel", None).await;
+    let europe = app.token("planner", Some("europe")).await;
+    let asia = app.token("planner", Some("asia")).await;
+    let planner = app.token("planner", None).await;
+
+    let place = |token: String, key: &'static str, at: (f64, f64)| {
+        let app = &app;
+        async move {
+            let res = app
+                .post_order(&token, key, &order(key, at.0, at.1, &[("TV-LED-43", 1)]))
+                .await;
+            assert_eq!(res.status(), 201);
+            let o: Value = res.json().await.expect("json");
+            o["id"].as_i64().expect("id")
+        }
+    };
+    let eu_order = place(channel_a.clone(), "a-eu", VARESE).await;
+    let asia_order = place(channel_a.clone(), "a-asia", SEOUL).await;
+    let b_order = place(channel_b.clone(), "b-eu", VARESE).await;
+    let status = |res: reqwest::Response| res.status().as_u16();
+
+    // No token at all.
+    assert_eq!(
+        status(
+            app.client
+                .get(app.url("/api/v1/orders"))
+                .send()
+                .await
+                .expect("req")
+        ),
+        401
+    );
+
+    // Channels: create, read their own; nothing else.
+    assert_eq!(
+        status(
+            app.get(&channel_a, &format!("/api/v1/orders/{eu_order}"))
+                .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            app.get(&channel_a, &format!("/api/v1/orders/{b_order}"))
+                .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.get(&channel_b, &format!("/api/v1/orders/{eu_order}"))
+                .await
+        ),
+        404
+    );
+    assert_eq!(app.all_orders(&channel_a).await.len(), 2);
+    assert_eq!(app.all_orders(&channel_b).await.len(), 1);
+    assert_eq!(
+        status(
+            app.post(
+                &channel_a,
+                &format!("/api/v1/orders/{eu_order}/cancel"),
+                &json!({})
+            )
+            .await
+        ),
+        403
+    );
+    assert_eq!(status(app.get(&channel_a, "/api/v1/stock").await), 403);
+    assert_eq!(
+        status(app.get(&channel_a, "/api/v1/production-orders").await),
+        403
+    );
+    let receipt = json!({"site": "wh-varese", "sku": "TV-LED-43", "qty": 1});
+    assert_eq!(
+        status(
+            app.post(&channel_a, "/api/v1/stock/receipts", &receipt)
+                .await
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            app.post(&channel_a, "/api/v1/tokens", &json!({"role": "admin"}))
+                .await
+        ),
+        403
+    );
+
+    // A Europe planner: Europe's orders and stock only; Asia's orders do not exist for it.
+    assert_eq!(
+        status(
+            app.get(&europe, &format!("/api/v1/orders/{eu_order}"))
+                .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            app.get(&europe, &format!("/api/v1/orders/{asia_order}"))
+                .await
+        ),
+        404
+    );
+    let seen = app.all_orders(&europe).await;
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|o| o["region"] == "europe"));
+    assert_eq!(
+        status(app.get(&europe, "/api/v1/orders?region=asia").await),
+        403
+    );
+    assert_eq!(
+        status(
+            app.post_order(
+                &europe,
+                "p",
+                &order("p", VARESE.0, VARESE.1, &[("TV-LED-43", 1)])
+            )
+            .await
+        ),
+        403
+    );
+    assert_eq!(
+        status(app.post(&europe, "/api/v1/stock/receipts", &receipt).await),
+        201
+    );
+    let asia_receipt = json!({"site": "wh-seoul", "sku": "TV-LED-43", "qty": 1});
+    assert_eq!(
+        status(
+            app.post(&europe, "/api/v1/stock/receipts", &asia_receipt)
+                .await
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            app.post(&asia, "/api/v1/stock/receipts", &asia_receipt)
+                .await
+        ),
+        201
+    );
+    let stock: Value = app
+        .get(&europe, "/api/v1/stock")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stock.as_array().expect("rows").len(), 1);
+    assert_eq!(
+        status(app.get(&europe, "/api/v1/stock?site=wh-seoul").await),
+        403
+    );
+    let europe_production = app.all(&europe, "/api/v1/production-orders").await;
+    assert!(europe_production.iter().all(|p| p["region"] == "europe"));
+    let asia_po = app.all(&asia, "/api/v1/production-orders").await;
+    assert_eq!(asia_po.len(), 1);
+    let asia_po = asia_po[0]["id"].as_i64().expect("po");
+    assert_eq!(
+        status(
+            app.post(
+                &europe,
+                &format!("/api/v1/production-orders/{asia_po}/complete"),
+                &json!({})
+            )
+            .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.post(
+                &europe,
+                &format!("/api/v1/orders/{asia_order}/cancel"),
+                &json!({})
+            )
+            .await
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            app.post(
+                &europe,
+                &format!("/api/v1/orders/{b_order}/cancel"),
+                &json!({})
+            )
+            .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            app.post(&europe, "/api/v1/tokens", &json!({"role": "channel"}))
+                .await
+        ),
+        403
+    );
+
+    // The Asia planner mirrors it.
+    assert_eq!(
+        status(app.get(&asia, &format!("/api/v1/orders/{eu_order}")).await),
+        404
+    );
+    assert_eq!(
+        status(
+            app.post(
+                &asia,
+                &format!("/api/v1/production-orders/{asia_po}/complete"),
+                &json!({})
+            )
+            .await
+        ),
+        200
+    );
+
+    // An unscoped planner sees every region; the admin sees and may do everything.
+    assert_eq!(app.all_orders(&planner).await.len(), 3);
+    assert_eq!(
+        status(
+            app.get(&planner, &format!("/api/v1/orders/{asia_order}"))
+                .await
+        ),
+        200
+    );
+    assert_eq!(app.all_orders(&app.admin).await.len(), 3);
+    assert_eq!(
+        status(
+            app.post(
+                &app.admin,
+                &format!("/api/v1/orders/{asia_order}/cancel"),
+                &json!({})
+            )
+            .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            app.post(
+                &app.admin,
+                "/api/v1/tokens",
+                &json!({"role": "planner", "region": "asia"})
+            )
+            .await
+        ),
+        201
+    );
+}

@@ -1,0 +1,217 @@
+//! `spawn_app()`: the platform on a random port with its own database, plus typed helpers.
+
+use rendan_api::AppState;
+use rendan_domain::access::Role;
+use rendan_store::Store;
+use rendan_store_sqlite::SqliteStore;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// A running app on 127.0.0.1 with an admin token.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin: String,
+    pub store: Arc<SqliteStore>,
+    _dir: TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts the API in-process on a fresh database with the default topology and no stock.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = rendan_topology::load(None).expect("default topology");
+    let store = Arc::new(SqliteStore::open(dir.path()).await.expect("open store"));
+    store
+        .save_topology(&file.topology)
+        .await
+        .expect("save topology");
+    let admin = rendan_api::auth::generate().expect("token");
+    store
+        .create_token(
+            &rendan_api::auth::hash(&admin),
+            &Role::Admin,
+            "test",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("admin token");
+    let state = AppState::new(store.clone(), file.topology.clone(), file.promise);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(rendan_api::serve(
+        listener,
+        rendan_api::app(state, None),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        admin,
+        store,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// An order body for one customer at (lat, lon).
+pub fn order(reference: &str, lat: f64, lon: f64, lines: &[(&str, i64)]) -> Value {
+    json!({
+        "channel": "web",
+        "external_ref": reference,
+        "customer": {"name": "Test Customer", "phone": "+39 0332 123456", "address": "Via Test 1", "lat": lat, "lon": lon},
+        "lines": lines.iter().map(|(sku, qty)| json!({"sku": sku, "qty": qty})).collect::<Vec<_>>(),
+    })
+}
+
+/// Near Varese (served only by wh-varese) and near Seoul (served by the Asian warehouses).
+pub const VARESE: (f64, f64) = (45.80, 8.85);
+pub const SEOUL: (f64, f64) = (37.55, 127.0);
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a token through the API.
+    pub async fn token(&self, role: &str, region: Option<&str>) -> String {
+        let mut body = json!({"role": role});
+        if let Some(r) = region {
+            body["region"] = json!(r);
+        }
+        let res = self
+            .client
+            .post(self.url("/api/v1/tokens"))
+            .bearer_auth(&self.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+
+    pub async fn post_order(&self, token: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/orders"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn receipt(&self, site: &str, sku: &str, qty: i64) {
+        let res = self
+            .post(
+                &self.admin,
+                "/api/v1/stock/receipts",
+                &json!({"site": site, "sku": sku, "qty": qty}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            201,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The one balance row of a site and SKU (zeros when absent).
+    pub async fn balance(&self, site: &str, sku: &str) -> (i64, i64, i64) {
+        let rows: Value = self
+            .get(&self.admin, &format!("/api/v1/stock?site={site}&sku={sku}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        match rows.as_array().and_then(|r| r.first()) {
+            Some(r) => (
+                r["on_hand"].as_i64().expect("on_hand"),
+                r["reserved"].as_i64().expect("reserved"),
+                r["available"].as_i64().expect("available"),
+            ),
+            None => (0, 0, 0),
+        }
+    }
+
+    /// Every order visible to `token`, following cursors.
+    pub async fn all_orders(&self, token: &str) -> Vec<Value> {
+        self.all(token, "/api/v1/orders").await
+    }
+
+    /// Every item of a paginated listing.
+    pub async fn all(&self, token: &str, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=500&cursor={c}"),
+                None => format!("{path}{sep}limit=500"),
+            };
+            let res = self.get(token, &url).await;
+            assert_eq!(res.status(), 200);
+            let page: Value = res.json().await.expect("json");
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+
+    /// Everything the database holds that a request could change, for before/after checks.
+    pub async fn snapshot(&self) -> String {
+        let s: &dyn Store = self.store.as_ref();
+        let orders = s
+            .orders(&rendan_store::OrderQuery {
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .expect("orders");
+        let production = s
+            .production_orders(&rendan_store::ProductionQuery {
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .expect("production");
+        let stock = s.stock(&Default::default()).await.expect("stock");
+        let movements = s.movements(0, 1_000_000).await.expect("movements");
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}",
+            orders.items, production.items, stock, movements
+        )
+    }
+}

@@ -1,0 +1,205 @@
+//! The SQLite backend of [`rendan_store::Store`]: the embedded default.
+//!
+//! One file, `rendan.db`, in WAL mode with foreign keys on and `synchronous=FULL`. Reads use
+//! a small pool of connections; every write goes through the single [`writer`] that commits
+//! concurrent requests in groups, so a success returned to a caller is already fsync'd.
+//! The SQL here only stores and fetches: decisions come from `rendan-domain`.
+
+mod reads;
+mod rows;
+mod writer;
+mod writes;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rendan_domain::access::{Principal, Role, Visibility};
+use rendan_domain::catalogue::Sku;
+use rendan_domain::order::{Order, OrderStatus};
+use rendan_domain::topology::Topology;
+use rendan_domain::{Region, SiteId};
+use rendan_store::{
+    Movement, OrderQuery, Page, PlaceOrder, Placed, ProductionOrder, ProductionQuery, StockQuery,
+    StockRow, Store, StoreError,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, SqliteConnection};
+use std::path::Path;
+use std::time::Duration;
+use writer::Writer;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "rendan.db";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Writer,
+}
+
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: every commit fsyncs the WAL, so an acknowledged write survives power loss.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .statement_cache_capacity(256)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let opts = options(&data_dir.join(DB_FILE));
+        let mut conn: SqliteConnection = opts.connect().await.map_err(backend)?;
+        MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(opts.read_only(true))
+            .await
+            .map_err(backend)?;
+        let (writer, _task) = Writer::spawn(conn);
+        Ok(Self { pool, writer })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn save_topology(&self, topology: &Topology) -> Result<(), StoreError> {
+        let topology = topology.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { writes::save_topology(conn, &topology).await })
+            })
+            .await
+    }
+
+    async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
+        self.writer
+            .write(move |conn| Box::pin(async move { writes::place_order(conn, cmd).await }))
+            .await
+    }
+
+    async fn order(&self, id: i64) -> Result<Option<Order>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::order(&mut conn, id).await
+    }
+
+    async fn orders(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::orders(&mut conn, query).await
+    }
+
+    async fn cancel_order(
+        &self,
+        id: i64,
+        visibility: &Visibility,
+        now: Timestamp,
+    ) -> Result<Order, StoreError> {
+        let visibility = visibility.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { writes::cancel_order(conn, id, &visibility, now).await })
+            })
+            .await
+    }
+
+    async fn receive_stock(
+        &self,
+        site: &SiteId,
+        sku: &Sku,
+        qty: i64,
+        document: &str,
+        now: Timestamp,
+    ) -> Result<StockRow, StoreError> {
+        let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    writes::receive_stock(conn, &site, &sku, qty, &document, now).await
+                })
+            })
+            .await
+    }
+
+    async fn stock(&self, query: &StockQuery) -> Result<Vec<StockRow>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::stock(&mut conn, query).await
+    }
+
+    async fn movements(&self, after: i64, limit: u32) -> Result<Vec<Movement>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::movements(&mut conn, after, limit).await
+    }
+
+    async fn production_orders(
+        &self,
+        query: &ProductionQuery,
+    ) -> Result<Page<ProductionOrder>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::production_orders(&mut conn, query).await
+    }
+
+    async fn complete_production(
+        &self,
+        id: i64,
+        region: Option<&Region>,
+        now: Timestamp,
+    ) -> Result<(ProductionOrder, Order), StoreError> {
+        let region = region.cloned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    writes::complete_production(conn, id, region.as_ref(), now).await
+                })
+            })
+            .await
+    }
+
+    async fn create_token(
+        &self,
+        hash: &[u8],
+        role: &Role,
+        label: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let (hash, role, label) = (hash.to_vec(), role.clone(), label.to_string());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { writes::create_token(conn, &hash, &role, &label, now).await })
+            })
+            .await
+    }
+
+    async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::principal(&mut conn, hash).await
+    }
+
+    async fn has_admin(&self) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::has_admin(&mut conn).await
+    }
+
+    async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::order_counts(&mut conn).await
+    }
+}

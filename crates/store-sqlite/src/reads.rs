@@ -1,0 +1,301 @@
+//! Read queries. They run on the read pool, or inside the writer's transaction when a write
+//! needs the state it is about to change.
+
+use crate::backend;
+use crate::rows::{corrupt, get, micros, order_head, order_line, production_order, timestamp};
+use rendan_domain::SiteId;
+use rendan_domain::access::{Principal, Role};
+use rendan_domain::catalogue::Sku;
+use rendan_domain::order::{Order, OrderStatus};
+use rendan_domain::stock::{Balance, MovementKind};
+use rendan_store::{
+    Movement, OrderQuery, Page, ProductionOrder, ProductionQuery, StockQuery, StockRow, StoreError,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+const ORDER_COLUMNS: &str = "id, token_id, status, channel, external_ref, customer_name, customer_phone, \
+     customer_address, lat, lon, region, created_at, promised_date";
+
+/// Fills in the lines of `orders` with one query.
+async fn attach_lines(conn: &mut SqliteConnection, orders: &mut [Order]) -> Result<(), StoreError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines WHERE order_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for o in orders.iter() {
+        ids.push_bind(o.id);
+    }
+    q.push(") ORDER BY order_id, line_no");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    for row in &rows {
+        let (order_id, line) = order_line(row)?;
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            o.lines.push(line);
+        }
+    }
+    Ok(())
+}
+
+/// One order with its lines.
+pub(crate) async fn order(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<Order>, StoreError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+    else {
+        return Ok(None);
+    };
+    let mut orders = [order_head(&row)?];
+    attach_lines(conn, &mut orders).await?;
+    let [o] = orders;
+    Ok(Some(o))
+}
+
+/// A page of orders, newest first.
+pub(crate) async fn orders(
+    conn: &mut SqliteConnection,
+    query: &OrderQuery,
+) -> Result<Page<Order>, StoreError> {
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"));
+    if let Some(r) = &query.visibility.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    if let Some(t) = query.visibility.created_by {
+        q.push(" AND token_id = ").push_bind(t);
+    }
+    if let Some(s) = query.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(c) = query.channel {
+        q.push(" AND channel = ").push_bind(c.as_str());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    if let Some(t) = query.created_from {
+        q.push(" AND created_at >= ").push_bind(micros(t));
+    }
+    if let Some(t) = query.created_to {
+        q.push(" AND created_at < ").push_bind(micros(t));
+    }
+    if let Some(id) = query.before_id {
+        q.push(" AND id < ").push_bind(id);
+    }
+    let limit = query.limit.max(1);
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    let mut items = rows
+        .iter()
+        .take(limit as usize)
+        .map(order_head)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if rows.len() > limit as usize {
+        items.last().map(|o| o.id)
+    } else {
+        None
+    };
+    attach_lines(conn, &mut items).await?;
+    Ok(Page { items, next })
+}
+
+/// The stored balance of one site and SKU (zero when never touched).
+pub(crate) async fn balance(
+    conn: &mut SqliteConnection,
+    site: &SiteId,
+    sku: &Sku,
+) -> Result<Balance, StoreError> {
+    let row =
+        sqlx::query("SELECT on_hand, reserved FROM stock_balances WHERE site = ? AND sku = ?")
+            .bind(site.as_str())
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    Ok(match row {
+        Some(r) => Balance {
+            on_hand: get(&r, "on_hand")?,
+            reserved: get(&r, "reserved")?,
+        },
+        None => Balance::default(),
+    })
+}
+
+/// Balances matching the query.
+pub(crate) async fn stock(
+    conn: &mut SqliteConnection,
+    query: &StockQuery,
+) -> Result<Vec<StockRow>, StoreError> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT b.site, b.sku, b.on_hand, b.reserved FROM stock_balances b JOIN sites s ON s.id = b.site WHERE 1 = 1",
+    );
+    if let Some(site) = &query.site {
+        q.push(" AND b.site = ")
+            .push_bind(site.as_str().to_string());
+    }
+    if let Some(sku) = &query.sku {
+        q.push(" AND b.sku = ").push_bind(sku.as_str().to_string());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND s.region = ").push_bind(r.as_str().to_string());
+    }
+    q.push(" ORDER BY b.site, b.sku");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    rows.iter()
+        .map(|r| {
+            let site: String = get(r, "site")?;
+            let sku: String = get(r, "sku")?;
+            Ok(StockRow {
+                site: SiteId::parse(&site, "site").map_err(corrupt)?,
+                sku: Sku::parse(&sku, "sku").map_err(corrupt)?,
+                balance: Balance {
+                    on_hand: get(r, "on_hand")?,
+                    reserved: get(r, "reserved")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Journal entries after `after`.
+pub(crate) async fn movements(
+    conn: &mut SqliteConnection,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Movement>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, site, sku, kind, qty, order_id, document, at FROM stock_movements WHERE id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|r| {
+            let site: String = get(r, "site")?;
+            let sku: String = get(r, "sku")?;
+            let kind: String = get(r, "kind")?;
+            Ok(Movement {
+                id: get(r, "id")?,
+                site: SiteId::parse(&site, "site").map_err(corrupt)?,
+                sku: Sku::parse(&sku, "sku").map_err(corrupt)?,
+                kind: MovementKind::parse(&kind).map_err(corrupt)?,
+                qty: get(r, "qty")?,
+                order: get(r, "order_id")?,
+                document: get(r, "document")?,
+                at: timestamp(get(r, "at")?)?,
+            })
+        })
+        .collect()
+}
+
+const PRODUCTION_COLUMNS: &str =
+    "id, order_id, sku, qty, factory, destination, region, status, ready_date, created_at";
+
+/// One production order.
+pub(crate) async fn production(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<ProductionOrder>, StoreError> {
+    let sql = format!("SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(production_order).transpose()
+}
+
+/// A page of production orders, newest first.
+pub(crate) async fn production_orders(
+    conn: &mut SqliteConnection,
+    query: &ProductionQuery,
+) -> Result<Page<ProductionOrder>, StoreError> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE 1 = 1"
+    ));
+    if let Some(s) = query.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(f) = &query.factory {
+        q.push(" AND factory = ").push_bind(f.as_str().to_string());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    if let Some(id) = query.before_id {
+        q.push(" AND id < ").push_bind(id);
+    }
+    let limit = query.limit.max(1);
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(production_order)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if rows.len() > limit as usize {
+        items.last().map(|p| p.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// The principal behind a token hash.
+pub(crate) async fn principal(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+) -> Result<Option<Principal>, StoreError> {
+    let row = sqlx::query("SELECT id, role, region FROM tokens WHERE hash = ?")
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let Some(row) = row else { return Ok(None) };
+    let role: String = get(&row, "role")?;
+    let region: Option<String> = get(&row, "region")?;
+    Ok(Some(Principal {
+        token_id: get(&row, "id")?,
+        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+    }))
+}
+
+/// Whether an admin token exists.
+pub(crate) async fn has_admin(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM tokens WHERE role = 'admin') AS present")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(get::<i64>(&row, "present")? != 0)
+}
+
+/// Orders per status, every status listed.
+pub(crate) async fn order_counts(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let mut counts: Vec<(OrderStatus, i64)> = OrderStatus::ALL.iter().map(|s| (*s, 0)).collect();
+    for r in &rows {
+        let status: String = get(r, "status")?;
+        let s = OrderStatus::parse(&status, "status").map_err(corrupt)?;
+        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) {
+            c.1 = get(r, "n")?;
+        }
+    }
+    Ok(counts)
+}

@@ -1,0 +1,125 @@
+//! The single writer: every change goes through one connection that commits in groups.
+//!
+//! SQLite allows one writer at a time. Rather than let request tasks queue on the database
+//! lock, they queue on a channel; the writer takes whatever is waiting (up to [`MAX_BATCH`]),
+//! runs each job inside its own SAVEPOINT of one transaction, commits once, and only then
+//! answers every caller. With `synchronous=FULL` that commit is an fsync of the WAL, so a
+//! caller's success means its change is on disk, and one fsync is shared by the whole group.
+//! A job that fails is rolled back to its savepoint and does not disturb its neighbours.
+
+use futures_util::future::BoxFuture;
+use rendan_store::StoreError;
+use sqlx::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most jobs committed together; bounds the latency one group adds to its first member.
+pub const MAX_BATCH: usize = 512;
+
+/// What a job hands back: whether it succeeded, and how to answer its caller once the group's
+/// commit outcome is known.
+pub(crate) struct Done {
+    ok: bool,
+    reply: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+/// A unit of work run on the writer's connection.
+pub(crate) type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Done> + Send>;
+
+/// A handle for submitting jobs.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task on `conn`.
+    pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let task = tokio::spawn(run(conn, rx));
+        (Writer { jobs: tx }, task)
+    }
+
+    /// Runs `f` in the next group and returns its result once the group is durable.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = f(conn).await;
+                let ok = result.is_ok();
+                let reply = Box::new(move |commit: Result<(), StoreError>| {
+                    // The caller may have gone away (client disconnected): nothing to tell.
+                    let _ = tx.send(commit.and(result));
+                });
+                Done { ok, reply }
+            })
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("the writer stopped before answering".into()))?
+    }
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), StoreError> {
+    sqlx::query(sql)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(backend)
+}
+
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut replies = Vec::with_capacity(batch.len());
+        if let Err(e) = exec(&mut conn, "BEGIN IMMEDIATE").await {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            // The jobs never ran; dropping them tells each caller that nothing was written.
+            batch.clear();
+            continue;
+        }
+        for job in batch.drain(..) {
+            if let Err(e) = exec(&mut conn, "SAVEPOINT job").await {
+                tracing::error!(error = %e, "cannot open a savepoint");
+                // Never ran: dropping it tells its caller that nothing was written.
+                drop(job);
+                continue;
+            }
+            let done = job(&mut conn).await;
+            let closed = if done.ok {
+                exec(&mut conn, "RELEASE job").await
+            } else {
+                match exec(&mut conn, "ROLLBACK TO job").await {
+                    Ok(()) => exec(&mut conn, "RELEASE job").await,
+                    Err(e) => Err(e),
+                }
+            };
+            match closed {
+                Ok(()) => replies.push(done.reply),
+                Err(e) => (done.reply)(Err(e)),
+            }
+        }
+        let commit = exec(&mut conn, "COMMIT").await;
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "group commit failed; its jobs are reported as failed");
+            let _ = exec(&mut conn, "ROLLBACK").await;
+        }
+        for reply in replies {
+            reply(commit.clone());
+        }
+    }
+    tracing::debug!("writer stopped: every handle was dropped");
+}
