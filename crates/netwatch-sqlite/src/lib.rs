@@ -1,1 +1,463 @@
-//! x
+//! SQLite storage of rendan's network watch: [`SqliteNetwatchStore`] implements
+//! [`rendan_netwatch::NetwatchStore`] over its own database file, `netwatch.db` in the data
+//! directory, with its own migrations.
+//!
+//! The database runs in WAL mode so the API can read reports while the monitor writes. Slices are
+//! inserted once per closed period and a trigger aborts any UPDATE or DELETE of them: the
+//! "never rewritten" invariant does not depend on the code above being right. Instants are
+//! stored as Unix milliseconds, slice starts as Unix seconds; time zones by IANA name.
+
+use async_trait::async_trait;
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rendan_domain::{NodeId, Region};
+use rendan_netwatch::incident::{Incident, TimelineEntry};
+use rendan_netwatch::maintenance::{MaintenanceWindow, Schedule, Scope};
+use rendan_netwatch::store::{NetwatchStore, Sample, SliceRow, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "netwatch.db";
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("cannot open {path}: {source}")]
+    Db {
+        /// The file.
+        path: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating {path}: {source}")]
+    Migrate {
+        /// The file.
+        path: String,
+        /// Why.
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The network watch's SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteNetwatchStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_ms(v: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(v).map_err(|e| StoreError::Backend(format!("bad instant {v}: {e}")))
+}
+
+fn node_id(s: &str) -> Result<NodeId, StoreError> {
+    NodeId::parse(s, "node").map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+impl SqliteNetwatchStore {
+    /// Opens (creating if needed) `netwatch.db` in `data_dir` and applies the migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Dir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let file = data_dir.join(DB_FILE);
+        let path = file.display().to_string();
+        let opts = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|source| OpenError::Db {
+                path: path.clone(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| OpenError::Migrate { path, source })?;
+        Ok(SqliteNetwatchStore { pool })
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn timelines(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<TimelineEntry>>, StoreError> {
+        let mut out: HashMap<i64, Vec<TimelineEntry>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let rows =
+            sqlx::query("SELECT incident, at_ms, kind, detail FROM incident_events ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        for r in rows {
+            let inc: i64 = r.try_get("incident").map_err(backend)?;
+            if !ids.contains(&inc) {
+                continue;
+            }
+            out.entry(inc).or_default().push(TimelineEntry {
+                at: from_ms(r.try_get("at_ms").map_err(backend)?)?,
+                kind: r.try_get("kind").map_err(backend)?,
+                detail: r.try_get("detail").map_err(backend)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    entries: &[TimelineEntry],
+) -> Result<(), StoreError> {
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO incident_events (incident, at_ms, kind, detail) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(ms(e.at))
+        .bind(&e.kind)
+        .bind(&e.detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl NetwatchStore for SqliteNetwatchStore {
+    async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for r in rows {
+            let res = sqlx::query(
+                "INSERT INTO slices (node, start, len_s, state, measured, reporters, down_votes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(r.node.as_str())
+            .bind(r.start)
+            .bind(i64::from(r.len_s))
+            .bind(r.state.as_str())
+            .bind(r.measured.as_str())
+            .bind(i64::from(r.reporters))
+            .bind(i64::from(r.down_votes))
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = res {
+                let conflict = e
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"));
+                // Dropping the transaction rolls back the rows already inserted: all or nothing.
+                return Err(if conflict {
+                    StoreError::Conflict(format!("slice {} of {} is closed", r.start, r.node))
+                } else {
+                    backend(e)
+                });
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node, start, len_s, state, measured, reporters, down_votes FROM slices WHERE start >= $1 AND start < $2 ORDER BY start, node",
+        )
+        .bind(from_s)
+        .bind(to_s)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state").map_err(backend)?;
+                let measured: String = r.try_get("measured").map_err(backend)?;
+                let bad =
+                    |e: rendan_netwatch::slice::UnknownState| StoreError::Backend(e.to_string());
+                Ok(SliceRow {
+                    node: node_id(r.try_get("node").map_err(backend)?)?,
+                    start: r.try_get("start").map_err(backend)?,
+                    len_s: r.try_get::<i64, _>("len_s").map_err(backend)? as u32,
+                    state: state.parse().map_err(bad)?,
+                    measured: measured.parse().map_err(bad)?,
+                    reporters: r.try_get::<i64, _>("reporters").map_err(backend)? as u16,
+                    down_votes: r.try_get::<i64, _>("down_votes").map_err(backend)? as u16,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for s in rows {
+            sqlx::query(
+                "INSERT INTO samples (node, class, at_ms, rtt_ms, sent, received, jitter_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(s.node.as_str())
+            .bind(&s.class)
+            .bind(ms(s.at))
+            .bind(s.rtt_ms)
+            .bind(i64::from(s.sent))
+            .bind(i64::from(s.received))
+            .bind(s.jitter_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node, class, at_ms, rtt_ms, sent, received, jitter_ms FROM samples WHERE at_ms >= $1 AND at_ms < $2",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Sample {
+                    node: node_id(r.try_get("node").map_err(backend)?)?,
+                    class: r.try_get("class").map_err(backend)?,
+                    at: from_ms(r.try_get("at_ms").map_err(backend)?)?,
+                    rtt_ms: r.try_get("rtt_ms").map_err(backend)?,
+                    sent: r.try_get::<i64, _>("sent").map_err(backend)? as u32,
+                    received: r.try_get::<i64, _>("received").map_err(backend)? as u32,
+                    jitter_ms: r.try_get("jitter_ms").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn open_incident(
+        &self,
+        node: &NodeId,
+        opened_at: Timestamp,
+        timeline: &[TimelineEntry],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id: i64 =
+            sqlx::query("INSERT INTO incidents (node, opened_at_ms) VALUES ($1, $2) RETURNING id")
+                .bind(node.as_str())
+                .bind(ms(opened_at))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?
+                .try_get("id")
+                .map_err(backend)?;
+        insert_events(&mut tx, id, timeline).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(id)
+    }
+
+    async fn update_incident(
+        &self,
+        id: i64,
+        closed_at: Option<Timestamp>,
+        timeline: &[TimelineEntry],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(c) = closed_at {
+            let done = sqlx::query(
+                "UPDATE incidents SET closed_at_ms = $1 WHERE id = $2 AND closed_at_ms IS NULL",
+            )
+            .bind(ms(c))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("incident {id} is not open")));
+            }
+        }
+        insert_events(&mut tx, id, timeline).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {
+        let rows = match node {
+            Some(n) => sqlx::query("SELECT id, node, opened_at_ms, closed_at_ms FROM incidents WHERE node = $1 ORDER BY id")
+                .bind(n.as_str())
+                .fetch_all(&self.pool)
+                .await,
+            None => sqlx::query("SELECT id, node, opened_at_ms, closed_at_ms FROM incidents ORDER BY id")
+                .fetch_all(&self.pool)
+                .await,
+        }
+        .map_err(backend)?;
+        let mut list = rows
+            .iter()
+            .map(|r| {
+                let closed: Option<i64> = r.try_get("closed_at_ms").map_err(backend)?;
+                Ok(Incident {
+                    id: r.try_get("id").map_err(backend)?,
+                    node: node_id(r.try_get("node").map_err(backend)?)?,
+                    opened_at: from_ms(r.try_get("opened_at_ms").map_err(backend)?)?,
+                    closed_at: closed.map(from_ms).transpose()?,
+                    timeline: vec![],
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+        let mut tl = self.timelines(&ids).await?;
+        for i in &mut list {
+            i.timeline = tl.remove(&i.id).unwrap_or_default();
+        }
+        Ok(list)
+    }
+
+    async fn add_maintenance(
+        &self,
+        scope: Scope,
+        schedule: Schedule,
+        note: &str,
+    ) -> Result<MaintenanceWindow, StoreError> {
+        let (sk, sv) = match &scope {
+            Scope::Node(n) => ("node", n.to_string()),
+            Scope::Region(r) => ("region", r.to_string()),
+        };
+        let q = match &schedule {
+            Schedule::OneOff { start, end } => sqlx::query(
+                "INSERT INTO maintenance (scope_kind, scope, kind, start_ms, end_ms, note) VALUES ($1, $2, 'one_off', $3, $4, $5) RETURNING id",
+            )
+            .bind(sk)
+            .bind(sv)
+            .bind(ms(*start))
+            .bind(ms(*end))
+            .bind(note),
+            Schedule::Weekly {
+                weekday,
+                at,
+                length,
+                tz,
+            } => sqlx::query(
+                "INSERT INTO maintenance (scope_kind, scope, kind, weekday, at_local, length_s, tz, note) VALUES ($1, $2, 'weekly', $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(sk)
+            .bind(sv)
+            .bind(i64::from(weekday.to_monday_one_offset()))
+            .bind(at.to_string())
+            .bind(length.as_secs())
+            .bind(tz.iana_name().unwrap_or("UTC").to_string())
+            .bind(note),
+        };
+        let id: i64 = q
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+        Ok(MaintenanceWindow {
+            id,
+            scope,
+            schedule,
+            note: note.to_string(),
+        })
+    }
+
+    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, scope_kind, scope, kind, start_ms, end_ms, weekday, at_local, length_s, tz, note FROM maintenance ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let bad = |m: String| StoreError::Backend(m);
+        rows.iter()
+            .map(|r| {
+                let sk: String = r.try_get("scope_kind").map_err(backend)?;
+                let sv: String = r.try_get("scope").map_err(backend)?;
+                let scope = if sk == "node" {
+                    Scope::Node(node_id(&sv)?)
+                } else {
+                    Scope::Region(Region::parse(&sv, "scope").map_err(|e| bad(e.to_string()))?)
+                };
+                let kind: String = r.try_get("kind").map_err(backend)?;
+                let schedule = if kind == "one_off" {
+                    Schedule::OneOff {
+                        start: from_ms(
+                            r.try_get::<Option<i64>, _>("start_ms")
+                                .map_err(backend)?
+                                .unwrap_or(0),
+                        )?,
+                        end: from_ms(
+                            r.try_get::<Option<i64>, _>("end_ms")
+                                .map_err(backend)?
+                                .unwrap_or(0),
+                        )?,
+                    }
+                } else {
+                    let wd: i64 = r
+                        .try_get::<Option<i64>, _>("weekday")
+                        .map_err(backend)?
+                        .unwrap_or(1);
+                    let at: String = r
+                        .try_get::<Option<String>, _>("at_local")
+                        .map_err(backend)?
+                        .unwrap_or_default();
+                    let tz: String = r
+                        .try_get::<Option<String>, _>("tz")
+                        .map_err(backend)?
+                        .unwrap_or_default();
+                    Schedule::Weekly {
+                        weekday: Weekday::from_monday_one_offset(wd as i8)
+                            .map_err(|e| bad(e.to_string()))?,
+                        at: at.parse::<Time>().map_err(|e| bad(e.to_string()))?,
+                        length: SignedDuration::from_secs(
+                            r.try_get::<Option<i64>, _>("length_s")
+                                .map_err(backend)?
+                                .unwrap_or(0),
+                        ),
+                        tz: TimeZone::get(&tz).map_err(|e| bad(e.to_string()))?,
+                    }
+                };
+                Ok(MaintenanceWindow {
+                    id: r.try_get("id").map_err(backend)?,
+                    scope,
+                    schedule,
+                    note: r.try_get("note").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM maintenance WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(r.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,190 @@
+//! The SQLite store keeps the network watch's invariants: slices written once, never changed,
+//! windows and incidents round-trip, and a restarted monitor (new process, same file) leaves
+//! NO_DATA for its downtime.
+
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rendan_domain::{NodeId, Region};
+use rendan_netwatch::agent::{self, AgentOptions};
+use rendan_netwatch::incident::TimelineEntry;
+use rendan_netwatch::maintenance::{Schedule, Scope};
+use rendan_netwatch::store::{NetwatchStore, SliceRow, StoreError};
+use rendan_netwatch::{Netwatch, NetwatchConfig, SliceState, report};
+use rendan_netwatch_sqlite::SqliteNetwatchStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn id(s: &str) -> NodeId {
+    NodeId::parse(s, "n").unwrap()
+}
+
+fn row(node: &str, start: i64, state: SliceState) -> SliceRow {
+    SliceRow {
+        node: id(node),
+        start,
+        len_s: 60,
+        state,
+        measured: state,
+        reporters: 1,
+        down_votes: u16::from(state == SliceState::Down),
+    }
+}
+
+#[tokio::test]
+async fn slices_are_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteNetwatchStore::open(dir.path()).await.unwrap();
+    s.put_slices(&[
+        row("seoul", 60, SliceState::Up),
+        row("osaka", 60, SliceState::Down),
+    ])
+    .await
+    .unwrap();
+    // Rewriting one slice fails and writes nothing of the batch.
+    let err = s
+        .put_slices(&[
+            row("seoul", 120, SliceState::Up),
+            row("seoul", 60, SliceState::Down),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let rows = s.slices(0, 1_000).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows.iter().find(|r| r.node == id("seoul")).unwrap().state,
+        SliceState::Up
+    );
+    s.close().await;
+
+    // Even SQL that bypasses the store cannot change a closed slice.
+    let url = format!("sqlite://{}", dir.path().join("netwatch.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let upd = sqlx::query("UPDATE slices SET state = 'UP' WHERE node = 'osaka'")
+        .execute(&pool)
+        .await;
+    assert!(upd.is_err());
+    let del = sqlx::query("DELETE FROM slices").execute(&pool).await;
+    assert!(del.is_err());
+}
+
+#[tokio::test]
+async fn incidents_and_windows_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteNetwatchStore::open(dir.path()).await.unwrap();
+    let t: Timestamp = "2026-10-31T15:50:00Z".parse().unwrap();
+    let e = |kind: &str| TimelineEntry {
+        at: t,
+        kind: kind.into(),
+        detail: "x".into(),
+    };
+    let i = s
+        .open_incident(&id("moscow"), t, &[e("first_failure"), e("opened")])
+        .await
+        .unwrap();
+    s.update_incident(i, None, &[e("evidence")]).await.unwrap();
+    s.update_incident(
+        i,
+        Some(t.checked_add(SignedDuration::from_mins(30)).unwrap()),
+        &[e("closed")],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.update_incident(i, Some(t), &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let list = s.incidents(Some(&id("moscow"))).await.unwrap();
+    assert_eq!(list.len(), 1);
+    let kinds: Vec<_> = list[0].timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["first_failure", "opened", "evidence", "closed"]);
+    assert!(s.incidents(Some(&id("seoul"))).await.unwrap().is_empty());
+
+    let weekly = Schedule::Weekly {
+        weekday: Weekday::Sunday,
+        at: Time::constant(2, 30, 0, 0),
+        length: SignedDuration::from_hours(2),
+        tz: TimeZone::get("Europe/Rome").unwrap(),
+    };
+    let w = s
+        .add_maintenance(
+            Scope::Region(Region::parse("europe", "r").unwrap()),
+            weekly.clone(),
+            "patching",
+        )
+        .await
+        .unwrap();
+    let one = Schedule::OneOff {
+        start: t,
+        end: t.checked_add(SignedDuration::from_hours(1)).unwrap(),
+    };
+    s.add_maintenance(Scope::Node(id("moscow")), one.clone(), "")
+        .await
+        .unwrap();
+    let all = s.maintenance().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].schedule, weekly);
+    assert_eq!(all[1].schedule, one);
+    assert!(s.delete_maintenance(w.id).await.unwrap());
+    assert!(!s.delete_maintenance(w.id).await.unwrap());
+}
+
+fn config(addr: std::net::SocketAddr) -> NetwatchConfig {
+    let text = format!(
+        "[[node]]\nid = \"alpha\"\nname = \"Alpha\"\nregion = \"asia\"\nlat = 0.0\nlon = 0.0\navailability_target = 99.7\nagent = \"{addr}\"\n\n[netwatch]\nslice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nclasses = [\"data\"]\n"
+    );
+    NetwatchConfig::from_topology(&rendan_topology::parse(&text, "t").unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_restart_leaves_no_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = agent::spawn(AgentOptions::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let run = |secs: u64| {
+        let (dir, cfg) = (dir.path().to_path_buf(), config(a.addr()));
+        async move {
+            let store = Arc::new(SqliteNetwatchStore::open(&dir).await.unwrap());
+            let nw = Netwatch::new(cfg, store.clone()).await.unwrap();
+            let m = rendan_netwatch::start(nw);
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            m.shutdown().await;
+            store.close().await;
+        }
+    };
+    let t0 = Timestamp::now();
+    run(4).await;
+    let gap_from = Timestamp::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let gap_to = Timestamp::now();
+    run(4).await;
+    let t1 = Timestamp::now();
+    a.shutdown().await;
+
+    let store = Arc::new(SqliteNetwatchStore::open(dir.path()).await.unwrap());
+    let nw = Netwatch::new(config("127.0.0.1:9".parse().unwrap()), store.clone())
+        .await
+        .unwrap();
+    let contract = nw.config().contract(None).unwrap().clone();
+    let inner_from = Timestamp::from_second(gap_from.as_second() + 1).unwrap();
+    let inner_to = Timestamp::from_second(gap_to.as_second()).unwrap();
+    let gap = report::figures(&nw, &contract, inner_from, inner_to, false)
+        .await
+        .unwrap();
+    let g = &gap.nodes[0];
+    assert_eq!(
+        g.counts.counted(),
+        0,
+        "nothing measured while stopped: {g:?}"
+    );
+    assert!(g.counts.no_data >= 3);
+    let all = report::figures(&nw, &contract, t0, t1, false)
+        .await
+        .unwrap();
+    let l = &all.nodes[0];
+    assert!(l.counts.up >= 5 && l.counts.no_data >= 4, "{l:?}");
+    assert_eq!(l.counts.down, 0);
+    assert_eq!(l.availability, Some(100.0));
+}
