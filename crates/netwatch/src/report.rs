@@ -427,7 +427,8 @@ fn markdown(f: &Figures) -> String {
         let _ = writeln!(o, "| {} |", HEAD.join(" | "));
         let _ = writeln!(o, "|{}", "---|".repeat(HEAD.len()));
         for l in lines.iter() {
-            let _ = writeln!(o, "| {} |", cells(l).join(" | ").replace('|', "\\|"));
+            let row: Vec<String> = cells(l).iter().map(|c| c.replace('|', "\\|")).collect();
+            let _ = writeln!(o, "| {} |", row.join(" | "));
         }
         let _ = writeln!(o);
     }

@@ -1,5 +1,6 @@
 //! Integration tests of the network watch: agents and monitor on loopback, reports, HTTP API.
 
+mod api;
 mod e2e;
 mod helpers;
 mod reports;

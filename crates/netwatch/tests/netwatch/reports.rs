@@ -1,1 +1,201 @@
-//! Reports.
+//! Monthly reports over a prepared store: NO_DATA at the start of monitoring, an incident that
+//! spans a month boundary, maintenance, and the three renderings.
+
+use crate::helpers::*;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rendan_domain::NodeId;
+use rendan_netwatch::incident::TimelineEntry;
+use rendan_netwatch::maintenance::{Schedule, Scope};
+use rendan_netwatch::month::Month;
+use rendan_netwatch::report::{self, Format};
+use rendan_netwatch::store::SliceRow;
+use rendan_netwatch::{Netwatch, SliceState};
+
+pub fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// Two nodes watched since 2026-10-20 (Shanghai); alpha down 60 minutes on 2026-11-05 and
+/// across the October/November boundary, bravo DEGRADED for a day.
+pub async fn prepared() -> Netwatch {
+    let addr = "127.0.0.1:9".parse().unwrap();
+    let text = topology(
+        &[
+            ("alpha", "asia", 99.7, addr),
+            ("bravo", "europe", 99.8, addr),
+        ],
+        "",
+    );
+    let (nw, store) = netwatch(config(&text)).await;
+    let tz = TimeZone::get("Asia/Shanghai").unwrap();
+    let start = ts("2026-10-19T16:00:00Z");
+    let (_, end) = "2026-11".parse::<Month>().unwrap().range(&tz).unwrap();
+    let outage = ts("2026-11-05T02:00:00Z").as_second();
+    let boundary = ts("2026-10-31T15:50:00Z").as_second();
+    let bad_day = ts("2026-11-20T00:00:00Z").as_second();
+    let mut rows = Vec::new();
+    let mut s = start.as_second();
+    while s < end.as_second() {
+        for node in ["alpha", "bravo"] {
+            let state = if node == "alpha"
+                && ((outage..outage + 3600).contains(&s)
+                    || (boundary..boundary + 1800).contains(&s))
+            {
+                SliceState::Down
+            } else if node == "bravo" && (bad_day..bad_day + 86_400).contains(&s) {
+                SliceState::Degraded
+            } else {
+                SliceState::Up
+            };
+            rows.push(SliceRow {
+                node: NodeId::parse(node, "n").unwrap(),
+                start: s,
+                len_s: 60,
+                state,
+                measured: state,
+                reporters: 1,
+                down_votes: u16::from(state == SliceState::Down),
+            });
+        }
+        s += 60;
+    }
+    store.put_slices(&rows).await.unwrap();
+    let alpha = NodeId::parse("alpha", "n").unwrap();
+    let e = |at: &str, kind: &str| TimelineEntry {
+        at: ts(at),
+        kind: kind.into(),
+        detail: String::new(),
+    };
+    let i = store
+        .open_incident(
+            &alpha,
+            ts("2026-10-31T15:50:00Z"),
+            &[e("2026-10-31T15:50:00Z", "opened")],
+        )
+        .await
+        .unwrap();
+    store
+        .update_incident(
+            i,
+            Some(ts("2026-10-31T16:20:00Z")),
+            &[e("2026-10-31T16:20:00Z", "closed")],
+        )
+        .await
+        .unwrap();
+    let i = store
+        .open_incident(&alpha, ts("2026-11-05T02:00:00Z"), &[])
+        .await
+        .unwrap();
+    store
+        .update_incident(i, Some(ts("2026-11-05T03:00:00Z")), &[])
+        .await
+        .unwrap();
+    store
+        .add_maintenance(
+            Scope::Node(alpha),
+            Schedule::OneOff {
+                start: ts("2026-11-10T00:00:00Z"),
+                end: ts("2026-11-10T02:00:00Z"),
+            },
+            "router swap",
+        )
+        .await
+        .unwrap();
+    nw.reload_windows().await.unwrap();
+    nw
+}
+
+#[tokio::test]
+async fn month_figures_golden() {
+    let nw = prepared().await;
+    let c = nw.config().contract(None).unwrap().clone();
+    let oct = report::month_figures(&nw, &c, "2026-10".parse().unwrap())
+        .await
+        .unwrap();
+    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
+        .await
+        .unwrap();
+    let a_oct = &oct.nodes[0];
+    // October (Shanghai): watched from the 20th; the first 19 days are unknown.
+    assert_eq!(a_oct.no_data_min, 19.0 * 1440.0);
+    assert_eq!(
+        a_oct.used_down_min, 10.0,
+        "15:50-16:00Z is still October in Shanghai"
+    );
+    assert_eq!(a_oct.incidents, 1);
+    let a = &nov.nodes[0];
+    assert_eq!(
+        a.incidents, 2,
+        "the boundary incident counts in both months"
+    );
+    assert_eq!(a.used_down_min, 20.0 + 60.0);
+    assert_eq!(a.maintenance_min, 120.0);
+    assert_eq!(a.no_data_min, 0.0);
+    let counted = 43_200.0 - 120.0;
+    assert!((a.allowed_down_min - counted * 0.003).abs() < 1e-9);
+    assert!((a.availability.unwrap() - 100.0 * (counted - 80.0) / counted).abs() < 1e-9);
+    assert_eq!(a.met, Some(true));
+    let b = &nov.nodes[1];
+    assert_eq!(b.counts.degraded, 1440);
+    assert_eq!(
+        b.availability,
+        Some(100.0),
+        "DEGRADED counts as up by default"
+    );
+    // Regions: asia holds only alpha here.
+    let asia = nov.regions.iter().find(|r| r.id == "asia").unwrap();
+    assert_eq!(asia.counts, a.counts);
+    assert_eq!(a.hours.len(), 720);
+    assert_eq!(
+        a.hours[(ts("2026-11-05T02:00:00Z").as_second() - nov.from.as_second()) as usize / 3600],
+        SliceState::Down
+    );
+}
+
+#[tokio::test]
+async fn degraded_as_down_contract_misses() {
+    let nw = prepared().await;
+    let mut c = nw.config().contract(None).unwrap().clone();
+    c.degraded_is_down = true;
+    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
+        .await
+        .unwrap();
+    let b = &nov.nodes[1];
+    assert_eq!(b.used_down_min, 1440.0);
+    assert_eq!(b.met, Some(false));
+}
+
+#[tokio::test]
+async fn renderings_carry_the_figures() {
+    let nw = prepared().await;
+    let c = nw.config().contract(None).unwrap().clone();
+    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
+        .await
+        .unwrap();
+    let md = report::render(&nov, Format::Markdown);
+    assert!(
+        md.contains("# SLA report 2026-11 (contract default, months in Asia/Shanghai)"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| alpha | asia | 99.814% | 99.7% | met | 129.24 | 80.00 | 2 | 120.00 | 0.00 | alpha |"
+        ),
+        "{md}"
+    );
+    let csv = report::render(&nov, Format::Csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 2 + 2);
+    assert!(
+        lines[1].starts_with("node,alpha,alpha,asia,99.81"),
+        "{}",
+        lines[1]
+    );
+    let html = report::render(&nov, Format::Html);
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("<svg") && html.contains("#c62828"),
+        "a red mark for the outage"
+    );
+}
