@@ -149,7 +149,7 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         return Err(ReadError::at(cap_l, format!("capacity {capacity} is negative")));
     }
     let Some(&depot) = depots.first() else {
-        return Err(ReadError::Truncated { line: last_line, expected: "missing depot: DEPOT_SECTION with a node".into() });
+        return Err(ReadError::Truncated { line: last_line, expected: "a DEPOT_SECTION naming the depot (missing depot)".into() });
     };
     if depots.len() > 1 {
         return Err(ReadError::at(

@@ -193,13 +193,10 @@ pub fn solve(
     stop: &mut dyn Stop,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Solution, SolveError> {
-    let probe = data::Data::new(problem, 0.0, 1)?;
-    let weight = match config.objective {
-        // Large enough that one vehicle outweighs any distance saving a move can make.
-        Objective::VehiclesDistance => (2.0 * probe.max_dist * 10.0).max(1000.0),
-        Objective::Distance => 0.0,
-    };
-    let d = data::Data::new(problem, weight, config.params.granularity)?;
+    // The hierarchical objective is handled by the fleet limit of the fleet-minimisation phase
+    // (see `hgs`), not by a large per-vehicle weight: such a weight would dwarf the penalties
+    // and drive the search into infeasible space.
+    let d = data::Data::new(problem, 0.0, config.params.granularity)?;
     if d.n == 0 {
         return Ok(Solution { routes: Vec::new(), vehicles: 0, distance: 0.0, feasible: true, iterations: 0 });
     }
