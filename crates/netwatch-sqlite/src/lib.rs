@@ -15,10 +15,12 @@ use rendan_domain::{NodeId, Region};
 use rendan_netwatch::incident::{Incident, TimelineEntry};
 use rendan_netwatch::maintenance::{MaintenanceWindow, Schedule, Scope};
 use rendan_netwatch::store::{NetwatchStore, Sample, SliceRow, StoreError};
+use rendan_netwatch::{MonitorHandle, Netwatch, NetwatchConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The database file's name inside the data directory.
@@ -43,6 +45,9 @@ pub enum OpenError {
         /// Why.
         source: sqlx::Error,
     },
+    /// The stored maintenance windows could not be read.
+    #[error("loading maintenance windows: {0}")]
+    Load(String),
     /// A migration failed.
     #[error("migrating {path}: {source}")]
     Migrate {
@@ -51,6 +56,26 @@ pub enum OpenError {
         /// Why.
         source: sqlx::migrate::MigrateError,
     },
+}
+
+/// Opens the store in `data_dir` and the shared [`Netwatch`] state over it (for the API and
+/// reports, without probing).
+pub async fn open_netwatch(config: NetwatchConfig, data_dir: &Path) -> Result<Netwatch, OpenError> {
+    let store = Arc::new(SqliteNetwatchStore::open(data_dir).await?);
+    Netwatch::new(config, store)
+        .await
+        .map_err(|e| OpenError::Load(e.to_string()))
+}
+
+/// Opens the store in `data_dir` and starts the monitor as background tokio tasks; the handle
+/// gives the [`Netwatch`] for the router and a graceful `shutdown`.
+pub async fn start_monitor(
+    config: NetwatchConfig,
+    data_dir: &Path,
+) -> Result<MonitorHandle, OpenError> {
+    Ok(rendan_netwatch::start(
+        open_netwatch(config, data_dir).await?,
+    ))
 }
 
 /// The network watch's SQLite store.

@@ -9,52 +9,54 @@
 use crate::maintenance::MaintenanceCalendar;
 use crate::slice::{SliceLen, SliceState};
 use jiff::Timestamp;
-use std::collections::HashMap;
 use std::ops::AddAssign;
 
-/// Number of slices in each state.
+/// Time spent in each state, in seconds.
+///
+/// Time rather than a slice count, so that slices of different lengths (a demo run with 1 s
+/// slices beside production's 60 s) and slices cut by a month boundary add up exactly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// UP slices.
+    /// Seconds UP.
     pub up: u64,
-    /// DEGRADED slices.
+    /// Seconds DEGRADED.
     pub degraded: u64,
-    /// DOWN slices.
+    /// Seconds DOWN.
     pub down: u64,
-    /// MAINTENANCE slices.
+    /// Seconds in MAINTENANCE.
     pub maintenance: u64,
-    /// NO_DATA slices.
+    /// Seconds with NO_DATA.
     pub no_data: u64,
 }
 
 impl Counts {
-    /// Adds one slice.
-    pub fn add(&mut self, s: SliceState) {
+    /// Adds `secs` seconds in state `s`.
+    pub fn add(&mut self, s: SliceState, secs: u64) {
         match s {
-            SliceState::Up => self.up += 1,
-            SliceState::Degraded => self.degraded += 1,
-            SliceState::Down => self.down += 1,
-            SliceState::Maintenance => self.maintenance += 1,
-            SliceState::NoData => self.no_data += 1,
+            SliceState::Up => self.up += secs,
+            SliceState::Degraded => self.degraded += secs,
+            SliceState::Down => self.down += secs,
+            SliceState::Maintenance => self.maintenance += secs,
+            SliceState::NoData => self.no_data += secs,
         }
     }
 
-    /// Every slice in the range.
+    /// The whole range.
     pub fn total(&self) -> u64 {
         self.up + self.degraded + self.down + self.maintenance + self.no_data
     }
 
-    /// Slices that enter the denominator.
+    /// Time that enters the denominator.
     pub fn counted(&self) -> u64 {
         self.up + self.degraded + self.down
     }
 
-    /// Slices counted as down under the contract.
+    /// Time counted as down under the contract.
     pub fn bad(&self, degraded_is_down: bool) -> u64 {
         self.down + if degraded_is_down { self.degraded } else { 0 }
     }
 
-    /// Availability in percent, or `None` when no slice was measured.
+    /// Availability in percent, or `None` when nothing was measured.
     pub fn availability(&self, degraded_is_down: bool) -> Option<f64> {
         let counted = self.counted();
         if counted == 0 {
@@ -62,6 +64,18 @@ impl Counts {
         }
         let good = counted - self.bad(degraded_is_down);
         Some(100.0 * good as f64 / counted as f64)
+    }
+
+    /// The same figures in units of `len` slices (exact when every slice has that length).
+    pub fn in_slices(&self, len: SliceLen) -> Counts {
+        let d = len.secs().max(1) as u64;
+        Counts {
+            up: self.up / d,
+            degraded: self.degraded / d,
+            down: self.down / d,
+            maintenance: self.maintenance / d,
+            no_data: self.no_data / d,
+        }
     }
 }
 
@@ -82,41 +96,100 @@ pub fn allowed_downtime_minutes(target: f64, minutes: f64) -> f64 {
     minutes * shortfall / 10_000.0
 }
 
-/// The effective state of every slice starting in `[from, to)`, counted.
+/// A stored slice as the arithmetic sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// Length in seconds.
+    pub len: i64,
+    /// State it closed with.
+    pub state: SliceState,
+}
+
+/// Walks `[from, to)` (Unix seconds) in time order, calling `f(start, secs, state)` for each
+/// stretch of one effective state. `rows` must be sorted by start.
 ///
-/// `stored` maps slice start (Unix seconds) to the state recorded when it closed.
+/// A stored slice is MAINTENANCE when a window covers its start, else its stored state; time
+/// without a stored slice is MAINTENANCE where a window covers it and NO_DATA elsewhere. Slices
+/// are clipped to the range, and where two stored slices overlap the earlier one wins.
+pub fn walk(
+    from: i64,
+    to: i64,
+    rows: &[Stored],
+    calendar: &MaintenanceCalendar,
+    mut f: impl FnMut(i64, i64, SliceState),
+) {
+    let gap = |a: i64, b: i64, f: &mut dyn FnMut(i64, i64, SliceState)| {
+        let mut cur = a;
+        for (s, e) in calendar.spans() {
+            let (s, e) = (
+                s.as_second(),
+                e.as_second() + i64::from(e.subsec_nanosecond() > 0),
+            );
+            if e <= cur {
+                continue;
+            }
+            if s >= b {
+                break;
+            }
+            if s > cur {
+                f(cur, s - cur, SliceState::NoData);
+                cur = s;
+            }
+            let end = e.min(b);
+            f(cur, end - cur, SliceState::Maintenance);
+            cur = end;
+        }
+        if cur < b {
+            f(cur, b - cur, SliceState::NoData);
+        }
+    };
+    let mut cursor = from;
+    for r in rows {
+        let (mut s, e) = (r.start.max(from), (r.start + r.len).min(to));
+        if e <= s || e <= cursor {
+            continue;
+        }
+        s = s.max(cursor);
+        if s > cursor {
+            gap(cursor, s, &mut f);
+        }
+        let in_window = Timestamp::from_second(r.start)
+            .map(|t| calendar.covers(t))
+            .unwrap_or(false);
+        f(
+            s,
+            e - s,
+            if in_window {
+                SliceState::Maintenance
+            } else {
+                r.state
+            },
+        );
+        cursor = e;
+    }
+    if cursor < to {
+        gap(cursor, to, &mut f);
+    }
+}
+
+/// Time per effective state over `[from, to)`.
 pub fn tally(
-    len: SliceLen,
     from: Timestamp,
     to: Timestamp,
-    stored: &HashMap<i64, SliceState>,
+    rows: &[Stored],
     calendar: &MaintenanceCalendar,
 ) -> Counts {
     let mut c = Counts::default();
-    for start in len.starts_in(from, to) {
-        c.add(effective_state(start, stored, calendar));
-    }
+    walk(
+        from.as_second(),
+        to.as_second(),
+        rows,
+        calendar,
+        |_, secs, s| c.add(s, secs.max(0) as u64),
+    );
     c
-}
-
-/// The state a report uses for the slice starting at `start`.
-pub fn effective_state(
-    start: i64,
-    stored: &HashMap<i64, SliceState>,
-    calendar: &MaintenanceCalendar,
-) -> SliceState {
-    let in_window = Timestamp::from_second(start)
-        .map(|t| calendar.covers(t))
-        .unwrap_or(false);
-    if in_window {
-        return SliceState::Maintenance;
-    }
-    match stored.get(&start) {
-        // A slice stored as MAINTENANCE whose window was since deleted has no measured state
-        // left here; it stays MAINTENANCE rather than being guessed UP.
-        Some(s) => *s,
-        None => SliceState::NoData,
-    }
 }
 
 #[cfg(test)]
@@ -128,6 +201,7 @@ mod tests {
     use jiff::tz::TimeZone;
     use jiff::{SignedDuration, ToSpan};
     use rendan_domain::{NodeId, Region};
+    use std::collections::BTreeMap;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
@@ -161,10 +235,27 @@ mod tests {
         assert!(close(allowed_downtime_minutes(99.8, march), 89.16));
     }
 
-    fn all_up(len: SliceLen, r: (Timestamp, Timestamp)) -> HashMap<i64, SliceState> {
+    fn all_up(len: SliceLen, r: (Timestamp, Timestamp)) -> BTreeMap<i64, SliceState> {
         len.starts_in(r.0, r.1)
             .map(|s| (s, SliceState::Up))
             .collect()
+    }
+
+    /// Counts in minutes over `r` from one-minute slices.
+    fn minutes_tally(
+        r: (Timestamp, Timestamp),
+        stored: &BTreeMap<i64, SliceState>,
+        cal: &MaintenanceCalendar,
+    ) -> Counts {
+        let rows: Vec<Stored> = stored
+            .iter()
+            .map(|(s, st)| Stored {
+                start: *s,
+                len: 60,
+                state: *st,
+            })
+            .collect();
+        tally(r.0, r.1, &rows, cal).in_slices(SliceLen::MINUTE)
     }
 
     #[test]
@@ -177,7 +268,7 @@ mod tests {
         for i in 0..89 {
             stored.insert(outage.as_second() + 60 * i, SliceState::Down);
         }
-        let c = tally(len, r.0, r.1, &stored, &MaintenanceCalendar::default());
+        let c = minutes_tally(r, &stored, &MaintenanceCalendar::default());
         assert_eq!(c.total(), 44_700);
         assert_eq!(c.down, 89);
         let a = c.availability(false).unwrap();
@@ -221,7 +312,7 @@ mod tests {
             note: "weekly".into(),
         };
         let cal = MaintenanceCalendar::build([&one_off, &weekly], &node, &region, r.0, r.1);
-        let c = tally(len, r.0, r.1, &stored, &cal);
+        let c = minutes_tally(r, &stored, &cal);
         // Tuesdays in November 2026 (Shanghai): 3, 10, 17, 24 -> 4 x 90 min, of which the
         // 10th's overlaps the one-off (02:00-03:30Z vs 02:30-04:00Z): union 120 min that day.
         assert_eq!(c.maintenance, 3 * 90 + 120);
@@ -239,22 +330,72 @@ mod tests {
         // Monitoring starts on the 10th at local midnight: nine days unknown.
         let started: Timestamp = "2026-11-09T16:00:00Z".parse().unwrap();
         let stored = all_up(len, (started, r.1));
-        let c = tally(len, r.0, r.1, &stored, &MaintenanceCalendar::default());
+        let c = minutes_tally(r, &stored, &MaintenanceCalendar::default());
         assert_eq!(c.no_data, 9 * 1440);
         assert_eq!(c.up, 21 * 1440);
         assert_eq!(c.availability(false), Some(100.0));
-        let nothing = tally(
-            len,
-            r.0,
-            r.1,
-            &HashMap::new(),
-            &MaintenanceCalendar::default(),
-        );
+        let nothing = minutes_tally(r, &BTreeMap::new(), &MaintenanceCalendar::default());
         assert_eq!(
             nothing.availability(false),
             None,
             "no measurement, no figure"
         );
+    }
+
+    #[test]
+    fn slices_of_any_length_add_up_as_time() {
+        // A demo run with 1 s slices after a production run with 60 s slices, a gap inside a
+        // maintenance window, and a slice straddling the end of the range.
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let from = t("2026-11-01T00:00:00Z");
+        let to = t("2026-11-01T00:10:00Z");
+        let f = from.as_second();
+        let mut rows = vec![
+            Stored {
+                start: f - 30,
+                len: 60,
+                state: SliceState::Up,
+            },
+            Stored {
+                start: f + 30,
+                len: 60,
+                state: SliceState::Down,
+            },
+        ];
+        rows.extend((0..60).map(|i| Stored {
+            start: f + 120 + i,
+            len: 1,
+            state: SliceState::Degraded,
+        }));
+        rows.push(Stored {
+            start: f + 570,
+            len: 60,
+            state: SliceState::Up,
+        });
+        let (node, region) = (
+            NodeId::parse("pune", "n").unwrap(),
+            Region::parse("asia", "r").unwrap(),
+        );
+        let w = MaintenanceWindow {
+            id: 1,
+            scope: Scope::Node(node.clone()),
+            schedule: Schedule::OneOff {
+                start: t("2026-11-01T00:05:00Z"),
+                end: t("2026-11-01T00:06:00Z"),
+            },
+            note: String::new(),
+        };
+        let cal = MaintenanceCalendar::build([&w], &node, &region, from, to);
+        let c = tally(from, to, &rows, &cal);
+        assert_eq!(c.total(), 600);
+        assert_eq!(c.up, 30 + 30, "clipped at both ends");
+        assert_eq!(c.down, 60);
+        assert_eq!(c.degraded, 60);
+        assert_eq!(
+            c.maintenance, 60,
+            "a window over a gap is maintenance, not NO_DATA"
+        );
+        assert_eq!(c.no_data, 30 + 120 + 210, "90-120, 180-300 and 360-570");
     }
 
     #[test]

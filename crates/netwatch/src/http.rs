@@ -11,7 +11,7 @@ use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
 use crate::monitor::Netwatch;
 use crate::month::Month;
 use crate::report::{self, Figures, Format, Line};
-use crate::slice::parse_duration;
+use crate::slice::{SliceLen, parse_duration};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -155,20 +155,21 @@ struct SlicesWire {
     no_data: u64,
 }
 
-fn slices_wire(l: &Line) -> SlicesWire {
+fn slices_wire(l: &Line, len: SliceLen) -> SlicesWire {
+    let c = l.counts.in_slices(len);
     SlicesWire {
-        up: l.counts.up,
-        degraded: l.counts.degraded,
-        down: l.counts.down,
-        maintenance: l.counts.maintenance,
-        no_data: l.counts.no_data,
+        up: c.up,
+        degraded: c.degraded,
+        down: c.down,
+        maintenance: c.maintenance,
+        no_data: c.no_data,
     }
 }
 
-fn line_wire(l: &Line, node: bool) -> Value {
+fn line_wire(l: &Line, node: bool, len: SliceLen) -> Value {
     let mut v = json!({
         "id": l.id,
-        "slices": slices_wire(l),
+        "slices": slices_wire(l, len),
         "availability": l.availability,
         "target": l.target,
         "met": l.met,
@@ -207,8 +208,8 @@ fn figures_wire(f: &Figures) -> Value {
         "zone": f.zone,
         "slice_s": f.slice.secs(),
         "degraded_is_down": f.degraded_is_down,
-        "nodes": f.nodes.iter().map(|l| line_wire(l, true)).collect::<Vec<_>>(),
-        "regions": f.regions.iter().map(|l| line_wire(l, false)).collect::<Vec<_>>(),
+        "nodes": f.nodes.iter().map(|l| line_wire(l, true, f.slice)).collect::<Vec<_>>(),
+        "regions": f.regions.iter().map(|l| line_wire(l, false, f.slice)).collect::<Vec<_>>(),
     })
 }
 

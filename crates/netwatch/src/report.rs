@@ -8,7 +8,7 @@
 //! RTT / loss / jitter percentiles per traffic class from the stored samples. Regions add up
 //! their nodes' slices.
 
-use crate::availability::{Counts, allowed_downtime_minutes, effective_state};
+use crate::availability::{Counts, Stored, allowed_downtime_minutes, walk};
 use crate::contract::Contract;
 use crate::maintenance::MaintenanceCalendar;
 use crate::monitor::Netwatch;
@@ -50,7 +50,7 @@ pub struct Line {
     pub name: String,
     /// Region.
     pub region: Region,
-    /// Slices per state.
+    /// Seconds per state.
     pub counts: Counts,
     /// Availability in percent; `None` when nothing was measured.
     pub availability: Option<f64>,
@@ -122,11 +122,10 @@ fn line(
     region: Region,
     counts: Counts,
     target: f64,
-    slice: SliceLen,
     degraded_is_down: bool,
 ) -> Line {
     let availability = counts.availability(degraded_is_down);
-    let minutes = |n: u64| n as f64 * slice.minutes();
+    let minutes = |secs: u64| secs as f64 / 60.0;
     Line {
         id,
         name,
@@ -156,10 +155,21 @@ pub async fn figures(
 ) -> Result<Figures, StoreError> {
     let cfg = nw.config();
     let slice = cfg.slice;
-    let rows = nw.store().slices(slice.ceil(from), to.as_second()).await?;
-    let mut stored: HashMap<&NodeId, HashMap<i64, SliceState>> = HashMap::new();
+    // Slices that started up to a day (the longest slice) before `from` may reach into it.
+    let rows = nw
+        .store()
+        .slices(from.as_second() - 86_400, to.as_second())
+        .await?;
+    let mut stored: HashMap<&NodeId, Vec<Stored>> = HashMap::new();
     for r in &rows {
-        stored.entry(&r.node).or_default().insert(r.start, r.state);
+        stored.entry(&r.node).or_default().push(Stored {
+            start: r.start,
+            len: i64::from(r.len_s),
+            state: r.state,
+        });
+    }
+    for list in stored.values_mut() {
+        list.sort_by_key(|r| r.start);
     }
     let incidents = nw.store().incidents(None).await?;
     let samples = if details {
@@ -168,8 +178,8 @@ pub async fn figures(
         vec![]
     };
     let windows = nw.windows();
-    let empty = HashMap::new();
-    let hours_len = ((to.as_second() - from.as_second()).max(0) as usize).div_ceil(3600);
+    let (from_s, to_s) = (from.as_second(), to.as_second());
+    let hours_len = ((to_s - from_s).max(0) as usize).div_ceil(3600);
     let mut nodes = Vec::new();
     for n in cfg
         .nodes
@@ -182,30 +192,29 @@ pub async fn figures(
             .copied()
             .unwrap_or(n.availability_target);
         let cal = MaintenanceCalendar::build(windows.iter(), &n.id, &n.region, from, to);
-        let st = stored.get(&n.id).unwrap_or(&empty);
+        let st = stored.get(&n.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut counts = Counts::default();
         let mut hours = vec![SliceState::Up; if details { hours_len } else { 0 }];
         let mut seen = vec![false; hours.len()];
-        for start in slice.starts_in(from, to) {
-            let s = effective_state(start, st, &cal);
-            counts.add(s);
-            if details {
-                let h = ((start - from.as_second()) / 3600) as usize;
-                if let Some(cell) = hours.get_mut(h) {
-                    if !seen[h] || severity(s) > severity(*cell) {
-                        *cell = s;
+        walk(from_s, to_s, st, &cal, |start, secs, s| {
+            counts.add(s, secs.max(0) as u64);
+            if details && secs > 0 {
+                let first = ((start - from_s) / 3600) as usize;
+                let last = ((start + secs - 1 - from_s) / 3600) as usize;
+                for h in first..=last.min(hours.len().saturating_sub(1)) {
+                    if !seen[h] || severity(s) > severity(hours[h]) {
+                        hours[h] = s;
                     }
                     seen[h] = true;
                 }
             }
-        }
+        });
         let mut l = line(
             n.id.to_string(),
             n.name.clone(),
             n.region.clone(),
             counts,
             target,
-            slice,
             contract.degraded_is_down,
         );
         l.incidents = incidents
@@ -262,7 +271,6 @@ pub async fn figures(
                 r,
                 c,
                 target,
-                slice,
                 contract.degraded_is_down,
             );
             l.incidents = inc;

@@ -137,7 +137,7 @@ async fn month_figures_golden() {
     assert!((a.availability.unwrap() - 100.0 * (counted - 80.0) / counted).abs() < 1e-9);
     assert_eq!(a.met, Some(true));
     let b = &nov.nodes[1];
-    assert_eq!(b.counts.degraded, 1440);
+    assert_eq!(b.counts.degraded, 86_400, "a day, in seconds");
     assert_eq!(
         b.availability,
         Some(100.0),
