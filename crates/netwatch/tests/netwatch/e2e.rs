@@ -17,13 +17,18 @@ async fn outage_and_loss_are_measured_as_injected() {
     let b = agent_at(None, 0.2).await;
     let c = agent_at(None, 0.0).await;
     let c_addr = c.addr();
+    // The receiver refuses the first delivery: the retry must still bring both events.
+    let hook = Receiver::start(1).await;
     let text = topology(
         &[
             ("alpha", "asia", 99.7, a.addr()),
             ("bravo", "asia", 99.7, b.addr()),
             ("charlie", "europe", 99.8, c_addr),
         ],
-        "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"400ms\"\nopen_after = 2\nclose_after = 2\nclasses = [\"voice\", \"data\"]\n",
+        &format!(
+            "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"400ms\"\nopen_after = 2\nclose_after = 2\nclasses = [\"voice\", \"data\"]\n\n[[netwatch.webhook]]\nurl = \"http://{}/hook\"\nsecret = \"s3cret\"\nbackoff = \"100ms\"\n",
+            hook.addr
+        ),
     );
     let (nw, store) = netwatch(config(&text)).await;
     let monitor = rendan_netwatch::start(nw.clone());
@@ -137,4 +142,20 @@ async fn outage_and_loss_are_measured_as_injected() {
         "bravo loss {loss}% vs 20% injected"
     );
     assert!(ended_at > restarted_at);
+
+    // The webhook saw the incident open and close, once each, signed; the first try was refused.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = hook.got.lock().unwrap().clone();
+    let events: Vec<String> = got
+        .iter()
+        .map(|(sig, body)| {
+            assert_eq!(*sig, rendan_netwatch::webhook::sign(b"s3cret", body));
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(v["incident"]["node"], "charlie");
+            v["event"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(events, ["incident.opened", "incident.closed"]);
+    assert_eq!(hook.attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+    hook.stop();
 }

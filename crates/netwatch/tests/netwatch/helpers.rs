@@ -44,3 +44,60 @@ pub async fn netwatch(cfg: NetwatchConfig) -> (Netwatch, Arc<dyn NetwatchStore>)
     let store: Arc<dyn NetwatchStore> = Arc::new(MemoryStore::default());
     (Netwatch::new(cfg, store.clone()).await.unwrap(), store)
 }
+
+/// A loopback webhook receiver: records `(signature, body)` and fails the first `fail_first`
+/// deliveries with 503.
+pub struct Receiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it received and accepted.
+    pub got: Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
+    /// Attempts, failed or not.
+    pub attempts: Arc<std::sync::atomic::AtomicU32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    /// Starts a receiver on a free loopback port.
+    pub async fn start(fail_first: u32) -> Receiver {
+        use axum::http::{HeaderMap, StatusCode};
+        use std::sync::atomic::Ordering;
+        let got: Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let attempts: Arc<std::sync::atomic::AtomicU32> = Arc::default();
+        let (g, a) = (got.clone(), attempts.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |h: HeaderMap, body: axum::body::Bytes| {
+                let (g, a) = (g.clone(), a.clone());
+                async move {
+                    if a.fetch_add(1, Ordering::SeqCst) < fail_first {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let sig = h
+                        .get("x-rendan-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    g.lock().unwrap().push((sig, body.to_vec()));
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        Receiver {
+            addr,
+            got,
+            attempts,
+            task,
+        }
+    }
+
+    /// Stops it.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}

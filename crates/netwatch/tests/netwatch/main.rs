@@ -5,3 +5,4 @@ mod e2e;
 mod helpers;
 mod reports;
 mod restart;
+mod webhooks;
