@@ -112,6 +112,8 @@ struct Route {
     fwd: Vec<Seg>,
     bwd: Vec<Seg>,
     cost: f64,
+    /// Penalty part of `cost` (load excess and time warp terms).
+    penalty: f64,
     modified: u64,
 }
 
@@ -154,6 +156,7 @@ impl<'a> LocalSearch<'a> {
             fwd: Vec::new(),
             bwd: Vec::new(),
             cost: 0.0,
+            penalty: 0.0,
             modified: 0,
         });
         self.routes.truncate(slots);
@@ -194,6 +197,7 @@ impl<'a> LocalSearch<'a> {
             rt.bwd[k] = s;
         }
         rt.cost = route_cost(d, &rt.fwd[len - 1], &self.pen);
+        rt.penalty = Self::penalty_part(d, rt);
         rt.modified = self.stamp;
         for k in 1..len - 1 {
             let c = rt.visits[k] as usize;
@@ -202,11 +206,68 @@ impl<'a> LocalSearch<'a> {
         }
     }
 
+    fn penalty_part(d: &Data, rt: &Route) -> f64 {
+        let s = &rt.fwd[rt.fwd.len() - 1];
+        if s.clients == 0 { 0.0 } else { rt.cost - s.dist - d.route_fixed }
+    }
+
+    /// Cheap filter for inter-route moves (as in HGS-CVRP): the change of distance computed from
+    /// the few arcs involved must beat the routes' current penalties, or no improvement is
+    /// possible. Returns true when the full evaluation is worth doing.
+    #[inline]
+    fn promising(&self, mv: Move, ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
+        let d = self.d;
+        let (a, b) = (&self.routes[ru], &self.routes[rv]);
+        let (va, vb) = (&a.visits, &b.visits);
+        let (lu, lv) = (va.len() - 1, vb.len() - 1);
+        let budget = a.penalty + b.penalty - MIN_GAIN;
+        let delta = match mv {
+            Move::Exchange { n, m, reverse: false } => {
+                let (n, m) = (n as usize, m as usize);
+                let ue = iu + n - 1;
+                if iu == 0 || ue >= lu || iv >= lv {
+                    return false;
+                }
+                let (pu, uf, ul, x) = (va[iu - 1], va[iu], va[ue], va[ue + 1]);
+                if m == 0 {
+                    if lu - 1 == n || lv == 1 {
+                        return true; // a route empties or opens: fixed costs change
+                    }
+                    let (v, y) = (vb[iv], vb[iv + 1]);
+                    d.dist(pu, x) - d.dist(pu, uf) - d.dist(ul, x) + d.dist(v, uf) + d.dist(ul, y) - d.dist(v, y)
+                } else {
+                    let ve = iv + m - 1;
+                    if iv == 0 || ve >= lv {
+                        return false;
+                    }
+                    let (pv, vf, vl, y) = (vb[iv - 1], vb[iv], vb[ve], vb[ve + 1]);
+                    d.dist(pu, vf) + d.dist(vl, x) - d.dist(pu, uf) - d.dist(ul, x) + d.dist(pv, uf) + d.dist(ul, y)
+                        - d.dist(pv, vf)
+                        - d.dist(vl, y)
+                }
+            }
+            Move::TwoOptStar => {
+                if iu >= lu || iv >= lv {
+                    return false;
+                }
+                // New client counts; an emptied route changes fixed costs.
+                if iu + (lv - iv - 1) == 0 || iv + (lu - iu - 1) == 0 {
+                    return true;
+                }
+                let (u, x, v, y) = (va[iu], va[iu + 1], vb[iv], vb[iv + 1]);
+                d.dist(u, y) + d.dist(v, x) - d.dist(u, x) - d.dist(v, y)
+            }
+            _ => return true,
+        };
+        delta < budget
+    }
+
     /// Recomputes every route's cost after a change of penalties.
     pub fn set_penalties(&mut self, pen: Penalties) {
         self.pen = pen;
         for rt in &mut self.routes {
             rt.cost = route_cost(self.d, &rt.fwd[rt.fwd.len() - 1], &pen);
+            rt.penalty = Self::penalty_part(self.d, rt);
         }
     }
 
@@ -454,6 +515,9 @@ impl<'a> LocalSearch<'a> {
     fn try_moves(&mut self, moves: &[Move], ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
         for &mv in moves {
             let mv = if ru == rv && mv == Move::TwoOptStar { Move::TwoOpt } else { mv };
+            if ru != rv && !self.promising(mv, ru, iu, rv, iv) {
+                continue;
+            }
             let mut p = Plan::new();
             if self.plan_into(&mut p, mv, ru, iu, rv, iv) && self.evaluate(&p) < -MIN_GAIN {
                 self.apply(&p);
