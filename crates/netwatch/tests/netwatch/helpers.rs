@@ -45,13 +45,16 @@ pub async fn netwatch(cfg: NetwatchConfig) -> (Netwatch, Arc<dyn NetwatchStore>)
     (Netwatch::new(cfg, store.clone()).await.unwrap(), store)
 }
 
+/// Deliveries a receiver accepted: `(signature header, body)`.
+pub type Deliveries = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A loopback webhook receiver: records `(signature, body)` and fails the first `fail_first`
 /// deliveries with 503.
 pub struct Receiver {
     /// Where it listens.
     pub addr: SocketAddr,
     /// What it received and accepted.
-    pub got: Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
+    pub got: Deliveries,
     /// Attempts, failed or not.
     pub attempts: Arc<std::sync::atomic::AtomicU32>,
     task: tokio::task::JoinHandle<()>,
@@ -62,7 +65,7 @@ impl Receiver {
     pub async fn start(fail_first: u32) -> Receiver {
         use axum::http::{HeaderMap, StatusCode};
         use std::sync::atomic::Ordering;
-        let got: Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let got: Deliveries = Arc::default();
         let attempts: Arc<std::sync::atomic::AtomicU32> = Arc::default();
         let (g, a) = (got.clone(), attempts.clone());
         let app = axum::Router::new().route(
