@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn opt(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
@@ -30,9 +32,14 @@ fn main() {
 fn run() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cmd = args.first().cloned().unwrap_or_default();
-    let objective: Objective =
-        opt(&args, "--objective").unwrap_or_else(|| "vehicles-distance".into()).parse().map_err(|e: String| e)?;
-    let seed: u64 = opt(&args, "--seed").map(|s| s.parse()).transpose()?.unwrap_or(1);
+    let objective: Objective = opt(&args, "--objective")
+        .unwrap_or_else(|| "vehicles-distance".into())
+        .parse()
+        .map_err(|e: String| e)?;
+    let seed: u64 = opt(&args, "--seed")
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1);
     let time: Option<f64> = opt(&args, "--time-limit").map(|s| s.parse()).transpose()?;
     let iterations: Option<u64> = opt(&args, "--iterations").map(|s| s.parse()).transpose()?;
     let format: Option<Format> = opt(&args, "--format").map(|s| s.parse()).transpose()?;
@@ -41,7 +48,11 @@ fn run() -> Res<()> {
             let file = PathBuf::from(args.get(1).ok_or("missing FILE")?);
             let problem = read_problem(&file, format)?;
             let started = Instant::now();
-            let time = if time.is_none() && iterations.is_none() { Some(10.0) } else { time };
+            let time = if time.is_none() && iterations.is_none() {
+                Some(10.0)
+            } else {
+                time
+            };
             let mut stop = Limits::new(time.map(Duration::from_secs_f64), iterations);
             let live = std::io::stderr().is_terminal();
             let mut progress = |p: &rendan_route::solver::Progress| {
@@ -55,11 +66,21 @@ fn run() -> Res<()> {
                     );
                 }
             };
-            let sol = solve(&problem, &Config::new(objective, seed), &mut stop, &mut progress)?;
+            let sol = solve(
+                &problem,
+                &Config::new(objective, seed),
+                &mut stop,
+                &mut progress,
+            )?;
             if live {
                 eprintln!();
             }
-            let doc = json::SolutionDoc::from_solution(&problem, objective, &sol, started.elapsed().as_secs_f64());
+            let doc = json::SolutionDoc::from_solution(
+                &problem,
+                objective,
+                &sol,
+                started.elapsed().as_secs_f64(),
+            );
             let text = json::write_solution(&doc);
             match opt(&args, "--out") {
                 Some(out) => std::fs::write(out, text + "\n")?,

@@ -25,8 +25,10 @@ pub struct Bks {
 
 /// Reads a best-known CSV (`instance,vehicles,distance,...` with a header line).
 pub fn read_bks(path: &Path) -> Result<BTreeMap<String, Bks>, ReadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
@@ -75,7 +77,8 @@ pub struct Row {
 impl Row {
     /// Gap to the best-known distance in percent.
     pub fn gap(&self) -> Option<f64> {
-        self.bks.map(|b| 100.0 * (self.distance - b.distance) / b.distance)
+        self.bks
+            .map(|b| 100.0 * (self.distance - b.distance) / b.distance)
     }
 }
 
@@ -88,7 +91,10 @@ pub fn instance_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .filter(|p| {
             p.is_file()
                 && matches!(
-                    p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .map(|e| e.to_ascii_lowercase())
+                        .as_deref(),
                     Some("txt" | "vrp" | "json")
                 )
         })
@@ -104,7 +110,11 @@ pub fn bks_for(dir: &Path, objective: Objective) -> Result<BTreeMap<String, Bks>
         Objective::Distance => "bks_distance_only.csv",
     };
     let p = dir.join(file);
-    if p.is_file() { read_bks(&p) } else { Ok(BTreeMap::new()) }
+    if p.is_file() {
+        read_bks(&p)
+    } else {
+        Ok(BTreeMap::new())
+    }
 }
 
 /// Solves and checks one instance file.
@@ -118,22 +128,49 @@ pub fn run_one(
     let problem = read_problem(path, Some(Format::from_path(path)))?;
     let started = Instant::now();
     let mut stop = Limits::new(Some(time_limit), None);
-    let sol = solve(&problem, &Config::new(objective, seed), &mut stop, &mut |_| {})?;
+    let sol = solve(
+        &problem,
+        &Config::new(objective, seed),
+        &mut stop,
+        &mut |_| {},
+    )?;
     let elapsed_s = started.elapsed().as_secs_f64();
     let report = check(&problem, &sol.job_ids(&problem));
-    let instance = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
-    let bks = bks.get(&instance).or_else(|| bks.get(&instance.to_ascii_uppercase())).copied();
-    Ok(Row { instance, vehicles: report.vehicles, distance: report.distance, feasible: report.feasible, bks, elapsed_s, iterations: sol.iterations })
+    let instance = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("?")
+        .to_string();
+    let bks = bks
+        .get(&instance)
+        .or_else(|| bks.get(&instance.to_ascii_uppercase()))
+        .copied();
+    Ok(Row {
+        instance,
+        vehicles: report.vehicles,
+        distance: report.distance,
+        feasible: report.feasible,
+        bks,
+        elapsed_s,
+        iterations: sol.iterations,
+    })
 }
 
 /// Formats the results table, per-class averages, overall average and vehicle-count hits.
 pub fn table(rows: &[Row], objective: Objective) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "| instance | vehicles | distance | checked | BKS vehicles | BKS distance | gap % |");
+    let _ = writeln!(
+        s,
+        "| instance | vehicles | distance | checked | BKS vehicles | BKS distance | gap % |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---:|");
     for r in rows {
         let (bv, bd, g) = match (r.bks, r.gap()) {
-            (Some(b), Some(g)) => (b.vehicles.to_string(), format!("{:.2}", b.distance), format!("{g:+.2}")),
+            (Some(b), Some(g)) => (
+                b.vehicles.to_string(),
+                format!("{:.2}", b.distance),
+                format!("{g:+.2}"),
+            ),
             _ => ("-".into(), "-".into(), "-".into()),
         };
         let _ = writeln!(
@@ -153,7 +190,11 @@ pub fn table(rows: &[Row], objective: Objective) -> String {
     let _ = writeln!(s, "|---|---:|---:|---:|");
     let mean = |rs: &[&Row]| {
         let g: Vec<f64> = rs.iter().filter_map(|r| r.gap()).collect();
-        if g.is_empty() { f64::NAN } else { g.iter().sum::<f64>() / g.len() as f64 }
+        if g.is_empty() {
+            f64::NAN
+        } else {
+            g.iter().sum::<f64>() / g.len() as f64
+        }
     };
     for (c, rs) in &classes {
         let v: usize = rs.iter().map(|r| r.vehicles).sum();
@@ -163,12 +204,22 @@ pub fn table(rows: &[Row], objective: Objective) -> String {
     let v: usize = rows.iter().map(|r| r.vehicles).sum();
     let _ = writeln!(s, "| all | {} | {v} | {:+.2} |", rows.len(), mean(&all));
     let bad = rows.iter().filter(|r| !r.feasible).count();
-    let _ = writeln!(s, "\nchecker: {} of {} solutions feasible", rows.len() - bad, rows.len());
+    let _ = writeln!(
+        s,
+        "\nchecker: {} of {} solutions feasible",
+        rows.len() - bad,
+        rows.len()
+    );
     if objective == Objective::VehiclesDistance {
         let with = rows.iter().filter(|r| r.bks.is_some()).count();
-        let hits = rows.iter().filter(|r| r.feasible && r.bks.is_some_and(|b| r.vehicles <= b.vehicles)).count();
-        let same: Vec<&Row> =
-            rows.iter().filter(|r| r.feasible && r.bks.is_some_and(|b| r.vehicles == b.vehicles)).collect();
+        let hits = rows
+            .iter()
+            .filter(|r| r.feasible && r.bks.is_some_and(|b| r.vehicles <= b.vehicles))
+            .count();
+        let same: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.feasible && r.bks.is_some_and(|b| r.vehicles == b.vehicles))
+            .collect();
         let bks_total: usize = rows.iter().filter_map(|r| r.bks.map(|b| b.vehicles)).sum();
         let _ = writeln!(
             s,

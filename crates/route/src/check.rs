@@ -89,7 +89,12 @@ pub struct Report {
 
 /// Checks `routes` (job ids, route k driven by vehicle k) against `problem`.
 pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
-    let index: HashMap<u64, usize> = problem.jobs.iter().enumerate().map(|(i, j)| (j.id, i)).collect();
+    let index: HashMap<u64, usize> = problem
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.id, i))
+        .collect();
     let mut seen = vec![false; problem.jobs.len()];
     let mut violations = Vec::new();
     let mut distance = 0.0;
@@ -98,14 +103,19 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
     if routes.len() > problem.vehicles.len() && used > 0 {
         let last_nonempty = routes.iter().rposition(|r| !r.is_empty()).unwrap_or(0);
         if last_nonempty >= problem.vehicles.len() {
-            violations.push(Violation::TooManyRoutes { routes: last_nonempty + 1, vehicles: problem.vehicles.len() });
+            violations.push(Violation::TooManyRoutes {
+                routes: last_nonempty + 1,
+                vehicles: problem.vehicles.len(),
+            });
         }
     }
     for (r, route) in routes.iter().enumerate() {
         if route.is_empty() {
             continue;
         }
-        let Some(veh) = problem.vehicles.get(r) else { continue };
+        let Some(veh) = problem.vehicles.get(r) else {
+            continue;
+        };
         let m = &problem.matrix;
         let mut load = vec![0.0; problem.dims];
         let mut at = veh.start;
@@ -140,7 +150,11 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
                     chosen_end.push(w.end);
                 }
                 None => {
-                    violations.push(Violation::Late { route: r, job: id, arrival });
+                    violations.push(Violation::Late {
+                        route: r,
+                        job: id,
+                        arrival,
+                    });
                     t = arrival;
                     chosen_end.push(arrival);
                 }
@@ -154,11 +168,20 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
         distance += m.dist(at, veh.end);
         let arrival = t + m.time(at, veh.end);
         if arrival > veh.shift.end + EPS {
-            violations.push(Violation::LateReturn { route: r, arrival, end: veh.shift.end });
+            violations.push(Violation::LateReturn {
+                route: r,
+                arrival,
+                end: veh.shift.end,
+            });
         }
         for (dim, (&l, &c)) in load.iter().zip(&veh.capacity).enumerate() {
             if l > c + EPS {
-                violations.push(Violation::Capacity { route: r, dim, load: l, capacity: c });
+                violations.push(Violation::Capacity {
+                    route: r,
+                    dim,
+                    load: l,
+                    capacity: c,
+                });
             }
         }
         if let Some(max) = veh.max_duration {
@@ -167,7 +190,11 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
             let mut latest = arrival - m.time(at, veh.end);
             for k in (0..starts.len()).rev() {
                 let s = latest.min(chosen_end[k]).max(starts[k]);
-                latest = s - if k > 0 { m.time(locs[k - 1], locs[k]) + services[k - 1] } else { 0.0 };
+                latest = s - if k > 0 {
+                    m.time(locs[k - 1], locs[k]) + services[k - 1]
+                } else {
+                    0.0
+                };
                 if k == 0 {
                     latest = s - m.time(veh.start, locs[0]);
                 }
@@ -175,7 +202,11 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
             let leave = latest.max(depart);
             let duration = arrival - leave;
             if duration > max + EPS {
-                violations.push(Violation::Duration { route: r, duration, max });
+                violations.push(Violation::Duration {
+                    route: r,
+                    duration,
+                    max,
+                });
             }
         }
         cost += veh.fixed_cost;
@@ -186,5 +217,11 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
         }
     }
     cost += distance;
-    Report { feasible: violations.is_empty(), vehicles: used, distance, cost, violations }
+    Report {
+        feasible: violations.is_empty(),
+        vehicles: used,
+        distance,
+        cost,
+        violations,
+    }
 }

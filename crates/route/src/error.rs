@@ -26,6 +26,9 @@ pub enum ModelError {
     /// Negative or non-finite matrix entry.
     #[error("travel matrix entries must be finite and non-negative")]
     MatrixValue,
+    /// More locations than the engine accepts.
+    #[error("{0} locations; at most {max} are supported", max = crate::model::MAX_LOCATIONS)]
+    TooLarge(usize),
     /// No vehicle at all.
     #[error("the problem has no vehicle")]
     NoVehicle,
@@ -113,7 +116,10 @@ pub enum ReadError {
 impl ReadError {
     /// Shorthand for a line error.
     pub(crate) fn at(line: usize, msg: impl Into<String>) -> Self {
-        ReadError::Line { line, msg: msg.into() }
+        ReadError::Line {
+            line,
+            msg: msg.into(),
+        }
     }
 }
 

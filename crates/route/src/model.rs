@@ -9,6 +9,9 @@
 
 use crate::error::ModelError;
 
+/// Largest number of locations accepted: the dense matrices take 16·n² bytes.
+pub const MAX_LOCATIONS: usize = 10_000;
+
 /// Slack used when comparing times and quantities read from files (Solomon data is integral).
 pub const EPS: f64 = 1e-6;
 
@@ -31,7 +34,10 @@ impl TimeWindow {
     }
 
     /// The window that never constrains.
-    pub const UNBOUNDED: TimeWindow = TimeWindow { start: 0.0, end: f64::INFINITY };
+    pub const UNBOUNDED: TimeWindow = TimeWindow {
+        start: 0.0,
+        end: f64::INFINITY,
+    };
 }
 
 /// A point on the plane; used for the default Euclidean matrix and for geometric heuristics.
@@ -99,15 +105,27 @@ impl Matrix {
                 dist[i * n + j] = ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt();
             }
         }
-        Self { n, time: dist.clone(), dist }
+        Self {
+            n,
+            time: dist.clone(),
+            dist,
+        }
     }
 
     /// An explicit matrix; `dist` and `time` are `n*n` row-major, non-negative and finite.
     pub fn explicit(n: usize, dist: Vec<f64>, time: Vec<f64>) -> Result<Self, ModelError> {
         if dist.len() != n * n || time.len() != n * n {
-            return Err(ModelError::MatrixSize { expected: n * n, dist: dist.len(), time: time.len() });
+            return Err(ModelError::MatrixSize {
+                expected: n * n,
+                dist: dist.len(),
+                time: time.len(),
+            });
         }
-        if dist.iter().chain(time.iter()).any(|v| !v.is_finite() || *v < 0.0) {
+        if dist
+            .iter()
+            .chain(time.iter())
+            .any(|v| !v.is_finite() || *v < 0.0)
+        {
             return Err(ModelError::MatrixValue);
         }
         Ok(Self { n, dist, time })
@@ -162,6 +180,9 @@ impl Problem {
         vehicles: Vec<Vehicle>,
         matrix: Option<Matrix>,
     ) -> Result<Self, ModelError> {
+        if locations.len() > MAX_LOCATIONS {
+            return Err(ModelError::TooLarge(locations.len()));
+        }
         let matrix = matrix.unwrap_or_else(|| Matrix::euclidean(&locations));
         if matrix.len() != locations.len() {
             return Err(ModelError::MatrixSize {
@@ -181,16 +202,27 @@ impl Problem {
                 return Err(ModelError::DuplicateJob(j.id));
             }
             if j.location >= nloc {
-                return Err(ModelError::UnknownLocation { what: format!("job {}", j.id), index: j.location });
+                return Err(ModelError::UnknownLocation {
+                    what: format!("job {}", j.id),
+                    index: j.location,
+                });
             }
             if j.demand.len() != dims {
-                return Err(ModelError::Dimensions { what: format!("job {}", j.id), got: j.demand.len(), dims });
+                return Err(ModelError::Dimensions {
+                    what: format!("job {}", j.id),
+                    got: j.demand.len(),
+                    dims,
+                });
             }
             if j.demand.iter().any(|d| !d.is_finite() || *d < 0.0) {
-                return Err(ModelError::Negative { what: format!("job {} demand", j.id) });
+                return Err(ModelError::Negative {
+                    what: format!("job {} demand", j.id),
+                });
             }
             if !j.service.is_finite() || j.service < 0.0 {
-                return Err(ModelError::Negative { what: format!("job {} service time", j.id) });
+                return Err(ModelError::Negative {
+                    what: format!("job {} service time", j.id),
+                });
             }
             if j.windows.is_empty() {
                 return Err(ModelError::NoWindow(j.id));
@@ -210,18 +242,35 @@ impl Problem {
                 });
             }
             if v.capacity.len() != dims {
-                return Err(ModelError::Dimensions { what: format!("vehicle {}", v.id), got: v.capacity.len(), dims });
+                return Err(ModelError::Dimensions {
+                    what: format!("vehicle {}", v.id),
+                    got: v.capacity.len(),
+                    dims,
+                });
             }
             if v.capacity.iter().any(|c| c.is_nan() || *c < 0.0) {
-                return Err(ModelError::Negative { what: format!("vehicle {} capacity", v.id) });
+                return Err(ModelError::Negative {
+                    what: format!("vehicle {} capacity", v.id),
+                });
             }
             TimeWindow::new(v.shift.start, v.shift.end)?;
-            if v.max_duration.is_some_and(|d| d.is_nan() || d < 0.0) || !v.fixed_cost.is_finite() || v.fixed_cost < 0.0
+            if v.max_duration.is_some_and(|d| d.is_nan() || d < 0.0)
+                || !v.fixed_cost.is_finite()
+                || v.fixed_cost < 0.0
             {
-                return Err(ModelError::Negative { what: format!("vehicle {} duration or fixed cost", v.id) });
+                return Err(ModelError::Negative {
+                    what: format!("vehicle {} duration or fixed cost", v.id),
+                });
             }
         }
-        Ok(Self { name, dims, locations, jobs, vehicles, matrix })
+        Ok(Self {
+            name,
+            dims,
+            locations,
+            jobs,
+            vehicles,
+            matrix,
+        })
     }
 
     /// Why vehicle `v` cannot serve job `j` alone (on an otherwise empty route), if it cannot.
@@ -253,9 +302,14 @@ impl Problem {
             ));
         }
         if let Some(max) = v.max_duration {
-            let dur = self.matrix.time(v.start, j.location) + j.service + self.matrix.time(j.location, v.end);
+            let dur = self.matrix.time(v.start, j.location)
+                + j.service
+                + self.matrix.time(j.location, v.end);
             if dur > max + EPS {
-                return Some(format!("vehicle {}'s route would last {dur:.2} > max duration {max}", v.id));
+                return Some(format!(
+                    "vehicle {}'s route would last {dur:.2} > max duration {max}",
+                    v.id
+                ));
             }
         }
         None
@@ -266,7 +320,11 @@ impl Problem {
         self.jobs
             .iter()
             .filter_map(|j| {
-                let reasons: Vec<String> = self.vehicles.iter().filter_map(|v| self.why_not(j, v)).collect();
+                let reasons: Vec<String> = self
+                    .vehicles
+                    .iter()
+                    .filter_map(|v| self.why_not(j, v))
+                    .collect();
                 if reasons.len() == self.vehicles.len() {
                     Some((j.id, reasons.into_iter().next().unwrap_or_default()))
                 } else {

@@ -5,7 +5,11 @@ use rendan_route::model::{Job, Location, Problem, TimeWindow, Vehicle};
 
 /// Depot (0,0); job 1 at (3,4), 5 from the depot; job 2 at (6,8), 5 from job 1, 10 from the depot.
 fn problem(cap: f64, shift_end: f64, max_duration: Option<f64>) -> Problem {
-    let locations = vec![Location { x: 0.0, y: 0.0 }, Location { x: 3.0, y: 4.0 }, Location { x: 6.0, y: 8.0 }];
+    let locations = vec![
+        Location { x: 0.0, y: 0.0 },
+        Location { x: 3.0, y: 4.0 },
+        Location { x: 6.0, y: 8.0 },
+    ];
     let job = |id: u64, loc: usize, demand: f64, a: f64, b: f64| Job {
         id,
         location: loc,
@@ -21,7 +25,10 @@ fn problem(cap: f64, shift_end: f64, max_duration: Option<f64>) -> Problem {
             start: 0,
             end: 0,
             capacity: vec![cap],
-            shift: TimeWindow { start: 0.0, end: shift_end },
+            shift: TimeWindow {
+                start: 0.0,
+                end: shift_end,
+            },
             max_duration,
             skills: vec![],
             fixed_cost: 0.0,
@@ -42,20 +49,42 @@ fn feasible_route_costs_twenty() {
 #[test]
 fn late_return_is_reported() {
     let r = check(&problem(10.0, 30.0, None), &[vec![1, 2]]);
-    assert_eq!(r.violations, vec![Violation::LateReturn { route: 0, arrival: 31.0, end: 30.0 }]);
+    assert_eq!(
+        r.violations,
+        vec![Violation::LateReturn {
+            route: 0,
+            arrival: 31.0,
+            end: 30.0
+        }]
+    );
 }
 
 #[test]
 fn capacity_is_reported() {
     let r = check(&problem(6.0, 40.0, None), &[vec![1, 2]]);
-    assert_eq!(r.violations, vec![Violation::Capacity { route: 0, dim: 0, load: 7.0, capacity: 6.0 }]);
+    assert_eq!(
+        r.violations,
+        vec![Violation::Capacity {
+            route: 0,
+            dim: 0,
+            load: 7.0,
+            capacity: 6.0
+        }]
+    );
 }
 
 #[test]
 fn late_arrival_is_reported() {
     // Visiting 2 first: arrive 10, serve 20..21, go to 1: arrive 26 > 10.
     let r = check(&problem(10.0, 40.0, None), &[vec![2, 1]]);
-    assert_eq!(r.violations, vec![Violation::Late { route: 0, job: 1, arrival: 26.0 }]);
+    assert_eq!(
+        r.violations,
+        vec![Violation::Late {
+            route: 0,
+            job: 1,
+            arrival: 26.0
+        }]
+    );
     assert!((r.distance - 20.0).abs() < 1e-12);
 }
 
@@ -64,17 +93,37 @@ fn max_duration_uses_the_latest_departure() {
     // Leaving at 5 (job 1 served at its latest, 10) still returns at 31: duration 26.
     assert!(check(&problem(10.0, 40.0, Some(26.0)), &[vec![1, 2]]).feasible);
     let r = check(&problem(10.0, 40.0, Some(25.0)), &[vec![1, 2]]);
-    assert_eq!(r.violations, vec![Violation::Duration { route: 0, duration: 26.0, max: 25.0 }]);
+    assert_eq!(
+        r.violations,
+        vec![Violation::Duration {
+            route: 0,
+            duration: 26.0,
+            max: 25.0
+        }]
+    );
 }
 
 #[test]
 fn missing_duplicate_unknown_and_too_many_routes() {
     let p = problem(10.0, 40.0, None);
-    assert_eq!(check(&p, &[vec![1]]).violations, vec![Violation::Missing(2)]);
-    assert_eq!(check(&p, &[vec![1, 2], vec![1]]).violations, vec![Violation::Duplicate(1)]);
-    assert!(check(&p, &[vec![1, 2, 9]]).violations.contains(&Violation::UnknownJob(9)));
+    assert_eq!(
+        check(&p, &[vec![1]]).violations,
+        vec![Violation::Missing(2)]
+    );
+    assert_eq!(
+        check(&p, &[vec![1, 2], vec![1]]).violations,
+        vec![Violation::Duplicate(1)]
+    );
+    assert!(
+        check(&p, &[vec![1, 2, 9]])
+            .violations
+            .contains(&Violation::UnknownJob(9))
+    );
     let r = check(&p, &[vec![1], vec![], vec![2]]);
-    assert!(r.violations.contains(&Violation::TooManyRoutes { routes: 3, vehicles: 2 }));
+    assert!(r.violations.contains(&Violation::TooManyRoutes {
+        routes: 3,
+        vehicles: 2
+    }));
     // Two separate routes: 5+5 and 10+10.
     let r = check(&p, &[vec![1], vec![2]]);
     assert!(r.feasible);

@@ -10,20 +10,51 @@ use rendan_route::solver::search::{LocalSearch, MIN_GAIN, Move};
 use rendan_route::solver::segment::{Penalties, route_cost};
 
 const MOVES: [Move; 9] = [
-    Move::Exchange { n: 1, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: true },
-    Move::Exchange { n: 3, m: 0, reverse: false },
-    Move::Exchange { n: 1, m: 1, reverse: false },
-    Move::Exchange { n: 2, m: 1, reverse: false },
-    Move::Exchange { n: 2, m: 2, reverse: false },
+    Move::Exchange {
+        n: 1,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: true,
+    },
+    Move::Exchange {
+        n: 3,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 1,
+        m: 1,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 1,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 2,
+        reverse: false,
+    },
     Move::TwoOpt,
     Move::TwoOptStar,
 ];
 
 /// Penalised cost recomputed from the routes alone.
 fn scratch_cost(d: &Data, routes: &[Vec<u32>], pen: &Penalties) -> f64 {
-    routes.iter().map(|r| route_cost(d, &d.route_seg(r), pen)).sum()
+    routes
+        .iter()
+        .map(|r| route_cost(d, &d.route_seg(r), pen))
+        .sum()
 }
 
 proptest! {

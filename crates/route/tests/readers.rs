@@ -64,7 +64,10 @@ fn expect_err(text: &str, format: Format, line: usize, word: &str) {
 #[test]
 fn valid_files_parse() {
     let s = parse(SOLOMON, Format::Solomon).unwrap();
-    assert_eq!((s.jobs.len(), s.vehicles.len(), s.vehicles[0].capacity[0]), (2, 2, 20.0));
+    assert_eq!(
+        (s.jobs.len(), s.vehicles.len(), s.vehicles[0].capacity[0]),
+        (2, 2, 20.0)
+    );
     assert_eq!(s.jobs[1].id, 2);
     assert_eq!(s.vehicles[0].shift.end, 1236.0);
     let v = parse(VRPLIB, Format::Vrplib).unwrap();
@@ -76,16 +79,61 @@ fn valid_files_parse() {
 #[test]
 fn malformed_solomon_files() {
     let cases: &[(&str, String, usize, &str)] = &[
-        ("truncated", SOLOMON.lines().take(5).collect::<Vec<_>>().join("\n"), 0, "CUSTOMER"),
+        (
+            "truncated",
+            SOLOMON.lines().take(5).collect::<Vec<_>>().join("\n"),
+            0,
+            "CUSTOMER",
+        ),
         ("empty", String::new(), 0, "name"),
-        ("no rows", SOLOMON.lines().take(9).collect::<Vec<_>>().join("\n"), 0, "depot"),
-        ("non-numeric", SOLOMON.replace("45         68", "45         6x8"), 11, "not a number"),
-        ("negative capacity", SOLOMON.replace("  2         20", "  2         -20"), 5, "negative"),
-        ("window end before start", SOLOMON.replace("912        967", "967        912"), 11, "before"),
-        ("missing depot", SOLOMON.replace("    0      40", "    7      40"), 10, "missing depot"),
-        ("short row", SOLOMON.replace("       90\n    2", "\n    2"), 11, "7 fields"),
-        ("duplicate", SOLOMON.replace("    2      45", "    1      45"), 12, "twice"),
-        ("negative demand", SOLOMON.replace("10        825", "-10        825"), 12, "negative"),
+        (
+            "no rows",
+            SOLOMON.lines().take(9).collect::<Vec<_>>().join("\n"),
+            0,
+            "depot",
+        ),
+        (
+            "non-numeric",
+            SOLOMON.replace("45         68", "45         6x8"),
+            11,
+            "not a number",
+        ),
+        (
+            "negative capacity",
+            SOLOMON.replace("  2         20", "  2         -20"),
+            5,
+            "negative",
+        ),
+        (
+            "window end before start",
+            SOLOMON.replace("912        967", "967        912"),
+            11,
+            "before",
+        ),
+        (
+            "missing depot",
+            SOLOMON.replace("    0      40", "    7      40"),
+            10,
+            "missing depot",
+        ),
+        (
+            "short row",
+            SOLOMON.replace("       90\n    2", "\n    2"),
+            11,
+            "7 fields",
+        ),
+        (
+            "duplicate",
+            SOLOMON.replace("    2      45", "    1      45"),
+            12,
+            "twice",
+        ),
+        (
+            "negative demand",
+            SOLOMON.replace("10        825", "-10        825"),
+            12,
+            "negative",
+        ),
     ];
     for (name, text, line, word) in cases {
         eprintln!("case {name}");
@@ -96,13 +144,48 @@ fn malformed_solomon_files() {
 #[test]
 fn malformed_vrplib_files() {
     let cases: &[(&str, String, usize, &str)] = &[
-        ("truncated", VRPLIB.lines().take(12).collect::<Vec<_>>().join("\n"), 0, "DEPOT_SECTION"),
-        ("non-numeric", VRPLIB.replace("2 45 68", "2 45 abc"), 9, "not a number"),
-        ("negative capacity", VRPLIB.replace("CAPACITY : 20", "CAPACITY : -20"), 5, "negative"),
-        ("window end before start", VRPLIB.replace("2 912 967", "2 967 912"), 17, "before"),
-        ("missing depot", VRPLIB.replace("DEPOT_SECTION\n1\n", "DEPOT_SECTION\n"), 0, "missing depot"),
-        ("node out of range", VRPLIB.replace("3 45 70", "9 45 70"), 10, "outside"),
-        ("no dimension", VRPLIB.replace("DIMENSION : 3\n", ""), 6, "DIMENSION"),
+        (
+            "truncated",
+            VRPLIB.lines().take(12).collect::<Vec<_>>().join("\n"),
+            0,
+            "DEPOT_SECTION",
+        ),
+        (
+            "non-numeric",
+            VRPLIB.replace("2 45 68", "2 45 abc"),
+            9,
+            "not a number",
+        ),
+        (
+            "negative capacity",
+            VRPLIB.replace("CAPACITY : 20", "CAPACITY : -20"),
+            5,
+            "negative",
+        ),
+        (
+            "window end before start",
+            VRPLIB.replace("2 912 967", "2 967 912"),
+            17,
+            "before",
+        ),
+        (
+            "missing depot",
+            VRPLIB.replace("DEPOT_SECTION\n1\n", "DEPOT_SECTION\n"),
+            0,
+            "missing depot",
+        ),
+        (
+            "node out of range",
+            VRPLIB.replace("3 45 70", "9 45 70"),
+            10,
+            "outside",
+        ),
+        (
+            "no dimension",
+            VRPLIB.replace("DIMENSION : 3\n", ""),
+            6,
+            "DIMENSION",
+        ),
     ];
     for (name, text, line, word) in cases {
         eprintln!("case {name}");
@@ -124,8 +207,16 @@ fn json_problem_and_errors() {
     let e = parse(&bad_syntax, Format::Json).unwrap_err().to_string();
     assert!(e.contains("line 2"), "{e}");
     let bad_window = ok.replace("[[0, 100]]", "[[100, 0]]");
-    assert!(parse(&bad_window, Format::Json).unwrap_err().to_string().contains("before its start"));
-    let no_skill = ok.replace("\"skills\": [\"install\"],\n                      \"count\"", "\"count\"");
+    assert!(
+        parse(&bad_window, Format::Json)
+            .unwrap_err()
+            .to_string()
+            .contains("before its start")
+    );
+    let no_skill = ok.replace(
+        "\"skills\": [\"install\"],\n                      \"count\"",
+        "\"count\"",
+    );
     let e = parse(&no_skill, Format::Json).unwrap();
     assert_eq!(e.unservable_jobs().len(), 1);
     assert!(e.unservable_jobs()[0].1.contains("lacks skill"));

@@ -6,7 +6,12 @@ mod common;
 use proptest::prelude::*;
 use rendan_route::solver::{Config, Limits, Objective, solve};
 
-fn run(p: &rendan_route::Problem, objective: Objective, seed: u64, iters: u64) -> rendan_route::Solution {
+fn run(
+    p: &rendan_route::Problem,
+    objective: Objective,
+    seed: u64,
+    iters: u64,
+) -> rendan_route::Solution {
     let mut stop = Limits::new(None, Some(iters));
     solve(p, &Config::new(objective, seed), &mut stop, &mut |_| {}).expect("solvable")
 }
@@ -38,7 +43,8 @@ fn same_seed_same_solution() {
 
 #[test]
 fn solomon_c101_reaches_the_optimum_quickly() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vrptw/solomon/txt/C101.txt");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/vrptw/solomon/txt/C101.txt");
     let Ok(p) = rendan_route::io::read_problem(&path, None) else {
         eprintln!("skipped: {} not found", path.display());
         return;

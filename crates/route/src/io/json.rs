@@ -93,8 +93,15 @@ fn flatten(rows: &[Vec<f64>], n: usize) -> Result<Vec<f64>, crate::error::ModelE
 /// Parses a problem in rendan's JSON format.
 pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
     let doc: ProblemDoc = serde_json::from_str(text)?;
-    let locations: Vec<Location> = doc.locations.iter().map(|p| Location { x: p[0], y: p[1] }).collect();
-    if locations.iter().any(|l| !l.x.is_finite() || !l.y.is_finite()) {
+    let locations: Vec<Location> = doc
+        .locations
+        .iter()
+        .map(|p| Location { x: p[0], y: p[1] })
+        .collect();
+    if locations
+        .iter()
+        .any(|l| !l.x.is_finite() || !l.y.is_finite())
+    {
         return Err(crate::error::ModelError::MatrixValue.into());
     }
     let n = locations.len();
@@ -115,9 +122,19 @@ pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
         .map(|j| {
             let windows = match j.windows {
                 None => vec![TimeWindow::UNBOUNDED],
-                Some(ws) => ws.iter().map(|w| TimeWindow::new(w[0], w[1])).collect::<Result<_, _>>()?,
+                Some(ws) => ws
+                    .iter()
+                    .map(|w| TimeWindow::new(w[0], w[1]))
+                    .collect::<Result<_, _>>()?,
             };
-            Ok(Job { id: j.id, location: j.location, demand: j.demand, windows, service: j.service, skills: j.skills })
+            Ok(Job {
+                id: j.id,
+                location: j.location,
+                demand: j.demand,
+                windows,
+                service: j.service,
+                skills: j.skills,
+            })
         })
         .collect::<Result<Vec<_>, crate::error::ModelError>>()?;
     let mut vehicles = Vec::new();

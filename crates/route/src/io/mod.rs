@@ -38,7 +38,11 @@ impl std::str::FromStr for Format {
 impl Format {
     /// Guesses the format from a file extension (`.txt`, `.vrp`, `.json`); Solomon otherwise.
     pub fn from_path(path: &Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()) {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+        {
             Some(e) if e == "vrp" => Format::Vrplib,
             Some(e) if e == "json" => Format::Json,
             _ => Format::Solomon,
@@ -57,8 +61,10 @@ pub fn parse(text: &str, format: Format) -> Result<Problem, ReadError> {
 
 /// Reads a problem file; the format is guessed from the extension when `format` is `None`.
 pub fn read_problem(path: &Path, format: Option<Format>) -> Result<Problem, ReadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse(&text, format.unwrap_or_else(|| Format::from_path(path)))
 }
 
@@ -66,12 +72,19 @@ pub fn read_problem(path: &Path, format: Option<Format>) -> Result<Problem, Read
 pub(crate) fn number(tok: &str, line: usize, field: &str) -> Result<f64, ReadError> {
     match tok.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(ReadError::at(line, format!("{field}: {tok:?} is not a number"))),
+        _ => Err(ReadError::at(
+            line,
+            format!("{field}: {tok:?} is not a number"),
+        )),
     }
 }
 
 /// Parses a non-negative integer token.
 pub(crate) fn integer(tok: &str, line: usize, field: &str) -> Result<u64, ReadError> {
-    tok.parse::<u64>()
-        .map_err(|_| ReadError::at(line, format!("{field}: {tok:?} is not a non-negative integer")))
+    tok.parse::<u64>().map_err(|_| {
+        ReadError::at(
+            line,
+            format!("{field}: {tok:?} is not a non-negative integer"),
+        )
+    })
 }

@@ -12,30 +12,56 @@ use crate::model::{Job, Location, Problem, TimeWindow, Vehicle};
 pub fn parse(text: &str) -> Result<Problem, ReadError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
     let last_line = text.lines().count() + 1;
-    let truncated = |what: &str| ReadError::Truncated { line: last_line, expected: what.to_string() };
+    let truncated = |what: &str| ReadError::Truncated {
+        line: last_line,
+        expected: what.to_string(),
+    };
 
-    let (_, name) = lines.by_ref().find(|(_, l)| !l.is_empty()).ok_or_else(|| truncated("instance name"))?;
+    let (_, name) = lines
+        .by_ref()
+        .find(|(_, l)| !l.is_empty())
+        .ok_or_else(|| truncated("instance name"))?;
     let name = name.to_string();
-    let (vline, _) = lines.by_ref().find(|(_, l)| !l.is_empty()).ok_or_else(|| truncated("VEHICLE"))?;
+    let (vline, _) = lines
+        .by_ref()
+        .find(|(_, l)| !l.is_empty())
+        .ok_or_else(|| truncated("VEHICLE"))?;
     // The header lines are fixed text; we check the keywords, not the spacing.
-    let mut next_nonempty = |what: &str| lines.by_ref().find(|(_, l)| !l.is_empty()).ok_or_else(|| truncated(what));
+    let mut next_nonempty = |what: &str| {
+        lines
+            .by_ref()
+            .find(|(_, l)| !l.is_empty())
+            .ok_or_else(|| truncated(what))
+    };
     let _ = vline;
     let (hline, header) = next_nonempty("NUMBER CAPACITY header")?;
     if !header.to_ascii_uppercase().starts_with("NUMBER") {
-        return Err(ReadError::at(hline, "expected the header `NUMBER CAPACITY`"));
+        return Err(ReadError::at(
+            hline,
+            "expected the header `NUMBER CAPACITY`",
+        ));
     }
     let (fline, fleet) = next_nonempty("vehicle number and capacity")?;
     let toks: Vec<&str> = fleet.split_whitespace().collect();
     if toks.len() != 2 {
-        return Err(ReadError::at(fline, format!("expected 2 fields (number, capacity), found {}", toks.len())));
+        return Err(ReadError::at(
+            fline,
+            format!("expected 2 fields (number, capacity), found {}", toks.len()),
+        ));
     }
     let count = integer(toks[0], fline, "vehicle number")?;
     let capacity = number(toks[1], fline, "capacity")?;
     if capacity < 0.0 {
-        return Err(ReadError::at(fline, format!("capacity {capacity} is negative")));
+        return Err(ReadError::at(
+            fline,
+            format!("capacity {capacity} is negative"),
+        ));
     }
     if count == 0 || count > 100_000 {
-        return Err(ReadError::at(fline, format!("vehicle number {count} must be between 1 and 100000")));
+        return Err(ReadError::at(
+            fline,
+            format!("vehicle number {count} must be between 1 and 100000"),
+        ));
     }
     let (cline, cust) = next_nonempty("CUSTOMER")?;
     if !cust.to_ascii_uppercase().starts_with("CUSTOMER") {
@@ -54,7 +80,10 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         }
         let t: Vec<&str> = l.split_whitespace().collect();
         if t.len() != 7 {
-            return Err(ReadError::at(ln, format!("expected 7 fields, found {}", t.len())));
+            return Err(ReadError::at(
+                ln,
+                format!("expected 7 fields, found {}", t.len()),
+            ));
         }
         let id = integer(t[0], ln, "customer number")?;
         let x = number(t[1], ln, "x coordinate")?;
@@ -67,19 +96,37 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             return Err(ReadError::at(ln, format!("demand {demand} is negative")));
         }
         if service < 0.0 {
-            return Err(ReadError::at(ln, format!("service time {service} is negative")));
+            return Err(ReadError::at(
+                ln,
+                format!("service time {service} is negative"),
+            ));
         }
         if due < ready {
-            return Err(ReadError::at(ln, format!("due date {due} is before ready time {ready}")));
+            return Err(ReadError::at(
+                ln,
+                format!("due date {due} is before ready time {ready}"),
+            ));
         }
         if !ids.insert(id) {
-            return Err(ReadError::at(ln, format!("customer number {id} appears twice")));
+            return Err(ReadError::at(
+                ln,
+                format!("customer number {id} appears twice"),
+            ));
         }
         if depot.is_none() {
             if id != 0 {
-                return Err(ReadError::at(ln, format!("missing depot: the first row must be customer 0, found {id}")));
+                return Err(ReadError::at(
+                    ln,
+                    format!("missing depot: the first row must be customer 0, found {id}"),
+                ));
             }
-            depot = Some((TimeWindow { start: ready, end: due }, locations.len()));
+            depot = Some((
+                TimeWindow {
+                    start: ready,
+                    end: due,
+                },
+                locations.len(),
+            ));
             locations.push(Location { x, y });
             continue;
         }
@@ -87,14 +134,20 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             id,
             location: locations.len(),
             demand: vec![demand],
-            windows: vec![TimeWindow { start: ready, end: due }],
+            windows: vec![TimeWindow {
+                start: ready,
+                end: due,
+            }],
             service,
             skills: Vec::new(),
         });
         locations.push(Location { x, y });
     }
     let Some((shift, d)) = depot else {
-        return Err(ReadError::Truncated { line: last_line, expected: "the depot row (customer 0)".into() });
+        return Err(ReadError::Truncated {
+            line: last_line,
+            expected: "the depot row (customer 0)".into(),
+        });
     };
     let vehicles = (0..count)
         .map(|k| Vehicle {

@@ -50,15 +50,24 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             section = Some(first.to_string());
             continue;
         }
-        if section.is_none() || (l.contains(':') && first.chars().next().is_some_and(|c| c.is_ascii_alphabetic())) {
+        if section.is_none()
+            || (l.contains(':')
+                && first
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic()))
+        {
             let Some((k, v)) = l.split_once(':') else {
-                return Err(ReadError::at(ln, format!("expected `KEY : VALUE`, found {l:?}")));
+                return Err(ReadError::at(
+                    ln,
+                    format!("expected `KEY : VALUE`, found {l:?}"),
+                ));
             };
             let k = k.trim().to_ascii_uppercase();
             let v = v.trim().to_string();
             if k == "DIMENSION" {
                 let d = integer(&v, ln, "DIMENSION")? as usize;
-                if d == 0 || d > 1_000_000 {
+                if d == 0 || d > crate::model::MAX_LOCATIONS {
                     return Err(ReadError::at(ln, format!("DIMENSION {d} out of range")));
                 }
                 dimension = Some(d);
@@ -73,13 +82,19 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         let node_index = |ln: usize| -> Result<usize, ReadError> {
             let id = integer(t[0], ln, "node")? as usize;
             if id == 0 || id > nlen {
-                return Err(ReadError::at(ln, format!("node {id} is outside 1..={nlen}")));
+                return Err(ReadError::at(
+                    ln,
+                    format!("node {id} is outside 1..={nlen}"),
+                ));
             }
             Ok(id - 1)
         };
         let want = |n: usize| -> Result<(), ReadError> {
             if t.len() != n {
-                return Err(ReadError::at(ln, format!("{sec}: expected {n} fields, found {}", t.len())));
+                return Err(ReadError::at(
+                    ln,
+                    format!("{sec}: expected {n} fields, found {}", t.len()),
+                ));
             }
             Ok(())
         };
@@ -101,9 +116,15 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             "TIME_WINDOW_SECTION" => {
                 want(3)?;
                 let k = node_index(ln)?;
-                let (a, b) = (number(t[1], ln, "window start")?, number(t[2], ln, "window end")?);
+                let (a, b) = (
+                    number(t[1], ln, "window start")?,
+                    number(t[2], ln, "window end")?,
+                );
                 if b < a {
-                    return Err(ReadError::at(ln, format!("window end {b} is before its start {a}")));
+                    return Err(ReadError::at(
+                        ln,
+                        format!("window end {b} is before its start {a}"),
+                    ));
                 }
                 nodes[k].window = Some((a, b, ln));
             }
@@ -123,7 +144,10 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
                     } else if !depot_done {
                         let id = integer(tok, ln, "depot")? as usize;
                         if id == 0 || id > nodes.len() {
-                            return Err(ReadError::at(ln, format!("depot {id} is outside 1..={}", nodes.len())));
+                            return Err(ReadError::at(
+                                ln,
+                                format!("depot {id} is outside 1..={}", nodes.len()),
+                            ));
                         }
                         depots.push(id - 1);
                     }
@@ -138,18 +162,32 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         }
     }
     if !saw_eof && nodes.is_empty() {
-        return Err(ReadError::Truncated { line: last_line, expected: "sections".into() });
+        return Err(ReadError::Truncated {
+            line: last_line,
+            expected: "sections".into(),
+        });
     }
-    let dim = dimension.ok_or_else(|| ReadError::Truncated { line: last_line, expected: "DIMENSION".into() })?;
+    let dim = dimension.ok_or_else(|| ReadError::Truncated {
+        line: last_line,
+        expected: "DIMENSION".into(),
+    })?;
     let get = |k: &str| spec.get(k).map(|(v, l)| (v.as_str(), *l));
-    let (cap_s, cap_l) =
-        get("CAPACITY").ok_or_else(|| ReadError::Truncated { line: last_line, expected: "CAPACITY".into() })?;
+    let (cap_s, cap_l) = get("CAPACITY").ok_or_else(|| ReadError::Truncated {
+        line: last_line,
+        expected: "CAPACITY".into(),
+    })?;
     let capacity = number(cap_s, cap_l, "CAPACITY")?;
     if capacity < 0.0 {
-        return Err(ReadError::at(cap_l, format!("capacity {capacity} is negative")));
+        return Err(ReadError::at(
+            cap_l,
+            format!("capacity {capacity} is negative"),
+        ));
     }
     let Some(&depot) = depots.first() else {
-        return Err(ReadError::Truncated { line: last_line, expected: "a DEPOT_SECTION naming the depot (missing depot)".into() });
+        return Err(ReadError::Truncated {
+            line: last_line,
+            expected: "a DEPOT_SECTION naming the depot (missing depot)".into(),
+        });
     };
     if depots.len() > 1 {
         return Err(ReadError::at(
@@ -179,7 +217,10 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
     let matrix = if explicit {
         let (fmt, l) = get("EDGE_WEIGHT_FORMAT").unwrap_or(("FULL_MATRIX", last_line));
         if !fmt.eq_ignore_ascii_case("FULL_MATRIX") {
-            return Err(ReadError::at(l, format!("EDGE_WEIGHT_FORMAT {fmt} not supported (only FULL_MATRIX)")));
+            return Err(ReadError::at(
+                l,
+                format!("EDGE_WEIGHT_FORMAT {fmt} not supported (only FULL_MATRIX)"),
+            ));
         }
         if weights.len() != dim * dim {
             return Err(ReadError::Truncated {
@@ -195,7 +236,12 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         match &ewt {
             None => None,
             Some((s, _)) if s == "EUC_2D" || s == "EXACT_2D" => None,
-            Some((s, l)) => return Err(ReadError::at(*l, format!("EDGE_WEIGHT_TYPE {s} not supported"))),
+            Some((s, l)) => {
+                return Err(ReadError::at(
+                    *l,
+                    format!("EDGE_WEIGHT_TYPE {s} not supported"),
+                ));
+            }
         }
     };
     let shift = match nodes[depot].window {
@@ -211,7 +257,10 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             line: last_line,
             expected: format!("demand of node {}", k + 1),
         })?;
-        let w = n.window.map(|(a, b, _)| TimeWindow { start: a, end: b }).unwrap_or(TimeWindow::UNBOUNDED);
+        let w = n
+            .window
+            .map(|(a, b, _)| TimeWindow { start: a, end: b })
+            .unwrap_or(TimeWindow::UNBOUNDED);
         jobs.push(Job {
             id: (k + 1) as u64,
             location: k,
@@ -225,7 +274,10 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         Some((s, l)) => {
             let c = integer(s, l, "VEHICLES")?;
             if c == 0 || c > 100_000 {
-                return Err(ReadError::at(l, format!("VEHICLES {c} must be between 1 and 100000")));
+                return Err(ReadError::at(
+                    l,
+                    format!("VEHICLES {c} must be between 1 and 100000"),
+                ));
             }
             c
         }

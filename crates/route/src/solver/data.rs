@@ -68,15 +68,22 @@ impl Data {
             return Err(SolveError::Unsupported("a heterogeneous fleet".into()));
         }
         if p.dims > MAX_DIMS {
-            return Err(SolveError::Unsupported(format!("more than {MAX_DIMS} capacity dimensions")));
+            return Err(SolveError::Unsupported(format!(
+                "more than {MAX_DIMS} capacity dimensions"
+            )));
         }
         if let Some(j) = p.jobs.iter().find(|j| j.windows.len() > 1) {
-            return Err(SolveError::Unsupported(format!("several time windows (job {})", j.id)));
+            return Err(SolveError::Unsupported(format!(
+                "several time windows (job {})",
+                j.id
+            )));
         }
         let n = p.jobs.len();
         let nodes = n + 2;
-        let loc: Vec<usize> =
-            std::iter::once(v0.start).chain(p.jobs.iter().map(|j| j.location)).chain(std::iter::once(v0.end)).collect();
+        let loc: Vec<usize> = std::iter::once(v0.start)
+            .chain(p.jobs.iter().map(|j| j.location))
+            .chain(std::iter::once(v0.end))
+            .collect();
         let mut dist = vec![0.0; nodes * nodes];
         let mut time = vec![0.0; nodes * nodes];
         for a in 0..nodes {
@@ -121,7 +128,11 @@ impl Data {
         if let Some(s) = node_seg.last_mut() {
             s.l = v0.shift.end + EPS * 0.01;
         }
-        let depot = p.locations.get(v0.start).copied().unwrap_or(crate::model::Location { x: 0.0, y: 0.0 });
+        let depot = p
+            .locations
+            .get(v0.start)
+            .copied()
+            .unwrap_or(crate::model::Location { x: 0.0, y: 0.0 });
         let angle = loc
             .iter()
             .map(|&l| {
@@ -129,9 +140,14 @@ impl Data {
                 (q.y - depot.y).atan2(q.x - depot.x)
             })
             .collect();
-        let max_demand = p.jobs.iter().flat_map(|j| j.demand.iter().copied()).fold(0.0, f64::max);
+        let max_demand = p
+            .jobs
+            .iter()
+            .flat_map(|j| j.demand.iter().copied())
+            .fold(0.0, f64::max);
         let max_dist = dist.iter().copied().fold(0.0, f64::max);
-        let symmetric = (0..nodes).all(|a| (0..a).all(|b| dist[a * nodes + b] == dist[b * nodes + a]));
+        let symmetric =
+            (0..nodes).all(|a| (0..a).all(|b| dist[a * nodes + b] == dist[b * nodes + a]));
         let mut d = Data {
             n,
             nodes,
@@ -179,8 +195,10 @@ impl Data {
         };
         let mut out = vec![Vec::new(); self.nodes];
         for (i, slot) in out.iter_mut().enumerate().take(n + 1).skip(1) {
-            let mut c: Vec<(f64, u32)> =
-                (1..=n).filter(|&j| j != i).map(|j| (prox(i, j).min(prox(j, i)), j as u32)).collect();
+            let mut c: Vec<(f64, u32)> = (1..=n)
+                .filter(|&j| j != i)
+                .map(|j| (prox(i, j).min(prox(j, i)), j as u32))
+                .collect();
             c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             c.truncate(k);
             *slot = c.into_iter().map(|x| x.1).collect();

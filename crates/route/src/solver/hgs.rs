@@ -61,10 +61,17 @@ impl<'a> State<'a> {
         let mut improved = self.consider(&ind);
         let infeasible = !ind.feasible();
         let again = infeasible && self.rng.unit() < self.cfg.params.repair_probability;
-        let from = if again { Some(ind.routes.clone()) } else { None };
+        let from = if again {
+            Some(ind.routes.clone())
+        } else {
+            None
+        };
         self.pop.add(ind, self.d, &self.pen, &self.pp);
         if let Some(r) = from {
-            let boosted = Penalties { load: self.pen.load * REPAIR_BOOST, tw: self.pen.tw * REPAIR_BOOST };
+            let boosted = Penalties {
+                load: self.pen.load * REPAIR_BOOST,
+                tw: self.pen.tw * REPAIR_BOOST,
+            };
             let fixed = self.educate(&r, boosted);
             if fixed.feasible() {
                 improved |= self.consider(&fixed);
@@ -168,9 +175,17 @@ impl<'a> State<'a> {
 }
 
 /// Runs HGS until `stop` says so; returns the best individual found and the iteration count.
-pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut(&Progress)) -> (Individual, u64) {
+pub fn run(
+    d: &Data,
+    cfg: &Config,
+    stop: &mut dyn Stop,
+    progress: &mut dyn FnMut(&Progress),
+) -> (Individual, u64) {
     let p = &cfg.params;
-    let pen = Penalties { load: (d.max_dist / d.max_demand.max(1e-9)).clamp(PEN_MIN, 1000.0), tw: tw_init() };
+    let pen = Penalties {
+        load: (d.max_dist / d.max_demand.max(1e-9)).clamp(PEN_MIN, 1000.0),
+        tw: tw_init(),
+    };
     let mut s = State {
         d,
         cfg,
@@ -178,7 +193,12 @@ pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut
         ls: LocalSearch::new(d),
         pen,
         pop: Population::default(),
-        pp: PopParams { mu: p.mu, lambda: p.lambda, elite: p.elite, close: p.close },
+        pp: PopParams {
+            mu: p.mu,
+            lambda: p.lambda,
+            elite: p.elite,
+            close: p.close,
+        },
         best: None,
         fleet: d.fleet,
         feas_load: 0,
@@ -189,7 +209,12 @@ pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut
     let mut last_improvement: u64 = 0;
     let mut report = |s: &State, iter: u64| {
         if let Some(b) = &s.best {
-            progress(&Progress { iteration: iter, vehicles: b.vehicles(), distance: b.dist, feasible: true });
+            progress(&Progress {
+                iteration: iter,
+                vehicles: b.vehicles(),
+                distance: b.dist,
+                feasible: true,
+            });
         }
     };
     // A fallback so that even a zero budget returns a complete (if infeasible) solution.
@@ -234,7 +259,9 @@ pub fn run(d: &Data, cfg: &Config, stop: &mut dyn Stop, progress: &mut dyn FnMut
 /// limit to one below it and squeeze the population into it; give up (restore the limit of the
 /// best) when the budget is nearly spent so the remaining time improves distance.
 fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
-    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else { return };
+    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else {
+        return;
+    };
     let frac = stop.fraction(iter);
     if frac > 0.85 {
         if s.fleet < best_v {
@@ -257,5 +284,8 @@ fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
 }
 
 fn tw_init() -> f64 {
-    std::env::var("TWI").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)
+    std::env::var("TWI")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
 }

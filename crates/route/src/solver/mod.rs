@@ -46,7 +46,9 @@ impl std::str::FromStr for Objective {
         match s {
             "vehicles-distance" => Ok(Objective::VehiclesDistance),
             "distance" => Ok(Objective::Distance),
-            _ => Err(format!("unknown objective {s:?} (vehicles-distance or distance)")),
+            _ => Err(format!(
+                "unknown objective {s:?} (vehicles-distance or distance)"
+            )),
         }
     }
 }
@@ -106,13 +108,29 @@ impl Config {
     pub fn new(objective: Objective, seed: u64) -> Self {
         let mut params = Params::default();
         let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-        if let Some(v) = env("GRAN") { params.granularity = v as usize; }
-        if let Some(v) = env("MU") { params.mu = v as usize; }
-        if let Some(v) = env("LAMBDA") { params.lambda = v as usize; }
-        if let Some(v) = env("TARGET") { params.target_feasible = v; }
-        if let Some(v) = env("REPAIR") { params.repair_probability = v; }
-        if let Some(v) = env("INIT") { params.initial = v as usize; }
-        Config { objective, seed, params }
+        if let Some(v) = env("GRAN") {
+            params.granularity = v as usize;
+        }
+        if let Some(v) = env("MU") {
+            params.mu = v as usize;
+        }
+        if let Some(v) = env("LAMBDA") {
+            params.lambda = v as usize;
+        }
+        if let Some(v) = env("TARGET") {
+            params.target_feasible = v;
+        }
+        if let Some(v) = env("REPAIR") {
+            params.repair_probability = v;
+        }
+        if let Some(v) = env("INIT") {
+            params.initial = v as usize;
+        }
+        Config {
+            objective,
+            seed,
+            params,
+        }
     }
 }
 
@@ -135,18 +153,29 @@ pub struct Limits {
 impl Limits {
     /// Limits starting now. With neither limit, the search never stops: give one.
     pub fn new(time: Option<Duration>, iterations: Option<u64>) -> Self {
-        Limits { start: Instant::now(), time, iterations }
+        Limits {
+            start: Instant::now(),
+            time,
+            iterations,
+        }
     }
 }
 
 impl Stop for Limits {
     fn should_stop(&mut self, iterations: u64) -> bool {
-        self.iterations.is_some_and(|m| iterations >= m) || self.time.is_some_and(|t| self.start.elapsed() >= t)
+        self.iterations.is_some_and(|m| iterations >= m)
+            || self.time.is_some_and(|t| self.start.elapsed() >= t)
     }
 
     fn fraction(&mut self, iterations: u64) -> f64 {
-        let a = self.iterations.map(|m| iterations as f64 / m.max(1) as f64).unwrap_or(0.0);
-        let b = self.time.map(|t| self.start.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9)).unwrap_or(0.0);
+        let a = self
+            .iterations
+            .map(|m| iterations as f64 / m.max(1) as f64)
+            .unwrap_or(0.0);
+        let b = self
+            .time
+            .map(|t| self.start.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9))
+            .unwrap_or(0.0);
         a.max(b).min(1.0)
     }
 }
@@ -182,7 +211,14 @@ pub struct Solution {
 impl Solution {
     /// Routes as the problem's external job ids.
     pub fn job_ids(&self, p: &Problem) -> Vec<Vec<u64>> {
-        self.routes.iter().map(|r| r.iter().filter_map(|&j| p.jobs.get(j).map(|x| x.id)).collect()).collect()
+        self.routes
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|&j| p.jobs.get(j).map(|x| x.id))
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -198,11 +234,21 @@ pub fn solve(
     // and drive the search into infeasible space.
     let d = data::Data::new(problem, 0.0, config.params.granularity)?;
     if d.n == 0 {
-        return Ok(Solution { routes: Vec::new(), vehicles: 0, distance: 0.0, feasible: true, iterations: 0 });
+        return Ok(Solution {
+            routes: Vec::new(),
+            vehicles: 0,
+            distance: 0.0,
+            feasible: true,
+            iterations: 0,
+        });
     }
     let (best, iterations) = hgs::run(&d, config, stop, progress);
     Ok(Solution {
-        routes: best.routes.iter().map(|r| r.iter().map(|&c| c as usize - 1).collect()).collect(),
+        routes: best
+            .routes
+            .iter()
+            .map(|r| r.iter().map(|&c| c as usize - 1).collect())
+            .collect(),
         vehicles: best.vehicles(),
         distance: best.dist,
         feasible: best.feasible(),

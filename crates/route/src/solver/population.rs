@@ -41,7 +41,14 @@ impl Individual {
             }
         }
         let routes: Vec<Vec<u32>> = routes.into_iter().filter(|r| !r.is_empty()).collect();
-        Individual { routes, dist, excess, warp, succ, pred }
+        Individual {
+            routes,
+            dist,
+            excess,
+            warp,
+            succ,
+            pred,
+        }
     }
 
     /// Non-empty routes.
@@ -151,7 +158,10 @@ impl SubPop {
 
     /// Average distance to the `close` nearest others.
     fn diversity(&self, k: usize, close: usize) -> f64 {
-        let mut ds: Vec<f64> = (0..self.inds.len()).filter(|&j| j != k).map(|j| self.dist[k][j]).collect();
+        let mut ds: Vec<f64> = (0..self.inds.len())
+            .filter(|&j| j != k)
+            .map(|j| self.dist[k][j])
+            .collect();
         if ds.is_empty() {
             return 0.0;
         }
@@ -167,10 +177,16 @@ impl SubPop {
         if n <= 1 {
             return;
         }
-        let mut by_cost: Vec<(f64, usize)> =
-            self.inds.iter().enumerate().map(|(k, i)| (i.penalised(d, pen), k)).collect();
+        let mut by_cost: Vec<(f64, usize)> = self
+            .inds
+            .iter()
+            .enumerate()
+            .map(|(k, i)| (i.penalised(d, pen), k))
+            .collect();
         by_cost.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut div: Vec<(f64, usize)> = (0..n).map(|k| (-self.diversity(by_cost[k].1, pp.close), k)).collect();
+        let mut div: Vec<(f64, usize)> = (0..n)
+            .map(|k| (-self.diversity(by_cost[k].1, pp.close), k))
+            .collect();
         div.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let w = 1.0 - pp.elite as f64 / n as f64;
         for (drank, &(_, crank)) in div.iter().enumerate() {
@@ -215,16 +231,32 @@ impl Population {
     }
 
     /// Binary tournament on biased fitness over both subpopulations.
-    pub fn select(&mut self, rng: &mut Rng, d: &Data, pen: &Penalties, pp: &PopParams) -> &Individual {
+    pub fn select(
+        &mut self,
+        rng: &mut Rng,
+        d: &Data,
+        pen: &Penalties,
+        pp: &PopParams,
+    ) -> &Individual {
         self.feasible.update_fitness(d, pen, pp);
         self.infeasible.update_fitness(d, pen, pp);
         let nf = self.feasible.inds.len();
         let n = self.len();
-        let pick = |k: usize| if k < nf { self.feasible.fitness(k) } else { self.infeasible.fitness(k - nf) };
+        let pick = |k: usize| {
+            if k < nf {
+                self.feasible.fitness(k)
+            } else {
+                self.infeasible.fitness(k - nf)
+            }
+        };
         let a = rng.below(n);
         let b = rng.below(n);
         let k = if pick(a) <= pick(b) { a } else { b };
-        if k < nf { &self.feasible.inds[k] } else { &self.infeasible.inds[k - nf] }
+        if k < nf {
+            &self.feasible.inds[k]
+        } else {
+            &self.infeasible.inds[k - nf]
+        }
     }
 
     /// Empties both subpopulations.

@@ -37,10 +37,21 @@ pub struct Plan {
     pieces: [[Piece; 5]; 2],
 }
 
+impl Default for Plan {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Plan {
     /// An empty plan.
     pub fn new() -> Self {
-        Plan { routes: [0; 2], nroutes: 0, pieces: [[Piece::Fwd(0, 0, 0); 5]; 2], len: [0; 2] }
+        Plan {
+            routes: [0; 2],
+            nroutes: 0,
+            pieces: [[Piece::Fwd(0, 0, 0); 5]; 2],
+            len: [0; 2],
+        }
     }
 
     #[inline]
@@ -90,19 +101,55 @@ pub enum Move {
 
 /// The moves tried for each (u, v) pair, in this order.
 pub const NODE_MOVES: [Move; 7] = [
-    Move::Exchange { n: 1, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: true },
-    Move::Exchange { n: 1, m: 1, reverse: false },
-    Move::Exchange { n: 2, m: 1, reverse: false },
-    Move::Exchange { n: 2, m: 2, reverse: false },
+    Move::Exchange {
+        n: 1,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: true,
+    },
+    Move::Exchange {
+        n: 1,
+        m: 1,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 1,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 2,
+        reverse: false,
+    },
     Move::TwoOptStar,
 ];
 
 const DEPOT_MOVES: [Move; 4] = [
-    Move::Exchange { n: 1, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: false },
-    Move::Exchange { n: 2, m: 0, reverse: true },
+    Move::Exchange {
+        n: 1,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: false,
+    },
+    Move::Exchange {
+        n: 2,
+        m: 0,
+        reverse: true,
+    },
     Move::TwoOptStar,
 ];
 
@@ -208,7 +255,11 @@ impl<'a> LocalSearch<'a> {
 
     fn penalty_part(d: &Data, rt: &Route) -> f64 {
         let s = &rt.fwd[rt.fwd.len() - 1];
-        if s.clients == 0 { 0.0 } else { rt.cost - s.dist - d.route_fixed }
+        if s.clients == 0 {
+            0.0
+        } else {
+            rt.cost - s.dist - d.route_fixed
+        }
     }
 
     /// Cheap filter for inter-route moves (as in HGS-CVRP): the change of distance computed from
@@ -222,7 +273,11 @@ impl<'a> LocalSearch<'a> {
         let (lu, lv) = (va.len() - 1, vb.len() - 1);
         let budget = a.penalty + b.penalty - MIN_GAIN;
         let delta = match mv {
-            Move::Exchange { n, m, reverse: false } => {
+            Move::Exchange {
+                n,
+                m,
+                reverse: false,
+            } => {
                 let (n, m) = (n as usize, m as usize);
                 let ue = iu + n - 1;
                 if iu == 0 || ue >= lu || iv >= lv {
@@ -234,14 +289,17 @@ impl<'a> LocalSearch<'a> {
                         return true; // a route empties or opens: fixed costs change
                     }
                     let (v, y) = (vb[iv], vb[iv + 1]);
-                    d.dist(pu, x) - d.dist(pu, uf) - d.dist(ul, x) + d.dist(v, uf) + d.dist(ul, y) - d.dist(v, y)
+                    d.dist(pu, x) - d.dist(pu, uf) - d.dist(ul, x) + d.dist(v, uf) + d.dist(ul, y)
+                        - d.dist(v, y)
                 } else {
                     let ve = iv + m - 1;
                     if iv == 0 || ve >= lv {
                         return false;
                     }
                     let (pv, vf, vl, y) = (vb[iv - 1], vb[iv], vb[ve], vb[ve + 1]);
-                    d.dist(pu, vf) + d.dist(vl, x) - d.dist(pu, uf) - d.dist(ul, x) + d.dist(pv, uf) + d.dist(ul, y)
+                    d.dist(pu, vf) + d.dist(vl, x) - d.dist(pu, uf) - d.dist(ul, x)
+                        + d.dist(pv, uf)
+                        + d.dist(ul, y)
                         - d.dist(pv, vf)
                         - d.dist(vl, y)
                 }
@@ -278,7 +336,10 @@ impl<'a> LocalSearch<'a> {
 
     /// Current routes as client nodes (empty routes included, in slot order).
     pub fn routes(&self) -> Vec<Vec<u32>> {
-        self.routes.iter().map(|r| r.visits[1..r.visits.len() - 1].to_vec()).collect()
+        self.routes
+            .iter()
+            .map(|r| r.visits[1..r.visits.len() - 1].to_vec())
+            .collect()
     }
 
     /// Non-empty routes sorted by the polar angle of their barycentre, so that concatenating
@@ -340,7 +401,15 @@ impl<'a> LocalSearch<'a> {
 
     /// [`Self::plan`] into a reused plan; false if the move does not apply.
     #[inline]
-    pub fn plan_into(&self, out: &mut Plan, mv: Move, ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
+    pub fn plan_into(
+        &self,
+        out: &mut Plan,
+        mv: Move,
+        ru: usize,
+        iu: usize,
+        rv: usize,
+        iv: usize,
+    ) -> bool {
         out.clear();
         let lu = self.routes[ru].visits.len() - 1; // index of u's end depot
         let lv = self.routes[rv].visits.len() - 1;
@@ -353,7 +422,11 @@ impl<'a> LocalSearch<'a> {
                 if iu == 0 || ue >= lu {
                     return false;
                 }
-                let up = if reverse { Piece::Rev(r1, iu as u16, ue as u16) } else { f(r1, iu, ue) };
+                let up = if reverse {
+                    Piece::Rev(r1, iu as u16, ue as u16)
+                } else {
+                    f(r1, iu, ue)
+                };
                 if m == 0 {
                     if iv >= lv {
                         return false;
@@ -364,9 +437,15 @@ impl<'a> LocalSearch<'a> {
                     } else if iv + 1 == iu && !reverse {
                         return false;
                     } else if iv < iu {
-                        out.route(r1, &[f(r1, 0, iv), up, f(r1, iv + 1, iu - 1), f(r1, ue + 1, lu)]);
+                        out.route(
+                            r1,
+                            &[f(r1, 0, iv), up, f(r1, iv + 1, iu - 1), f(r1, ue + 1, lu)],
+                        );
                     } else if iv > ue {
-                        out.route(r1, &[f(r1, 0, iu - 1), f(r1, ue + 1, iv), up, f(r1, iv + 1, lu)]);
+                        out.route(
+                            r1,
+                            &[f(r1, 0, iu - 1), f(r1, ue + 1, iv), up, f(r1, iv + 1, lu)],
+                        );
                     } else {
                         return false;
                     }
@@ -381,9 +460,27 @@ impl<'a> LocalSearch<'a> {
                     out.route(r1, &[f(r1, 0, iu - 1), vp, f(r1, ue + 1, lu)]);
                     out.route(r2, &[f(r2, 0, iv - 1), up, f(r2, ve + 1, lv)]);
                 } else if ve < iu {
-                    out.route(r1, &[f(r1, 0, iv - 1), up, f(r1, ve + 1, iu - 1), vp, f(r1, ue + 1, lu)]);
+                    out.route(
+                        r1,
+                        &[
+                            f(r1, 0, iv - 1),
+                            up,
+                            f(r1, ve + 1, iu - 1),
+                            vp,
+                            f(r1, ue + 1, lu),
+                        ],
+                    );
                 } else if ue < iv {
-                    out.route(r1, &[f(r1, 0, iu - 1), vp, f(r1, ue + 1, iv - 1), up, f(r1, ve + 1, lu)]);
+                    out.route(
+                        r1,
+                        &[
+                            f(r1, 0, iu - 1),
+                            vp,
+                            f(r1, ue + 1, iv - 1),
+                            up,
+                            f(r1, ve + 1, lu),
+                        ],
+                    );
                 } else {
                     return false;
                 }
@@ -393,7 +490,14 @@ impl<'a> LocalSearch<'a> {
                 if ru != rv || iv <= iu + 1 || iv >= lu {
                     return false;
                 }
-                out.route(r1, &[f(r1, 0, iu), Piece::Rev(r1, iu as u16 + 1, iv as u16), f(r1, iv + 1, lu)]);
+                out.route(
+                    r1,
+                    &[
+                        f(r1, 0, iu),
+                        Piece::Rev(r1, iu as u16 + 1, iv as u16),
+                        f(r1, iv + 1, lu),
+                    ],
+                );
                 true
             }
             Move::TwoOptStar => {
@@ -425,7 +529,9 @@ impl<'a> LocalSearch<'a> {
         let dist = if self.d.symmetric {
             fwd_dist
         } else {
-            (a..b).map(|k| self.d.dist(rt.visits[k + 1], rt.visits[k])).sum()
+            (a..b)
+                .map(|k| self.d.dist(rt.visits[k + 1], rt.visits[k]))
+                .sum()
         };
         (rt.visits[b], rt.visits[a], dist, clients)
     }
@@ -485,23 +591,25 @@ impl<'a> LocalSearch<'a> {
     /// Applies `plan`.
     pub fn apply(&mut self, plan: &Plan) {
         let mut bufs = std::mem::take(&mut self.buf);
-        for k in 0..plan.nroutes as usize {
-            bufs[k].clear();
+        for (k, buf) in bufs.iter_mut().enumerate().take(plan.nroutes as usize) {
+            buf.clear();
             for &p in &plan.pieces[k][..plan.len[k] as usize] {
                 match p {
-                    Piece::Fwd(r, a, b) => {
-                        bufs[k].extend_from_slice(&self.routes[r as usize].visits[a as usize..=b as usize])
-                    }
-                    Piece::Rev(r, a, b) => {
-                        bufs[k].extend(self.routes[r as usize].visits[a as usize..=b as usize].iter().rev())
-                    }
+                    Piece::Fwd(r, a, b) => buf.extend_from_slice(
+                        &self.routes[r as usize].visits[a as usize..=b as usize],
+                    ),
+                    Piece::Rev(r, a, b) => buf.extend(
+                        self.routes[r as usize].visits[a as usize..=b as usize]
+                            .iter()
+                            .rev(),
+                    ),
                 }
             }
         }
         self.stamp += 1;
-        for k in 0..plan.nroutes as usize {
+        for (k, buf) in bufs.iter_mut().enumerate().take(plan.nroutes as usize) {
             let r = plan.routes[k] as usize;
-            std::mem::swap(&mut self.routes[r].visits, &mut bufs[k]);
+            std::mem::swap(&mut self.routes[r].visits, buf);
             self.update(r);
         }
         self.buf = bufs;
@@ -509,12 +617,19 @@ impl<'a> LocalSearch<'a> {
 
     /// Position (route, index) of client node `c`.
     pub fn position(&self, c: u32) -> (usize, usize) {
-        (self.route_of[c as usize] as usize, self.pos_of[c as usize] as usize)
+        (
+            self.route_of[c as usize] as usize,
+            self.pos_of[c as usize] as usize,
+        )
     }
 
     fn try_moves(&mut self, moves: &[Move], ru: usize, iu: usize, rv: usize, iv: usize) -> bool {
         for &mv in moves {
-            let mv = if ru == rv && mv == Move::TwoOptStar { Move::TwoOpt } else { mv };
+            let mv = if ru == rv && mv == Move::TwoOptStar {
+                Move::TwoOpt
+            } else {
+                mv
+            };
             if ru != rv && !self.promising(mv, ru, iu, rv, iv) {
                 continue;
             }
@@ -542,7 +657,8 @@ impl<'a> LocalSearch<'a> {
                 for &v in &d.neighbours[u as usize] {
                     let (ru, iu) = self.position(u);
                     let (rv, iv) = self.position(v);
-                    if loop_id > 0 && self.routes[ru].modified.max(self.routes[rv].modified) <= last {
+                    if loop_id > 0 && self.routes[ru].modified.max(self.routes[rv].modified) <= last
+                    {
                         continue;
                     }
                     if self.try_moves(&NODE_MOVES, ru, iu, rv, iv) {

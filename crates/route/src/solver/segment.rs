@@ -49,8 +49,8 @@ impl Seg {
         let wait = (b.e - delta - a.l).max(0.0);
         let warp = (a.e + delta - b.l).max(0.0);
         let mut load = [0.0; MAX_DIMS];
-        for k in 0..MAX_DIMS {
-            load[k] = a.load[k] + b.load[k];
+        for (l, (x, y)) in load.iter_mut().zip(a.load.iter().zip(&b.load)) {
+            *l = x + y;
         }
         Seg {
             first: a.first,

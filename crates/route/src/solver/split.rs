@@ -17,7 +17,8 @@ pub fn split(d: &Data, tour: &[u32], pen: &Penalties, fleet: usize) -> Vec<Vec<u
         return Vec::new();
     }
     let end = d.node_seg[d.n + 1];
-    let too_heavy = |s: &Seg| (0..d.dims).any(|k| s.load[k] > LOAD_SLACK * d.capacity[k] && s.clients > 1);
+    let too_heavy =
+        |s: &Seg| (0..d.dims).any(|k| s.load[k] > LOAD_SLACK * d.capacity[k] && s.clients > 1);
     // Cost of route tour[i..=j] for every j reachable from i.
     let route = |i: usize, f: &mut dyn FnMut(usize, f64)| {
         let mut s = d.node_seg[0];
@@ -50,7 +51,11 @@ pub fn split(d: &Data, tour: &[u32], pen: &Penalties, fleet: usize) -> Vec<Vec<u
         j = pred[j];
     }
     if best[n].is_finite() && cuts.len() <= fleet {
-        return cuts.iter().rev().map(|&(a, b)| tour[a..b].to_vec()).collect();
+        return cuts
+            .iter()
+            .rev()
+            .map(|&(a, b)| tour[a..b].to_vec())
+            .collect();
     }
     // Fleet-bounded: layers k = 1..=fleet routes (O(fleet · n · route length)).
     let mut prev = vec![f64::INFINITY; n + 1];
@@ -60,9 +65,8 @@ pub fn split(d: &Data, tour: &[u32], pen: &Penalties, fleet: usize) -> Vec<Vec<u
     for k in 0..fleet {
         let mut cur = vec![f64::INFINITY; n + 1];
         let mut p = vec![0usize; n + 1];
-        for i in 0..n {
-            if prev[i].is_finite() {
-                let base = prev[i];
+        for (i, &base) in prev.iter().enumerate().take(n) {
+            if base.is_finite() {
                 route(i, &mut |j, c| {
                     if base + c < cur[j + 1] {
                         cur[j + 1] = base + c;
