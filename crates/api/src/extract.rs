@@ -26,17 +26,17 @@ fn is_json(content_type: &str) -> bool {
 fn field_path(path: &str, message: &str) -> String {
     let base = if path == "." { "" } else { path };
     for prefix in ["unknown field `", "missing field `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some(name) = rest.split('`').next() {
-                return if base.is_empty() {
-                    name.to_string()
-                } else if base == name || base.ends_with(&format!(".{name}")) {
-                    // serde_path_to_error already descended into the unknown field.
-                    base.to_string()
-                } else {
-                    format!("{base}.{name}")
-                };
-            }
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some(name) = rest.split('`').next()
+        {
+            return if base.is_empty() {
+                name.to_string()
+            } else if base == name || base.ends_with(&format!(".{name}")) {
+                // serde_path_to_error already descended into the unknown field.
+                base.to_string()
+            } else {
+                format!("{base}.{name}")
+            };
         }
     }
     if base.is_empty() {

@@ -296,7 +296,7 @@ mod tests {
         });
         let stock = LineChoice::Stock(SiteId::parse("w", "").unwrap());
         assert_eq!(
-            promise_date(today, &rules, &[stock.clone()]),
+            promise_date(today, &rules, std::slice::from_ref(&stock)),
             Date::constant(2026, 11, 23)
         );
         assert_eq!(

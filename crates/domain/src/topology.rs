@@ -65,7 +65,7 @@ impl Topology {
                 }
                 Some(_) => {}
             }
-            if !(s.serves_radius_km >= 0.0) {
+            if !s.serves_radius_km.is_finite() || s.serves_radius_km < 0.0 {
                 return Err(Invalid::new(format!("site[{i}].radius_km"), "must be >= 0"));
             }
         }
@@ -83,7 +83,8 @@ impl Topology {
                     "needs at least one factory",
                 ));
             }
-            if !(p.volume_m3 > 0.0) || !(p.weight_kg > 0.0) {
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            if !positive(p.volume_m3) || !positive(p.weight_kg) {
                 return Err(Invalid::new(
                     format!("product[{i}]"),
                     "volume and weight must be positive",

@@ -32,6 +32,12 @@ struct Row {
     qty: i64,
 }
 
+/// Prints a rejected row on stderr, above the bar when there is one (a hidden bar would
+/// swallow `println`).
+fn report(bar: &ProgressBar, message: String) {
+    bar.suspend(|| eprintln!("{message}"));
+}
+
 async fn importer_token(store: &dyn Store) -> Result<i64> {
     if let Some(p) = store.principal(IMPORT_TOKEN).await? {
         return Ok(p.token_id);
@@ -72,7 +78,7 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
             Ok(more) => more,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                bar.println(format!("line {line}: {e}"));
+                report(&bar, format!("line {line}: {e}"));
                 rejected += 1;
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
@@ -86,7 +92,7 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
             match record.deserialize::<Row>(Some(&headers)) {
                 Ok(row) => Some(row),
                 Err(e) => {
-                    bar.println(format!("line {line}: {e}"));
+                    report(&bar, format!("line {line}: {e}"));
                     rejected += 1;
                     continue;
                 }
@@ -115,10 +121,10 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
                 Err(e) => {
                     let p = &e.0;
                     let field = p.field.as_deref().unwrap_or("-");
-                    bar.println(format!(
-                        "order starting at line {first_line}: {field}: {}",
-                        p.detail
-                    ));
+                    report(
+                        &bar,
+                        format!("order starting at line {first_line}: {field}: {}", p.detail),
+                    );
                     rejected += 1;
                 }
             }

@@ -146,10 +146,10 @@ pub async fn check_ledger(place: &Place) -> Result<()> {
 pub async fn create_token(role: &str, region: Option<&str>, place: &Place) -> Result<()> {
     let platform = open(place).await?;
     let role = Role::parse(role, region)?;
-    if let Some(r) = role.region() {
-        if !platform.file.topology.regions().contains(r) {
-            bail!("no node of the topology is in region {r}");
-        }
+    if let Some(r) = role.region()
+        && !platform.file.topology.regions().contains(r)
+    {
+        bail!("no node of the topology is in region {r}");
     }
     let token = auth::generate()?;
     platform

@@ -15,17 +15,30 @@ use rendan_domain::{Region, SiteId};
 use rendan_store::{PlaceOrder, Placed, ProductionOrder, ProductionStatus, StockRow, StoreError};
 use sqlx::SqliteConnection;
 
+/// One journal entry to record.
+pub(crate) struct Entry<'a> {
+    pub site: &'a SiteId,
+    pub sku: &'a Sku,
+    pub kind: MovementKind,
+    pub qty: i64,
+    pub order: Option<i64>,
+    pub document: &'a str,
+}
+
 /// Records one movement and the balance it produces, or refuses it (nothing written).
 pub(crate) async fn apply_movement(
     conn: &mut SqliteConnection,
-    site: &SiteId,
-    sku: &Sku,
-    kind: MovementKind,
-    qty: i64,
-    order: Option<i64>,
-    document: &str,
+    entry: Entry<'_>,
     now: Timestamp,
 ) -> Result<Balance, StoreError> {
+    let Entry {
+        site,
+        sku,
+        kind,
+        qty,
+        order,
+        document,
+    } = entry;
     let next = reads::balance(conn, site, sku).await?.apply(kind, qty)?;
     sqlx::query(
         "INSERT INTO stock_balances (site, sku, on_hand, reserved) VALUES (?, ?, ?, ?) \
@@ -213,12 +226,14 @@ pub(crate) async fn place_order(
                 let doc = format!("order {order_id}");
                 apply_movement(
                     conn,
-                    &site,
-                    &opts.sku,
-                    MovementKind::Reserve,
-                    qty,
-                    Some(order_id),
-                    &doc,
+                    Entry {
+                        site: &site,
+                        sku: &opts.sku,
+                        kind: MovementKind::Reserve,
+                        qty,
+                        order: Some(order_id),
+                        document: &doc,
+                    },
                     cmd.now,
                 )
                 .await?;
@@ -337,12 +352,14 @@ pub(crate) async fn cancel_order(
             Fulfilment::Stock { site } => {
                 apply_movement(
                     conn,
-                    site,
-                    &line.sku,
-                    MovementKind::Release,
-                    qty,
-                    Some(id),
-                    &doc,
+                    Entry {
+                        site,
+                        sku: &line.sku,
+                        kind: MovementKind::Release,
+                        qty,
+                        order: Some(id),
+                        document: &doc,
+                    },
                     now,
                 )
                 .await?;
@@ -363,12 +380,14 @@ pub(crate) async fn cancel_order(
                     ProductionStatus::Completed => {
                         apply_movement(
                             conn,
-                            &po.destination,
-                            &po.sku,
-                            MovementKind::Release,
-                            qty,
-                            Some(id),
-                            &doc,
+                            Entry {
+                                site: &po.destination,
+                                sku: &po.sku,
+                                kind: MovementKind::Release,
+                                qty,
+                                order: Some(id),
+                                document: &doc,
+                            },
                             now,
                         )
                         .await?;
@@ -410,12 +429,14 @@ pub(crate) async fn receive_stock(
 ) -> Result<StockRow, StoreError> {
     let balance = apply_movement(
         conn,
-        site,
-        sku,
-        MovementKind::Receipt,
-        qty,
-        None,
-        document,
+        Entry {
+            site,
+            sku,
+            kind: MovementKind::Receipt,
+            qty,
+            order: None,
+            document,
+        },
         now,
     )
     .await?;
@@ -447,23 +468,27 @@ pub(crate) async fn complete_production(
     let doc = format!("production order {id}");
     apply_movement(
         conn,
-        &po.destination,
-        &po.sku,
-        MovementKind::Receipt,
-        qty,
-        Some(po.order_id),
-        &doc,
+        Entry {
+            site: &po.destination,
+            sku: &po.sku,
+            kind: MovementKind::Receipt,
+            qty,
+            order: Some(po.order_id),
+            document: &doc,
+        },
         now,
     )
     .await?;
     apply_movement(
         conn,
-        &po.destination,
-        &po.sku,
-        MovementKind::Reserve,
-        qty,
-        Some(po.order_id),
-        &doc,
+        Entry {
+            site: &po.destination,
+            sku: &po.sku,
+            kind: MovementKind::Reserve,
+            qty,
+            order: Some(po.order_id),
+            document: &doc,
+        },
         now,
     )
     .await?;

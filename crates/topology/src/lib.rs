@@ -236,7 +236,7 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         .collect::<Result<Vec<_>, Invalid>>()?;
     let promise = match doc.promise {
         Some(p) => {
-            if !(p.transfer_km_per_day > 0.0) {
+            if !p.transfer_km_per_day.is_finite() || p.transfer_km_per_day <= 0.0 {
                 return Err(Invalid::new(
                     "promise.transfer_km_per_day",
                     "must be positive",

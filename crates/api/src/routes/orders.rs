@@ -325,13 +325,12 @@ pub async fn list(
         .get("region")
         .map(|r| Region::parse(r, "region").map_err(|e| ApiError::bad_request("region", e.message)))
         .transpose()?;
-    if let (Some(scope), Some(asked)) = (caller.role.region(), &region) {
-        if scope != asked {
-            return Err(
-                ApiError::forbidden(format!("this token is limited to region {scope}"))
-                    .field("region"),
-            );
-        }
+    if let (Some(scope), Some(asked)) = (caller.role.region(), &region)
+        && scope != asked
+    {
+        return Err(
+            ApiError::forbidden(format!("this token is limited to region {scope}")).field("region"),
+        );
     }
     let query = OrderQuery {
         visibility: caller.order_visibility(),

@@ -48,13 +48,13 @@ pub async fn create(
         return Err(ApiError::forbidden("only admin tokens may create tokens"));
     }
     let role = Role::parse(&body.role, body.region.as_deref())?;
-    if let Some(r) = role.region() {
-        if !state.topology().regions().contains(r) {
-            return Err(ApiError::invalid(
-                "region",
-                format!("no node is in region {r}"),
-            ));
-        }
+    if let Some(r) = role.region()
+        && !state.topology().regions().contains(r)
+    {
+        return Err(ApiError::invalid(
+            "region",
+            format!("no node is in region {r}"),
+        ));
     }
     let token = auth::generate().map_err(|e| ApiError::internal(&e))?;
     let id = state
