@@ -167,7 +167,10 @@ async fn main() {
             .unwrap_or(f64::NAN)
     };
     let expected = n as f64 * wall / interval.as_secs_f64();
-    println!("targets            {n} (TCP connect + echo, every {} s, timeout 1 s)", interval.as_secs());
+    println!(
+        "targets            {n} (TCP connect + echo, every {} s, timeout 1 s)",
+        interval.as_secs()
+    );
     println!("open-file limit    {limit}");
     println!("wall               {wall:.1} s");
     println!("rounds started     {rounds} (expected ~{expected:.0})");

@@ -150,7 +150,8 @@ impl Target {
             .map(|c| c.spacing * c.packets)
             .max()
             .unwrap_or_default();
-        // TCP, HTTP and bursts run concurrently; each is bounded by `timeout` after its start.
+        // TCP, HTTP, bursts and vantage requests run concurrently, each bounded by `timeout`
+        // after its start (a vantage request by `timeout` + 200 ms, covered by the close grace).
         self.timeout + burst
     }
 }
@@ -554,6 +555,58 @@ mod tests {
         assert_eq!(c.contracts[0].zone_name(), "Asia/Shanghai");
         assert_eq!(c.targets[0].classes.len(), 3);
         assert_eq!(c.targets[0].classes[0].dscp, 46);
+    }
+
+    #[test]
+    fn per_node_probe_tables_override() {
+        let text = r#"
+[[node]]
+id = "seoul"
+name = "Seoul"
+region = "asia"
+lat = 37.57
+lon = 126.98
+availability_target = 99.7
+agent = "127.0.0.1:7403"
+probe = { interval = "30s", timeout = "3s", http = "http://127.0.0.1:7403/health", expect_status = 204, classes = ["voice"], class.voice = { packets = 50, dscp = 40 } }
+
+[[node]]
+id = "osaka"
+name = "Osaka"
+region = "asia"
+lat = 34.69
+lon = 135.5
+availability_target = 99.7
+agent = "127.0.0.1:7404"
+probe = { enabled = false }
+
+[netwatch]
+interval = "5s"
+quorum = 0.5
+[[netwatch.contract]]
+name = "asia-strict"
+tz = "Asia/Tokyo"
+target = 99.9
+degraded_is_down = true
+regions = ["asia"]
+"#;
+        let file = rendan_topology::parse(text, "t").unwrap();
+        let c = NetwatchConfig::from_topology(&file).unwrap();
+        assert_eq!(c.targets.len(), 1, "osaka is not probed");
+        let t = &c.targets[0];
+        assert_eq!(t.interval, Duration::from_secs(30));
+        assert_eq!(t.timeout, Duration::from_secs(3));
+        assert_eq!(t.http.as_ref().unwrap().expect_status, 204);
+        assert_eq!(t.classes.len(), 1);
+        assert_eq!((t.classes[0].packets, t.classes[0].dscp), (50, 40));
+        let k = &c.contracts[0];
+        assert_eq!(
+            (k.name.as_str(), k.zone_name()),
+            ("asia-strict", "Asia/Tokyo")
+        );
+        assert!(k.degraded_is_down);
+        assert_eq!(k.targets.len(), 2);
+        assert!(k.targets.values().all(|t| *t == 99.9));
     }
 
     #[test]

@@ -244,6 +244,7 @@ async fn state(State(nw): State<Netwatch>) -> Response {
             "skipped": s.skipped.load(Ordering::Relaxed),
             "max_late_ms": s.max_late_us.load(Ordering::Relaxed) as f64 / 1000.0,
             "slices_written": s.slices_written.load(Ordering::Relaxed),
+            "late_results": s.late_results.load(Ordering::Relaxed),
         }
     }))
     .into_response()

@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 /// A round that starts more than this after its scheduled time counts as late.
 pub const LATE_AFTER: Duration = Duration::from_millis(100);
 /// Extra wait after a slice's last possible round before the slice is closed.
-const CLOSE_GRACE: Duration = Duration::from_millis(300);
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// Evidence lines kept per incident.
 const MAX_EVIDENCE: usize = 20;
 
@@ -47,6 +47,8 @@ pub struct ProbeStats {
     pub max_late_us: AtomicU64,
     /// Slices written.
     pub slices_written: AtomicU64,
+    /// Round results that arrived after their slice was closed (not counted in it).
+    pub late_results: AtomicU64,
 }
 
 /// What the monitor last saw of a node.
@@ -314,10 +316,15 @@ async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwe
             msg = rx.recv() => match msg {
                 Some(r) => {
                     let slice = len.floor(r.at);
-                    let per = pending.entry(slice).or_default().entry(r.target).or_default();
-                    for (v, verdict) in &r.verdicts {
-                        let e = per.entry(v.clone()).or_insert(*verdict);
-                        *e = (*e).max(*verdict);
+                    if slice >= next_close {
+                        let per = pending.entry(slice).or_default().entry(r.target).or_default();
+                        for (v, verdict) in &r.verdicts {
+                            let e = per.entry(v.clone()).or_insert(*verdict);
+                            *e = (*e).max(*verdict);
+                        }
+                    } else {
+                        // Its slice is already written and stays as written.
+                        nw.stats().late_results.fetch_add(1, Ordering::Relaxed);
                     }
                     samples.extend(r.samples.iter().cloned());
                     observe(&nw, &cfg, &mut tracks[r.target], &r, &client).await;

@@ -233,7 +233,7 @@ async fn ask_vantage(
     );
     let resp = client
         .get(url)
-        .timeout(timeout + Duration::from_millis(500))
+        .timeout(timeout + Duration::from_millis(200))
         .send()
         .await
         .ok()?;

@@ -214,6 +214,13 @@ mod tests {
         assert!((j.value() - 0.242_187_5).abs() < 1e-12);
     }
 
+    #[tokio::test]
+    async fn packets_carry_the_class_dscp() {
+        let sock = marked_socket("127.0.0.1:9".parse().unwrap(), 46).unwrap();
+        let tos = socket2::SockRef::from(&sock).tos_v4().unwrap();
+        assert_eq!(tos, 46 << 2, "EF in the upper six bits of the TOS byte");
+    }
+
     #[test]
     fn header_round_trips() {
         let mut b = vec![0u8; HEADER_LEN];

@@ -1,0 +1,122 @@
+//! Drills on loopback: injected delay degrades a node, a maintenance window turns its slices to
+//! MAINTENANCE (keeping the measured state), and agents asked as vantage points vote.
+
+use crate::helpers::*;
+use jiff::{SignedDuration, Timestamp};
+use rendan_domain::NodeId;
+use rendan_netwatch::SliceState;
+use rendan_netwatch::agent::{self, AgentOptions};
+use rendan_netwatch::maintenance::{Schedule, Scope};
+use std::time::Duration;
+
+fn alpha() -> NodeId {
+    NodeId::parse("alpha", "n").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_degrades_and_maintenance_masks() {
+    let mut o = AgentOptions::new("127.0.0.1:0".parse().unwrap());
+    o.delay = Duration::from_millis(200);
+    let a = agent::spawn(o).await.unwrap();
+    let text = topology(
+        &[("alpha", "asia", 99.7, a.addr())],
+        "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"600ms\"\nclasses = [\"voice\"]\n",
+    );
+    let (nw, store) = netwatch(config(&text)).await;
+    let now = Timestamp::now();
+    // A window over seconds 3-5 from now.
+    let w_from = Timestamp::from_second(now.as_second() + 3).unwrap();
+    let w_to = w_from.checked_add(SignedDuration::from_secs(2)).unwrap();
+    store
+        .add_maintenance(
+            Scope::Node(alpha()),
+            Schedule::OneOff {
+                start: w_from,
+                end: w_to,
+            },
+            "drill",
+        )
+        .await
+        .unwrap();
+    nw.reload_windows().await.unwrap();
+    let m = rendan_netwatch::start(nw.clone());
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    m.shutdown().await;
+    a.shutdown().await;
+    let rows = store.slices(0, i64::MAX).await.unwrap();
+    let first = rows.iter().map(|r| r.start).min().unwrap();
+    for r in rows.iter().filter(|r| r.start > first) {
+        let in_window = r.start >= w_from.as_second() && r.start < w_to.as_second();
+        if in_window {
+            assert_eq!(r.state, SliceState::Maintenance, "{r:?}");
+        } else {
+            assert_eq!(
+                r.state,
+                SliceState::Degraded,
+                "voice RTT 200 ms > 150 ms: {r:?}"
+            );
+        }
+        assert_eq!(r.measured, SliceState::Degraded);
+    }
+    assert!(rows.iter().any(|r| r.state == SliceState::Maintenance));
+    let live = nw.live();
+    let reason = live[&alpha()].reason.clone().unwrap_or_default();
+    assert!(reason.contains("voice: rtt"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_vote_as_vantage_points() {
+    let target = agent_at(None, 0.0).await;
+    let t_addr = target.addr();
+    let mut vantages = Vec::new();
+    for _ in 0..2 {
+        let mut o = AgentOptions::new("127.0.0.1:0".parse().unwrap());
+        o.probe_others = true;
+        vantages.push(agent::spawn(o).await.unwrap());
+    }
+    // A third vantage point that never answers: it must not count as a vote.
+    let list = format!(
+        "[\"{}\", \"{}\", \"127.0.0.1:9\"]",
+        vantages[0].addr(),
+        vantages[1].addr()
+    );
+    let text = topology(
+        &[("alpha", "asia", 99.7, t_addr)],
+        &format!(
+            "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nclasses = []\nvantages = {list}\n"
+        ),
+    );
+    let (nw, store) = netwatch(config(&text)).await;
+    let m = rendan_netwatch::start(nw.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cut = Timestamp::now().as_second();
+    target.shutdown().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    m.shutdown().await;
+    for v in vantages {
+        v.shutdown().await;
+    }
+    let rows = store.slices(0, i64::MAX).await.unwrap();
+    let first = rows.iter().map(|r| r.start).min().unwrap();
+    let up: Vec<_> = rows
+        .iter()
+        .filter(|r| r.start > first && r.start < cut - 1)
+        .collect();
+    assert!(!up.is_empty());
+    for r in up {
+        assert_eq!(
+            (r.state, r.reporters, r.down_votes),
+            (SliceState::Up, 3, 0),
+            "{r:?}"
+        );
+    }
+    let down: Vec<_> = rows.iter().filter(|r| r.start > cut + 1).collect();
+    assert!(!down.is_empty());
+    for r in down {
+        assert_eq!(
+            (r.state, r.reporters, r.down_votes),
+            (SliceState::Down, 3, 3),
+            "{r:?}"
+        );
+    }
+}
