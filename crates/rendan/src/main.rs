@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod import;
 mod platform;
+mod route_cmd;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -56,6 +57,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         cmd: TokenCmd,
+    },
+    /// Vehicle routing: solve, check and benchmark instances.
+    Route {
+        #[command(subcommand)]
+        cmd: route_cmd::RouteCmd,
     },
     /// Benchmarks that need the whole platform.
     Bench {
@@ -129,6 +135,8 @@ fn main() -> Result<()> {
             Command::Bench {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,
+            // CPU-bound and single-threaded: keep it off the async workers.
+            Command::Route { cmd } => tokio::task::spawn_blocking(move || route_cmd::run(cmd)).await?,
         }
     })
 }
