@@ -7,6 +7,8 @@
 //! "never rewritten" invariant does not depend on the code above being right. Instants are
 //! stored as Unix milliseconds, slice starts as Unix seconds; time zones by IANA name.
 
+#![warn(missing_docs)]
+
 use async_trait::async_trait;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;

@@ -9,6 +9,8 @@
 //! rounds and writes slices through the [`store::NetwatchStore`] trait, [`webhook`] notifies,
 //! [`report`] renders the SLA month, and [`http`] exposes all of it as an axum router.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod availability;
 pub mod config;
