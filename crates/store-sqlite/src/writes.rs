@@ -14,6 +14,8 @@ use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
 use rendan_store::{PlaceOrder, Placed, ProductionOrder, ProductionStatus, StockRow, StoreError};
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 
 /// One journal entry to record.
 pub(crate) struct Entry<'a> {
@@ -31,6 +33,17 @@ pub(crate) async fn apply_movement(
     entry: Entry<'_>,
     now: Timestamp,
 ) -> Result<Balance, StoreError> {
+    let prior = reads::balance(conn, entry.site, entry.sku).await?;
+    record_movement(conn, entry, prior, now).await
+}
+
+/// As [`apply_movement`], when the caller already read the balance in this transaction.
+async fn record_movement(
+    conn: &mut SqliteConnection,
+    entry: Entry<'_>,
+    prior: Balance,
+    now: Timestamp,
+) -> Result<Balance, StoreError> {
     let Entry {
         site,
         sku,
@@ -39,7 +52,7 @@ pub(crate) async fn apply_movement(
         order,
         document,
     } = entry;
-    let next = reads::balance(conn, site, sku).await?.apply(kind, qty)?;
+    let next = prior.apply(kind, qty)?;
     sqlx::query(
         "INSERT INTO stock_balances (site, sku, on_hand, reserved) VALUES (?, ?, ?, ?) \
          ON CONFLICT (site, sku) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved",
@@ -167,28 +180,35 @@ pub(crate) async fn place_order(
     // Decide every line first (the promise date depends on all of them); the reads happen in
     // this transaction, and the single writer guarantees nobody else reserves meanwhile. Lines
     // of the same SKU see the units that earlier lines of this order will take.
-    let mut taken: Vec<(SiteId, Sku, i64)> = Vec::new();
+    let mut seen: HashMap<(SiteId, Sku), Balance> = HashMap::new();
     let mut choices = Vec::with_capacity(cmd.options.lines.len());
+    let mut priors = Vec::with_capacity(cmd.options.lines.len());
     for line in &cmd.options.lines {
-        let mut available = Vec::with_capacity(line.warehouses.len());
         for w in &line.warehouses {
-            let already: i64 = taken
-                .iter()
-                .filter(|(s, k, _)| s == w && k == &line.sku)
-                .map(|t| t.2)
-                .sum();
-            available.push(reads::balance(conn, w, &line.sku).await?.available() - already);
+            if let Slot::Vacant(slot) = seen.entry((w.clone(), line.sku.clone())) {
+                slot.insert(reads::balance(conn, w, &line.sku).await?);
+            }
         }
         let choice = line.choose(|site| {
-            line.warehouses
-                .iter()
-                .position(|w| w == site)
-                .map_or(0, |i| available[i])
+            seen.get(&(site.clone(), line.sku.clone()))
+                .map_or(0, Balance::available)
         });
-        if let LineChoice::Stock(site) = &choice {
-            taken.push((site.clone(), line.sku.clone(), i64::from(line.qty)));
-        }
+        // Remember the balance before this line's reservation, and what it will be after, so
+        // later lines of the same SKU see the units this one takes.
+        let prior = match &choice {
+            LineChoice::Stock(site) => {
+                let key = (site.clone(), line.sku.clone());
+                let before = seen.get(&key).copied().unwrap_or_default();
+                seen.insert(
+                    key,
+                    before.apply(MovementKind::Reserve, i64::from(line.qty))?,
+                );
+                Some(before)
+            }
+            LineChoice::Production(_) => None,
+        };
         choices.push(choice);
+        priors.push(prior);
     }
     let all_from_stock = choices.iter().all(|c| matches!(c, LineChoice::Stock(_)));
     let status = OrderStatus::initial(all_from_stock);
@@ -219,24 +239,27 @@ pub(crate) async fn place_order(
     .map_err(backend)?;
     let order_id: i64 = get(&row, "id")?;
     let mut lines = Vec::with_capacity(choices.len());
-    for (line_no, (opts, choice)) in cmd.options.lines.iter().zip(choices).enumerate() {
+    for (line_no, ((opts, choice), prior)) in cmd
+        .options
+        .lines
+        .iter()
+        .zip(choices)
+        .zip(priors)
+        .enumerate()
+    {
         let qty = i64::from(opts.qty);
         let (fulfilment, site, production, factory) = match choice {
             LineChoice::Stock(site) => {
                 let doc = format!("order {order_id}");
-                apply_movement(
-                    conn,
-                    Entry {
-                        site: &site,
-                        sku: &opts.sku,
-                        kind: MovementKind::Reserve,
-                        qty,
-                        order: Some(order_id),
-                        document: &doc,
-                    },
-                    cmd.now,
-                )
-                .await?;
+                let entry = Entry {
+                    site: &site,
+                    sku: &opts.sku,
+                    kind: MovementKind::Reserve,
+                    qty,
+                    order: Some(order_id),
+                    document: &doc,
+                };
+                record_movement(conn, entry, prior.unwrap_or_default(), cmd.now).await?;
                 (
                     Fulfilment::Stock { site: site.clone() },
                     Some(site),
