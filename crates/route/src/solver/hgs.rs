@@ -19,6 +19,14 @@ const PEN_UP: f64 = 1.2;
 const PEN_DOWN: f64 = 0.85;
 /// Offspring between two penalty updates.
 const PEN_WINDOW: u64 = 25;
+/// HGS iterations between two route-elimination attempts (vehicles-distance objective).
+const RM_EVERY: u64 = 50;
+/// Insertion steps of one route-elimination attempt.
+const RM_STEPS: usize = 300;
+/// Fraction of the budget after which the fleet is no longer reduced and distance is optimised.
+const FLEET_PHASE_END: f64 = 0.6;
+/// Iterations without a feasible solution at a lowered fleet limit before giving up.
+const FLEET_PATIENCE: u64 = 3000;
 /// Penalty multiplier when repairing.
 const REPAIR_BOOST: f64 = 10.0;
 
@@ -32,6 +40,10 @@ struct State<'a> {
     pp: PopParams,
     best: Option<Individual>,
     fleet: usize,
+    /// Vehicles-distance: still trying to lower the fleet.
+    reducing: bool,
+    /// Iteration at which the current fleet limit was set.
+    attempt_start: u64,
     feas_load: u64,
     feas_tw: u64,
     seen: u64,
@@ -184,7 +196,7 @@ pub fn run(
     let p = &cfg.params;
     let pen = Penalties {
         load: (d.max_dist / d.max_demand.max(1e-9)).clamp(PEN_MIN, 1000.0),
-        tw: tw_init(),
+        tw: 1.0,
     };
     let mut s = State {
         d,
@@ -201,6 +213,8 @@ pub fn run(
         },
         best: None,
         fleet: d.fleet,
+        reducing: cfg.objective == Objective::VehiclesDistance,
+        attempt_start: 0,
         feas_load: 0,
         feas_tw: 0,
         seen: 0,
@@ -241,6 +255,16 @@ pub fn run(
             s.adapt_penalties();
         }
         if cfg.objective == Objective::VehiclesDistance {
+            if s.reducing && iter.is_multiple_of(RM_EVERY) {
+                let routes = s.best.as_ref().map(|b| b.routes.clone());
+                if let Some(r) = routes.and_then(|r| super::fleet::eliminate_route(d, &r, RM_STEPS, &mut s.rng)) {
+                    let ind = Individual::new(d, r);
+                    if s.consider(&ind) {
+                        last_improvement = iter;
+                        report(&s, iter);
+                    }
+                }
+            }
             fleet_phase(&mut s, stop, iter);
         }
         if iter - last_improvement > p.restart_after {
@@ -256,24 +280,27 @@ pub fn run(
 }
 
 /// Fleet minimisation: while a feasible solution with the current fleet limit exists, lower the
-/// limit to one below it and squeeze the population into it; give up (restore the limit of the
-/// best) when the budget is nearly spent so the remaining time improves distance.
+/// limit to one below it and squeeze the population into it. An attempt that has not produced a
+/// feasible solution after `FLEET_PATIENCE` iterations, or once `FLEET_PHASE_END` of the budget
+/// is spent, is abandoned: the limit returns to the best route count and the rest of the time
+/// goes to distance.
 fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
-    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else {
+    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else { return };
+    if !s.reducing {
         return;
-    };
-    let frac = stop.fraction(iter);
-    if frac > 0.85 {
-        if s.fleet < best_v {
-            s.fleet = best_v;
-            if let Some(b) = s.best.clone() {
-                s.pop.add(b, s.d, &s.pen, &s.pp);
-            }
+    }
+    let give_up = stop.fraction(iter) > FLEET_PHASE_END || iter - s.attempt_start > FLEET_PATIENCE;
+    if best_v > s.fleet && give_up {
+        s.reducing = false;
+        s.fleet = best_v;
+        if let Some(b) = s.best.clone() {
+            s.pop.add(b, s.d, &s.pen, &s.pp);
         }
         return;
     }
-    if best_v <= s.fleet && best_v > 1 {
+    if best_v <= s.fleet && best_v > 1 && !give_up {
         s.fleet = best_v - 1;
+        s.attempt_start = iter;
         let old = std::mem::take(&mut s.pop);
         for ind in old.feasible.inds.into_iter().chain(old.infeasible.inds) {
             let routes = s.squeeze(ind.routes, s.fleet);
@@ -281,11 +308,4 @@ fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
             s.pop.add(child, s.d, &s.pen, &s.pp);
         }
     }
-}
-
-fn tw_init() -> f64 {
-    std::env::var("TWI")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
 }

@@ -10,6 +10,7 @@
 //! progress callback, so a run with an iteration limit is a pure function of problem and seed.
 
 pub mod data;
+pub mod fleet;
 mod hgs;
 pub mod population;
 pub mod rng;
