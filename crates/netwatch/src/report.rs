@@ -476,7 +476,7 @@ fn csv_field(s: &str) -> String {
 
 fn csv(f: &Figures) -> String {
     let mut o = String::from(
-        "level,id,name,region,availability_pct,target_pct,met,allowed_down_min,used_down_min,incidents,maintenance_min,no_data_min,up_slices,degraded_slices,down_slices,maintenance_slices,no_data_slices",
+        "level,id,name,region,availability_pct,target_pct,met,allowed_down_min,used_down_min,incidents,maintenance_min,no_data_min,up_s,degraded_s,down_s,maintenance_s,no_data_s",
     );
     let classes = ["tcp", "voice", "video", "data"];
     for c in classes {
