@@ -199,3 +199,31 @@ async fn renderings_carry_the_figures() {
         "a red mark for the outage"
     );
 }
+
+#[tokio::test]
+async fn contract_months_cross_dst_in_their_own_zone() {
+    let nw = prepared().await;
+    let mut c = nw.config().contract(None).unwrap().clone();
+    c.tz = TimeZone::get("Europe/Rome").unwrap();
+    let oct = report::month_figures(&nw, &c, "2026-10".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(oct.from.to_string(), "2026-09-30T22:00:00Z");
+    assert_eq!(
+        oct.nodes[0].counts.total(),
+        44_700 * 60,
+        "31 days and one hour"
+    );
+    let mar = report::month_figures(&nw, &c, "2026-03".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        mar.nodes[0].counts.total(),
+        44_580 * 60,
+        "31 days less one hour"
+    );
+    assert_eq!(mar.nodes[0].availability, None, "nothing measured in March");
+    assert_eq!(mar.nodes[0].no_data_min, 44_580.0);
+    assert_eq!(mar.nodes[0].met, None);
+    assert_eq!(mar.nodes[0].hours.len(), 743);
+}

@@ -56,3 +56,34 @@ async fn restart_gap_is_no_data() {
         .unwrap();
     assert!(rows.is_empty(), "{rows:?}");
 }
+
+/// An incident open when the monitor stops is continued after the restart, not duplicated,
+/// and closed once when the node returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_incident_survives_a_restart() {
+    let a = agent_at(None, 0.0).await;
+    let addr = a.addr();
+    let text = topology(
+        &[("alpha", "asia", 99.7, addr)],
+        "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nclasses = []\nopen_after = 2\nclose_after = 2\n",
+    );
+    let (nw, store) = netwatch(config(&text)).await;
+    let m = rendan_netwatch::start(nw.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.shutdown().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    m.shutdown().await;
+    let open = store.incidents(None).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].closed_at.is_none());
+
+    let m = rendan_netwatch::start(nw.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let a = agent_at(Some(addr), 0.0).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    m.shutdown().await;
+    a.shutdown().await;
+    let all = store.incidents(None).await.unwrap();
+    assert_eq!(all.len(), 1, "no duplicate after the restart: {all:?}");
+    assert!(all[0].closed_at.is_some(), "{all:?}");
+}
