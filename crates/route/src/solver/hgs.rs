@@ -233,7 +233,7 @@ pub fn run(
     };
     // A fallback so that even a zero budget returns a complete (if infeasible) solution.
     let first = s.random_routes();
-    let mut fallback = Individual::new(d, first.clone());
+    let fallback = Individual::new(d, first);
     let mut fresh = 0usize;
     while !stop.should_stop(iter) {
         iter += 1;
@@ -272,11 +272,16 @@ pub fn run(
             fresh = 0;
             last_improvement = iter;
         }
-        if s.best.is_none() && iter == 1 {
-            fallback = Individual::new(d, s.ls.export());
-        }
     }
-    (s.best.take().unwrap_or(fallback), iter)
+    // No feasible solution: return the least infeasible one (under the current penalties).
+    let least_bad = s
+        .pop
+        .infeasible
+        .inds
+        .iter()
+        .min_by(|a, b| a.penalised(d, &s.pen).total_cmp(&b.penalised(d, &s.pen)))
+        .cloned();
+    (s.best.take().or(least_bad).unwrap_or(fallback), iter)
 }
 
 /// Fleet minimisation: while a feasible solution with the current fleet limit exists, lower the

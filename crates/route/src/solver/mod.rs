@@ -107,31 +107,7 @@ pub struct Config {
 impl Config {
     /// Default parameters for an objective and seed.
     pub fn new(objective: Objective, seed: u64) -> Self {
-        let mut params = Params::default();
-        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-        if let Some(v) = env("GRAN") {
-            params.granularity = v as usize;
-        }
-        if let Some(v) = env("MU") {
-            params.mu = v as usize;
-        }
-        if let Some(v) = env("LAMBDA") {
-            params.lambda = v as usize;
-        }
-        if let Some(v) = env("TARGET") {
-            params.target_feasible = v;
-        }
-        if let Some(v) = env("REPAIR") {
-            params.repair_probability = v;
-        }
-        if let Some(v) = env("INIT") {
-            params.initial = v as usize;
-        }
-        Config {
-            objective,
-            seed,
-            params,
-        }
+        Config { objective, seed, params: Params::default() }
     }
 }
 
