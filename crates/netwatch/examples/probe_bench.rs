@@ -7,7 +7,9 @@
 //! ```
 //! The targets are TCP echo listeners of the agent code, one per address 127.1.x.y:7400, served
 //! by a child process (this same binary with `serve`) so the monitor's CPU is measured alone.
-//! Both processes raise their open-file limit to the hard limit.
+//! Both processes raise their open-file limit to the hard limit. The monitor writes to an
+//! in-memory store here; `rendan-netwatch-sqlite`'s `probe_bench_sqlite` example runs this same
+//! code over the SQLite store.
 
 use jiff::Timestamp;
 use rendan_domain::{LatLon, Node, NodeId, Region};
@@ -113,6 +115,11 @@ fn config(n: usize, interval: Duration) -> NetwatchConfig {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    entry(&args, Arc::new(MemoryStore::default()), "in-memory").await;
+}
+
+/// Runs the target server (`serve N`) or the benchmark with `store`.
+pub async fn entry(args: &[String], store: Arc<dyn NetwatchStore>, store_name: &str) {
     if args.get(1).map(String::as_str) == Some("serve") {
         serve(args.get(2).and_then(|v| v.parse().ok()).unwrap_or(5000)).await;
         return;
@@ -134,7 +141,6 @@ async fn main() {
     }
     assert_eq!(line.trim(), "ready", "target server failed");
 
-    let store = Arc::new(MemoryStore::default());
     let nw = Netwatch::new(config(n, interval), store.clone())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -171,6 +177,7 @@ async fn main() {
         "targets            {n} (TCP connect + echo, every {} s, timeout 1 s)",
         interval.as_secs()
     );
+    println!("store              {store_name}");
     println!("open-file limit    {limit}");
     println!("wall               {wall:.1} s");
     println!("rounds started     {rounds} (expected ~{expected:.0})");
