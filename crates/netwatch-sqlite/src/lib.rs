@@ -138,21 +138,21 @@ impl SqliteNetwatchStore {
         self.pool.close().await;
     }
 
-    async fn timelines(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<TimelineEntry>>, StoreError> {
+    /// Timelines of the incidents of `node` (or all), keyed by incident id, in insertion order.
+    async fn timelines(
+        &self,
+        node: Option<&NodeId>,
+    ) -> Result<HashMap<i64, Vec<TimelineEntry>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.incident, e.at_ms, e.kind, e.detail FROM incident_events e JOIN incidents i ON i.id = e.incident WHERE $1 IS NULL OR i.node = $1 ORDER BY e.id",
+        )
+        .bind(node.map(|n| n.as_str().to_string()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         let mut out: HashMap<i64, Vec<TimelineEntry>> = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        let rows =
-            sqlx::query("SELECT incident, at_ms, kind, detail FROM incident_events ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
         for r in rows {
             let inc: i64 = r.try_get("incident").map_err(backend)?;
-            if !ids.contains(&inc) {
-                continue;
-            }
             out.entry(inc).or_default().push(TimelineEntry {
                 at: from_ms(r.try_get("at_ms").map_err(backend)?)?,
                 kind: r.try_get("kind").map_err(backend)?,
@@ -356,8 +356,7 @@ impl NetwatchStore for SqliteNetwatchStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
-        let mut tl = self.timelines(&ids).await?;
+        let mut tl = self.timelines(node).await?;
         for i in &mut list {
             i.timeline = tl.remove(&i.id).unwrap_or_default();
         }

@@ -8,6 +8,8 @@
 //! [`probe`] and [`round`] measure, [`agent`] answers probes at each node, [`monitor`] schedules
 //! rounds and writes slices through the [`store::NetwatchStore`] trait, [`webhook`] notifies,
 //! [`report`] renders the SLA month, and [`http`] exposes all of it as an axum router.
+//! The monitor also emits `rendan_netwatch_*` counters and a TCP round-trip histogram through the
+//! `metrics` facade; they are no-ops unless the binary installs a recorder.
 
 #![warn(missing_docs)]
 

@@ -225,8 +225,10 @@ async fn prober(
         }
         let late = tokio::time::Instant::now().saturating_duration_since(due);
         stats.rounds.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("rendan_netwatch_rounds_total").increment(1);
         if late > LATE_AFTER {
             stats.late.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("rendan_netwatch_rounds_late_total").increment(1);
         }
         stats
             .max_late_us
@@ -240,6 +242,7 @@ async fn prober(
         let now = Timestamp::now();
         while wall < now {
             stats.skipped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("rendan_netwatch_rounds_skipped_total").increment(1);
             wall = wall.checked_add(step).unwrap_or(now);
         }
     }
@@ -419,6 +422,10 @@ async fn close_due(
                 nw.stats()
                     .slices_written
                     .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                for r in &rows {
+                    metrics::counter!("rendan_netwatch_slices_total", "state" => r.state.as_str())
+                        .increment(1);
+                }
             }
             Err(e) => tracing::error!("slice {s} not stored: {e}"),
         }
@@ -476,6 +483,7 @@ async fn observe(
             match store.open_incident(&target.node, since, &tl).await {
                 Ok(id) => {
                     track.incident = Some(id);
+                    metrics::counter!("rendan_netwatch_incidents_opened_total").increment(1);
                     let inc = Incident {
                         id,
                         node: target.node.clone(),
@@ -504,6 +512,7 @@ async fn observe(
                 ];
                 match store.update_incident(id, Some(since), &tl).await {
                     Ok(()) => {
+                        metrics::counter!("rendan_netwatch_incidents_closed_total").increment(1);
                         let opened_at = store
                             .incidents(Some(&target.node))
                             .await

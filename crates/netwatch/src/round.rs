@@ -139,6 +139,7 @@ pub async fn run(
         Some(Ok(r)) => {
             let ms = (r.connect + r.echo).as_secs_f64() * 1e3;
             tcp_ms = Some(ms);
+            metrics::histogram!("rendan_netwatch_tcp_rtt_seconds").record(ms / 1e3);
             samples.push(Sample {
                 node: node.clone(),
                 class: "tcp".into(),
