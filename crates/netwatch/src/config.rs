@@ -157,7 +157,7 @@ impl Target {
 }
 
 /// Where webhook notifications go.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookSpec {
     /// `http://` URL receiving `POST`s.
     pub url: String,
@@ -167,6 +167,18 @@ pub struct WebhookSpec {
     pub retries: u32,
     /// First back-off, doubled after each failure.
     pub backoff: Duration,
+}
+
+impl fmt::Debug for WebhookSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret never reaches a log line.
+        f.debug_struct("WebhookSpec")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
 }
 
 /// The validated settings of the network watch.
@@ -607,6 +619,17 @@ regions = ["asia"]
         assert!(k.degraded_is_down);
         assert_eq!(k.targets.len(), 2);
         assert!(k.targets.values().all(|t| *t == 99.9));
+    }
+
+    #[test]
+    fn webhook_secrets_are_not_printed() {
+        let w = WebhookSpec {
+            url: "http://127.0.0.1:9/h".into(),
+            secret: "hunter2".into(),
+            retries: 1,
+            backoff: Duration::from_millis(1),
+        };
+        assert!(!format!("{w:?}").contains("hunter2"));
     }
 
     #[test]
