@@ -118,6 +118,13 @@ pub fn app(state: AppState, extra_api: Option<Router>) -> Router {
     if let Some(extra) = extra_api {
         api = api.merge(extra);
     }
+    gateway(state, api)
+}
+
+/// Mounts `api` under `/api/v1` behind bearer-token auth, beside `/healthz` and `/metrics`,
+/// with the body limit, problem+json fallbacks and request metrics. [`app`] uses it for the
+/// whole platform; `rendan netwatch` for the network watch alone.
+pub fn gateway(state: AppState, api: Router) -> Router {
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require,

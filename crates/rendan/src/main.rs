@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod import;
+mod netwatch_cmd;
 mod platform;
 mod route_cmd;
 
@@ -42,6 +43,18 @@ enum Command {
         /// Do not seed demo stock into an empty database.
         #[arg(long)]
         no_demo: bool,
+        /// Do not run the network monitor.
+        #[arg(long)]
+        no_netwatch: bool,
+    },
+    /// Answer the network monitor's probes at a node (TCP and UDP echo, HTTP health page).
+    Agent(netwatch_cmd::AgentArgs),
+    /// Run the network monitor and its API alone.
+    Netwatch(netwatch_cmd::NetwatchArgs),
+    /// Contractual SLA reports.
+    Sla {
+        #[command(subcommand)]
+        cmd: netwatch_cmd::SlaCmd,
     },
     /// Import data from files.
     Import {
@@ -119,7 +132,13 @@ fn main() -> Result<()> {
                 listen,
                 place,
                 no_demo,
-            } => platform::serve(listen, &place, !no_demo).await,
+                no_netwatch,
+            } => platform::serve(listen, &place, !no_demo, !no_netwatch).await,
+            Command::Agent(args) => {
+                netwatch_cmd::run_agent(&args, platform::shutdown_signal()).await
+            }
+            Command::Netwatch(args) => platform::netwatch(&args).await,
+            Command::Sla { cmd } => netwatch_cmd::run_sla(&cmd).await,
             Command::Import {
                 what: ImportCmd::Orders { file, place },
             } => import::orders(&file, &place).await,
@@ -136,7 +155,9 @@ fn main() -> Result<()> {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,
             // CPU-bound and single-threaded: keep it off the async workers.
-            Command::Route { cmd } => tokio::task::spawn_blocking(move || route_cmd::run(cmd)).await?,
+            Command::Route { cmd } => {
+                tokio::task::spawn_blocking(move || route_cmd::run(cmd)).await?
+            }
         }
     })
 }

@@ -63,7 +63,8 @@ async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
@@ -92,27 +93,70 @@ async fn shutdown_signal() {
 }
 
 /// `rendan serve`.
-pub async fn serve(listen: SocketAddr, place: &Place, demo: bool) -> Result<()> {
+pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool) -> Result<()> {
     let platform = open(place).await?;
     bootstrap_admin(platform.store.as_ref()).await?;
     if demo {
         crate::demo::seed(platform.store.as_ref(), &platform.file.topology).await?;
     }
     rendan_api::install_metrics();
+    let service = if netwatch {
+        Some(crate::netwatch_cmd::start(&platform.file, &place.data_dir, None, None).await?)
+    } else {
+        None
+    };
+    let (extra, monitor) = match service {
+        Some(s) => (Some(s.router), Some(s.monitor)),
+        None => (None, None),
+    };
     let state = AppState::new(
         platform.store.clone(),
         platform.file.topology.clone(),
         platform.file.promise,
     );
-    let router = rendan_api::app(state, None);
+    let router = rendan_api::app(state, extra);
+    run_http(listen, router, &place.data_dir).await?;
+    if let Some(m) = monitor {
+        m.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Binds, announces the address and serves until Ctrl-C or SIGTERM.
+async fn run_http(
+    listen: SocketAddr,
+    router: axum::Router,
+    data_dir: &std::path::Path,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, data_dir = %place.data_dir.display(), "rendan is serving");
+    tracing::info!(address = %local, data_dir = %data_dir.display(), "rendan is serving");
     // Tests and scripts read this line to find a random port.
     eprintln!("listening on http://{local}");
     rendan_api::serve(listener, router, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `rendan netwatch`: the monitor and its API alone, with the platform's tokens.
+pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
+    let place = Place {
+        data_dir: args.data_dir.clone(),
+        config: args.config.clone(),
+    };
+    let platform = open(&place).await?;
+    bootstrap_admin(platform.store.as_ref()).await?;
+    rendan_api::install_metrics();
+    let service = crate::netwatch_cmd::run_netwatch(args).await?;
+    let state = AppState::new(
+        platform.store.clone(),
+        platform.file.topology.clone(),
+        platform.file.promise,
+    );
+    let router = rendan_api::gateway(state, service.router);
+    run_http(args.listen, router, &args.data_dir).await?;
+    service.monitor.shutdown().await;
     Ok(())
 }
 
