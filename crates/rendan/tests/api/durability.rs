@@ -17,6 +17,7 @@ fn start(dir: &std::path::Path) -> (Child, String) {
         .args([
             "serve",
             "--no-demo",
+            "--no-netwatch",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
