@@ -158,7 +158,8 @@ impl Data {
             capacity,
             max_duration: v0.max_duration.unwrap_or(f64::INFINITY),
             route_fixed: v0.fixed_cost + vehicle_weight,
-            fleet: p.vehicles.len(),
+            // More routes than clients are never useful; this also bounds the search state.
+            fleet: p.vehicles.len().min(n.max(1)),
             neighbours: Vec::new(),
             angle,
             max_demand,

@@ -38,7 +38,12 @@ fn prefix_suffix(d: &Data, r: &[u32], fwd: &mut Vec<Seg>, bwd: &mut Vec<Seg>) {
 
 /// Tries to remove one route from the feasible `routes` within `steps` insertion attempts.
 /// Returns the feasible solution with one route less, or `None`.
-pub fn eliminate_route(d: &Data, routes: &[Vec<u32>], steps: usize, rng: &mut Rng) -> Option<Vec<Vec<u32>>> {
+pub fn eliminate_route(
+    d: &Data,
+    routes: &[Vec<u32>],
+    steps: usize,
+    rng: &mut Rng,
+) -> Option<Vec<Vec<u32>>> {
     let mut routes: Vec<Vec<u32>> = routes.iter().filter(|r| !r.is_empty()).cloned().collect();
     if routes.len() <= 1 {
         return None;
@@ -48,7 +53,9 @@ pub fn eliminate_route(d: &Data, routes: &[Vec<u32>], steps: usize, rng: &mut Rn
     let mut hardness = vec![1u32; d.nodes];
     let (mut fwd, mut bwd) = (Vec::new(), Vec::new());
     for _ in 0..steps {
-        let Some(c) = pool.pop_front() else { return Some(routes) };
+        let Some(c) = pool.pop_front() else {
+            return Some(routes);
+        };
         let cs = d.node_seg[c as usize];
         // 1. Cheapest feasible insertion.
         let mut best: Option<(f64, usize, usize)> = None;
@@ -120,8 +127,8 @@ fn best_ejection(
     let n = seq.len();
     let mut best: Option<(u32, [Option<usize>; 2])> = None;
     let mut ties = 0usize;
-    let mut offer = |p: u32, e: [Option<usize>; 2], best: &mut Option<(u32, [Option<usize>; 2])>| {
-        match best {
+    let mut offer =
+        |p: u32, e: [Option<usize>; 2], best: &mut Option<(u32, [Option<usize>; 2])>| match best {
             Some((bp, _)) if p > *bp => {}
             Some((bp, _)) if p == *bp => {
                 ties += 1;
@@ -133,8 +140,7 @@ fn best_ejection(
                 ties = 0;
                 *best = Some((p, e));
             }
-        }
-    };
+        };
     for j in 0..n {
         // Time warp before j cannot be repaired by removing j or later visits.
         if fwd[j].tw > TOL {
@@ -198,7 +204,10 @@ fn perturb(d: &Data, routes: &mut [Vec<u32>], rng: &mut Rng, tries: usize) {
             continue;
         }
         let v = neigh[rng.below(neigh.len())];
-        let Some((rb, ib)) = routes.iter().enumerate().find_map(|(ri, r)| r.iter().position(|&x| x == v).map(|p| (ri, p)))
+        let Some((rb, ib)) = routes
+            .iter()
+            .enumerate()
+            .find_map(|(ri, r)| r.iter().position(|&x| x == v).map(|p| (ri, p)))
         else {
             continue;
         };

@@ -202,7 +202,11 @@ pub fn run(
         d,
         cfg,
         rng: Rng::new(cfg.seed),
-        ls: LocalSearch::new(d),
+        ls: {
+            let mut ls = LocalSearch::new(d);
+            ls.swap_star = p.swap_star;
+            ls
+        },
         pen,
         pop: Population::default(),
         pp: PopParams {
@@ -257,7 +261,9 @@ pub fn run(
         if cfg.objective == Objective::VehiclesDistance {
             if s.reducing && iter.is_multiple_of(RM_EVERY) {
                 let routes = s.best.as_ref().map(|b| b.routes.clone());
-                if let Some(r) = routes.and_then(|r| super::fleet::eliminate_route(d, &r, RM_STEPS, &mut s.rng)) {
+                if let Some(r) =
+                    routes.and_then(|r| super::fleet::eliminate_route(d, &r, RM_STEPS, &mut s.rng))
+                {
                     let ind = Individual::new(d, r);
                     if s.consider(&ind) {
                         last_improvement = iter;
@@ -290,7 +296,9 @@ pub fn run(
 /// is spent, is abandoned: the limit returns to the best route count and the rest of the time
 /// goes to distance.
 fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
-    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else { return };
+    let Some(best_v) = s.best.as_ref().map(|b| b.vehicles()) else {
+        return;
+    };
     if !s.reducing {
         return;
     }

@@ -75,6 +75,8 @@ pub struct Params {
     pub repair_probability: f64,
     /// Random individuals generated at the start and after each restart.
     pub initial: usize,
+    /// Use the SWAP* neighbourhood.
+    pub swap_star: bool,
 }
 
 impl Default for Params {
@@ -89,6 +91,7 @@ impl Default for Params {
             restart_after: 20_000,
             repair_probability: 0.5,
             initial: 10,
+            swap_star: true,
         }
     }
 }
@@ -107,7 +110,11 @@ pub struct Config {
 impl Config {
     /// Default parameters for an objective and seed.
     pub fn new(objective: Objective, seed: u64) -> Self {
-        Config { objective, seed, params: Params::default() }
+        Config {
+            objective,
+            seed,
+            params: Params::default(),
+        }
     }
 }
 

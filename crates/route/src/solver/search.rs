@@ -175,6 +175,10 @@ pub struct LocalSearch<'a> {
     pos_of: Vec<u32>,
     order: Vec<u32>,
     when_tested: Vec<u64>,
+    /// Per route: stamp of its last SWAP* test.
+    swap_tested: Vec<u64>,
+    /// Whether to use SWAP*.
+    pub swap_star: bool,
     stamp: u64,
     buf: [Vec<u32>; 2],
 }
@@ -190,6 +194,8 @@ impl<'a> LocalSearch<'a> {
             pos_of: vec![0; d.nodes],
             order: (1..=d.n as u32).collect(),
             when_tested: vec![0; d.nodes],
+            swap_tested: Vec::new(),
+            swap_star: true,
             stamp: 1,
             buf: [Vec::new(), Vec::new()],
         }
@@ -221,6 +227,8 @@ impl<'a> LocalSearch<'a> {
         }
         self.stamp = 1;
         self.when_tested.iter_mut().for_each(|w| *w = 0);
+        self.swap_tested.clear();
+        self.swap_tested.resize(slots, 0);
     }
 
     /// Recomputes route `r`'s prefix/suffix segments, cost and node positions.
@@ -682,8 +690,212 @@ impl<'a> LocalSearch<'a> {
                     }
                 }
             }
+            // SWAP* once the node moves are exhausted (it costs O(|R1|·|R2|) per route pair).
+            if !improved && self.swap_star && self.swap_star_pass() {
+                improved = true;
+            }
             loop_id += 1;
         }
+    }
+
+    /// Angular sector (start, extent) of a route's clients around the depot, in 1/65536 turns,
+    /// grown greedily as HGS-CVRP's `CircleSector` does.
+    fn sector(&self, r: usize) -> (i32, i32) {
+        let v = &self.routes[r].visits;
+        let pos = |c: u32| {
+            (((self.d.angle[c as usize] / std::f64::consts::TAU).rem_euclid(1.0) * 65536.0) as i32)
+                & 0xffff
+        };
+        let mut start = pos(v[1]);
+        let mut end = start;
+        for &c in &v[2..v.len() - 1] {
+            let p = pos(c);
+            if (p - start).rem_euclid(65536) > (end - start).rem_euclid(65536) {
+                let grow_end = (p - end).rem_euclid(65536);
+                let grow_start = (start - p).rem_euclid(65536);
+                if grow_end <= grow_start {
+                    end = p;
+                } else {
+                    start = p;
+                }
+            }
+        }
+        (start, (end - start).rem_euclid(65536))
+    }
+
+    fn overlap(a: (i32, i32), b: (i32, i32)) -> bool {
+        (b.0 - a.0).rem_euclid(65536) <= a.1 || (a.0 - b.0).rem_euclid(65536) <= b.1
+    }
+
+    /// SWAP* (Vidal 2022, §4): exchange u of one route with v of another, each reinserted at its
+    /// best position in the other route rather than in the other's place. Candidates are ranked
+    /// by separately computed removal and top-3 insertion deltas on penalised costs (PyVRP does
+    /// the same for time windows); the best candidate per route pair is then evaluated exactly.
+    fn swap_star_pass(&mut self) -> bool {
+        let n = self.routes.len();
+        let mut improved = false;
+        let live: Vec<usize> = (0..n)
+            .filter(|&r| self.routes[r].visits.len() > 2)
+            .collect();
+        let sectors: Vec<(i32, i32)> = (0..n)
+            .map(|r| {
+                if self.routes[r].visits.len() > 2 {
+                    self.sector(r)
+                } else {
+                    (0, 0)
+                }
+            })
+            .collect();
+        for (a, &r1) in live.iter().enumerate() {
+            for &r2 in &live[a + 1..] {
+                let last = self.swap_tested[r1].min(self.swap_tested[r2]);
+                if self.routes[r1].modified.max(self.routes[r2].modified) <= last {
+                    continue;
+                }
+                if self.routes[r1].visits.len() <= 2 || self.routes[r2].visits.len() <= 2 {
+                    continue;
+                }
+                if !Self::overlap(sectors[r1], sectors[r2]) {
+                    continue;
+                }
+                if self.swap_star(r1, r2) {
+                    improved = true;
+                }
+            }
+        }
+        for r in 0..n {
+            self.swap_tested[r] = self.stamp;
+        }
+        improved
+    }
+
+    /// Top-3 insertion positions (index after which to insert, delta) of each client of `from`
+    /// into `into`, and the removal delta of each client of `from`.
+    fn insertion_table(
+        &self,
+        from: usize,
+        into: usize,
+        top: &mut Vec<[(usize, f64); 3]>,
+        rem: &mut Vec<f64>,
+    ) {
+        let d = self.d;
+        let (rf, ri) = (&self.routes[from], &self.routes[into]);
+        top.clear();
+        rem.clear();
+        for i in 1..rf.visits.len() - 1 {
+            let s = Seg::concat(d, &rf.fwd[i - 1], &rf.bwd[i + 1]);
+            rem.push(route_cost(d, &s, &self.pen) - rf.cost);
+            let c = &d.node_seg[rf.visits[i] as usize];
+            let mut best = [(usize::MAX, f64::INFINITY); 3];
+            let cn = rf.visits[i];
+            for p in 0..ri.visits.len() - 1 {
+                // Inserting never lowers load excess or time warp: distance bounds the delta.
+                let (x, y) = (ri.visits[p], ri.visits[p + 1]);
+                if d.dist(x, cn) + d.dist(cn, y) - d.dist(x, y) >= best[2].1 {
+                    continue;
+                }
+                let s = Seg::concat(d, &Seg::concat(d, &ri.fwd[p], c), &ri.bwd[p + 1]);
+                let delta = route_cost(d, &s, &self.pen) - ri.cost;
+                if delta < best[2].1 {
+                    best[2] = (p, delta);
+                    if best[2].1 < best[1].1 {
+                        best.swap(1, 2);
+                        if best[1].1 < best[0].1 {
+                            best.swap(0, 1);
+                        }
+                    }
+                }
+            }
+            top.push(best);
+        }
+    }
+
+    fn swap_star(&mut self, r1: usize, r2: usize) -> bool {
+        let d = self.d;
+        let (mut top1, mut rem1, mut top2, mut rem2) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        self.insertion_table(r1, r2, &mut top1, &mut rem1);
+        self.insertion_table(r2, r1, &mut top2, &mut rem2);
+        let (a, b) = (&self.routes[r1], &self.routes[r2]);
+        // Best approximate candidate: (delta, iu, q in r2, iv, q in r1), q = insert after index.
+        let mut best = (-MIN_GAIN, 0, 0, 0, 0);
+        for iu in 1..a.visits.len() - 1 {
+            let u = a.visits[iu];
+            for iv in 1..b.visits.len() - 1 {
+                let v = b.visits[iv];
+                // u into r2 without v: a top-3 position not touching v, or v's place.
+                let place_u = {
+                    let s = Seg::concat(
+                        d,
+                        &Seg::concat(d, &b.fwd[iv - 1], &d.node_seg[u as usize]),
+                        &b.bwd[iv + 1],
+                    );
+                    route_cost(d, &s, &self.pen) - b.cost
+                };
+                let mut ins_u = (iv - 1, place_u - rem2[iv - 1]);
+                for &(p, delta) in &top1[iu - 1] {
+                    if p != usize::MAX && p != iv && p + 1 != iv && delta < ins_u.1 {
+                        ins_u = (p, delta);
+                    }
+                }
+                let place_v = {
+                    let s = Seg::concat(
+                        d,
+                        &Seg::concat(d, &a.fwd[iu - 1], &d.node_seg[v as usize]),
+                        &a.bwd[iu + 1],
+                    );
+                    route_cost(d, &s, &self.pen) - a.cost
+                };
+                let mut ins_v = (iu - 1, place_v - rem1[iu - 1]);
+                for &(p, delta) in &top2[iv - 1] {
+                    if p != usize::MAX && p != iu && p + 1 != iu && delta < ins_v.1 {
+                        ins_v = (p, delta);
+                    }
+                }
+                let total = rem1[iu - 1] + rem2[iv - 1] + ins_u.1 + ins_v.1;
+                if total < best.0 {
+                    best = (total, iu, ins_u.0, iv, ins_v.0);
+                }
+            }
+        }
+        if best.0 >= -MIN_GAIN || best.1 == 0 {
+            return false;
+        }
+        let (_, iu, qu, iv, qv) = best;
+        let mut plan = Plan::new();
+        let (x1, x2) = (r1 as u16, r2 as u16);
+        let f = |r: u16, a: usize, b: usize| Piece::Fwd(r, a as u16, b as u16);
+        let (l1, l2) = (a.visits.len() - 1, b.visits.len() - 1);
+        // Route 1 loses u (index iu) and gains v after index qv (qv != iu).
+        let vp = f(x2, iv, iv);
+        let up = f(x1, iu, iu);
+        if qv < iu {
+            plan.route(
+                x1,
+                &[f(x1, 0, qv), vp, f(x1, qv + 1, iu - 1), f(x1, iu + 1, l1)],
+            );
+        } else {
+            plan.route(
+                x1,
+                &[f(x1, 0, iu - 1), f(x1, iu + 1, qv), vp, f(x1, qv + 1, l1)],
+            );
+        }
+        if qu < iv {
+            plan.route(
+                x2,
+                &[f(x2, 0, qu), up, f(x2, qu + 1, iv - 1), f(x2, iv + 1, l2)],
+            );
+        } else {
+            plan.route(
+                x2,
+                &[f(x2, 0, iv - 1), f(x2, iv + 1, qu), up, f(x2, qu + 1, l2)],
+            );
+        }
+        if self.exact_delta(&plan) < -MIN_GAIN {
+            self.apply(&plan);
+            return true;
+        }
+        false
     }
 
     /// Penalised-cost components of the current solution: (distance, load excess, time warp,
