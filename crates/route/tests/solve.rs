@@ -24,7 +24,7 @@ proptest! {
         // One vehicle per client guarantees feasibility (each client is reachable alone).
         let p = common::instance(seed, n, 60.0, if wide { 400.0 } else { 40.0 }, n);
         let obj = if hier { Objective::VehiclesDistance } else { Objective::Distance };
-        let s = run(&p, obj, seed, 60);
+        let s = run(&p, obj, seed, 300);
         let r = rendan_route::check(&p, &s.job_ids(&p));
         prop_assert!(r.feasible, "violations: {:?}", r.violations);
         prop_assert!(s.feasible);

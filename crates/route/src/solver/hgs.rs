@@ -84,7 +84,16 @@ impl<'a> State<'a> {
                 load: self.pen.load * REPAIR_BOOST,
                 tw: self.pen.tw * REPAIR_BOOST,
             };
-            let fixed = self.educate(&r, boosted);
+            let mut fixed = self.educate(&r, boosted);
+            if !fixed.feasible() && self.best.is_none() {
+                // Nothing feasible yet: escalate once more, so small or tight instances do not
+                // wait for the slow penalty adaptation.
+                let strong = Penalties {
+                    load: boosted.load * REPAIR_BOOST,
+                    tw: boosted.tw * REPAIR_BOOST,
+                };
+                fixed = self.educate(&fixed.routes, strong);
+            }
             if fixed.feasible() {
                 improved |= self.consider(&fixed);
                 self.pop.add(fixed, self.d, &self.pen, &self.pp);

@@ -656,7 +656,8 @@ impl<'a> LocalSearch<'a> {
         let d = self.d;
         let mut loop_id = 0;
         let mut improved = true;
-        while improved {
+        // At least two passes, as in HGS-CVRP: moves into empty routes are only tried from the second.
+        while improved || loop_id < 2 {
             improved = false;
             for oi in 0..self.order.len() {
                 let u = self.order[oi];
