@@ -268,7 +268,8 @@ pub fn run(
             s.adapt_penalties();
         }
         if cfg.objective == Objective::VehiclesDistance {
-            if s.reducing && iter.is_multiple_of(RM_EVERY) {
+            if s.reducing && iter.is_multiple_of(RM_EVERY) && stop.fraction(iter) <= FLEET_PHASE_END
+            {
                 let routes = s.best.as_ref().map(|b| b.routes.clone());
                 if let Some(r) =
                     routes.and_then(|r| super::fleet::eliminate_route(d, &r, RM_STEPS, &mut s.rng))
@@ -311,8 +312,8 @@ fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
     if !s.reducing {
         return;
     }
-    let give_up = stop.fraction(iter) > FLEET_PHASE_END || iter - s.attempt_start > FLEET_PATIENCE;
-    if best_v > s.fleet && give_up {
+    let late = stop.fraction(iter) > FLEET_PHASE_END;
+    if best_v > s.fleet && (late || iter - s.attempt_start > FLEET_PATIENCE) {
         s.reducing = false;
         s.fleet = best_v;
         if let Some(b) = s.best.clone() {
@@ -320,7 +321,7 @@ fn fleet_phase(s: &mut State, stop: &mut dyn Stop, iter: u64) {
         }
         return;
     }
-    if best_v <= s.fleet && best_v > 1 && !give_up {
+    if best_v <= s.fleet && best_v > 1 && !late {
         s.fleet = best_v - 1;
         s.attempt_start = iter;
         let old = std::mem::take(&mut s.pop);
