@@ -57,3 +57,29 @@ pub async fn require(
 
 /// Extracts the caller resolved by [`require`].
 pub type Caller = axum::Extension<Principal>;
+
+/// Lets admins do anything and planners read; refuses everyone else (see [`crate::operations`]).
+pub async fn operations_guard(req: Request, next: Next) -> Result<Response, ApiError> {
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let role = req.extensions().get::<Principal>().map(|p| &p.role);
+    match role {
+        Some(rendan_domain::access::Role::Admin) => {}
+        Some(rendan_domain::access::Role::Planner { .. }) if read => {}
+        Some(_) => {
+            return Err(ApiError::forbidden(if read {
+                "network operations are for admin and planner tokens"
+            } else {
+                "only admin tokens may change network operations"
+            }));
+        }
+        None => {
+            return Err(ApiError::unauthorized(
+                "missing Authorization: Bearer token",
+            ));
+        }
+    }
+    Ok(next.run(req).await)
+}

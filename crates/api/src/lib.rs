@@ -116,9 +116,15 @@ pub fn app(state: AppState, extra_api: Option<Router>) -> Router {
         }),
     );
     if let Some(extra) = extra_api {
-        api = api.merge(extra);
+        api = api.merge(operations(extra));
     }
     gateway(state, api)
+}
+
+/// Guards operations routes (the network watch): admins and planners may read, only admins
+/// may change (e.g. maintenance windows); channel tokens get 403.
+pub fn operations(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(auth::operations_guard))
 }
 
 /// Mounts `api` under `/api/v1` behind bearer-token auth, beside `/healthz` and `/metrics`,

@@ -154,7 +154,7 @@ pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
         platform.file.topology.clone(),
         platform.file.promise,
     );
-    let router = rendan_api::gateway(state, service.router);
+    let router = rendan_api::gateway(state, rendan_api::operations(service.router));
     run_http(args.listen, router, &args.data_dir).await?;
     service.monitor.shutdown().await;
     Ok(())

@@ -105,12 +105,23 @@ pub enum RouteCmd {
 /// Runs a `rendan route` subcommand.
 pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
     match cmd {
-        RouteCmd::Solve { file, format, objective, time_limit, iterations, seed, out } => {
+        RouteCmd::Solve {
+            file,
+            format,
+            objective,
+            time_limit,
+            iterations,
+            seed,
+            out,
+        } => {
             let objective = Objective::from(objective);
             let problem = read_problem(&file, format.map(Format::from))
                 .with_context(|| format!("reading {}", file.display()))?;
             let started = Instant::now();
-            let mut stop = Limits::new(Some(Duration::from_secs_f64(time_limit.max(0.0))), iterations);
+            let mut stop = Limits::new(
+                Some(Duration::from_secs_f64(time_limit.max(0.0))),
+                iterations,
+            );
             let live = std::io::stderr().is_terminal();
             let mut progress = |p: &Progress| {
                 if live {
@@ -123,25 +134,39 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
                     );
                 }
             };
-            let sol = solve(&problem, &Config::new(objective, seed), &mut stop, &mut progress)?;
+            let sol = solve(
+                &problem,
+                &Config::new(objective, seed),
+                &mut stop,
+                &mut progress,
+            )?;
             if live {
                 eprintln!();
             }
-            let doc = json::SolutionDoc::from_solution(&problem, objective, &sol, started.elapsed().as_secs_f64());
+            let doc = json::SolutionDoc::from_solution(
+                &problem,
+                objective,
+                &sol,
+                started.elapsed().as_secs_f64(),
+            );
             let text = json::write_solution(&doc);
             match out {
-                Some(path) => {
-                    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?
-                }
+                Some(path) => std::fs::write(&path, text + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?,
                 None => println!("{text}"),
             }
         }
-        RouteCmd::Check { problem, solution, format } => {
+        RouteCmd::Check {
+            problem,
+            solution,
+            format,
+        } => {
             let p = read_problem(&problem, format.map(Format::from))
                 .with_context(|| format!("reading {}", problem.display()))?;
-            let text =
-                std::fs::read_to_string(&solution).with_context(|| format!("reading {}", solution.display()))?;
-            let doc = json::parse_solution(&text).with_context(|| format!("reading {}", solution.display()))?;
+            let text = std::fs::read_to_string(&solution)
+                .with_context(|| format!("reading {}", solution.display()))?;
+            let doc = json::parse_solution(&text)
+                .with_context(|| format!("reading {}", solution.display()))?;
             let r = check(&p, &doc.routes);
             println!(
                 "{}: vehicles {} distance {:.4} cost {:.4}",
@@ -157,12 +182,19 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
                 bail!("{} violation(s)", r.violations.len());
             }
         }
-        RouteCmd::Bench { dir, time_limit, objective, seed } => {
+        RouteCmd::Bench {
+            dir,
+            time_limit,
+            objective,
+            seed,
+        } => {
             let objective = Objective::from(objective);
             let limit = Duration::from_secs_f64(time_limit.max(0.0));
             let bks = bench::bks_for(&dir, objective)?;
             let mut rows = Vec::new();
-            for f in bench::instance_files(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            for f in
+                bench::instance_files(&dir).with_context(|| format!("listing {}", dir.display()))?
+            {
                 let row = bench::run_one(&f, objective, seed, limit, &bks)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 eprintln!(

@@ -1,7 +1,7 @@
 //! The role matrix: channel, region-scoped planner, unscoped planner and admin each see and
 //! change exactly what they may; out-of-region orders are 404, not 403.
 
-use crate::helpers::{SEOUL, VARESE, order, spawn_app};
+use crate::helpers::{SEOUL, VARESE, order, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -254,5 +254,54 @@ async fn each_role_sees_and_changes_exactly_its_share() {
             .await
         ),
         201
+    );
+}
+
+#[tokio::test]
+async fn operations_routes_are_for_admins_and_reading_planners() {
+    use axum::routing::get;
+    let ops = axum::Router::new().route(
+        "/network/state",
+        get(|| async { "ok" }).post(|| async { "changed" }),
+    );
+    let app = spawn_app_with(Some(ops)).await;
+    let channel = app.token("channel", None).await;
+    let planner = app.token("planner", Some("asia")).await;
+    let status = |res: reqwest::Response| res.status().as_u16();
+    assert_eq!(
+        status(
+            app.client
+                .get(app.url("/api/v1/network/state"))
+                .send()
+                .await
+                .expect("req")
+        ),
+        401
+    );
+    assert_eq!(
+        status(app.get(&channel, "/api/v1/network/state").await),
+        403
+    );
+    assert_eq!(
+        status(app.get(&planner, "/api/v1/network/state").await),
+        200
+    );
+    assert_eq!(
+        status(
+            app.post(&planner, "/api/v1/network/state", &json!({}))
+                .await
+        ),
+        403
+    );
+    assert_eq!(
+        status(app.get(&app.admin, "/api/v1/network/state").await),
+        200
+    );
+    assert_eq!(
+        status(
+            app.post(&app.admin, "/api/v1/network/state", &json!({}))
+                .await
+        ),
+        200
     );
 }

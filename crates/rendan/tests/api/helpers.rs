@@ -20,6 +20,12 @@ pub struct TestApp {
 
 /// Starts the API in-process on a fresh database with the default topology and no stock.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// As [`spawn_app`], with an operations router mounted under `/api/v1` (as `serve` mounts the
+/// network watch).
+pub async fn spawn_app_with(operations: Option<axum::Router>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = rendan_topology::load(None).expect("default topology");
     let store = Arc::new(SqliteStore::open(dir.path()).await.expect("open store"));
@@ -45,7 +51,7 @@ pub async fn spawn_app() -> TestApp {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(rendan_api::serve(
         listener,
-        rendan_api::app(state, None),
+        rendan_api::app(state, operations),
         async move {
             let _ = stopped.await;
         },
