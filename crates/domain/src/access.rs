@@ -6,6 +6,9 @@
 //! | `planner` | its region's (all if unscoped): read, cancel | its region's sites | — |
 //! | `channel` | create; read those it created | — | — |
 //!
+//! Network operations (the network watch under `/api/v1/network`): admins read and change,
+//! planners read, channels are refused.
+//!
 //! An order outside a caller's view is reported as absent (404), never as forbidden, so a
 //! scoped planner cannot even learn that another region's order exists.
 
