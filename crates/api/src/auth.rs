@@ -64,22 +64,19 @@ pub async fn operations_guard(req: Request, next: Next) -> Result<Response, ApiE
         *req.method(),
         axum::http::Method::GET | axum::http::Method::HEAD
     );
-    let role = req.extensions().get::<Principal>().map(|p| &p.role);
-    match role {
-        Some(rendan_domain::access::Role::Admin) => {}
-        Some(rendan_domain::access::Role::Planner { .. }) if read => {}
-        Some(_) => {
-            return Err(ApiError::forbidden(if read {
-                "network operations are for admin and planner tokens"
-            } else {
-                "only admin tokens may change network operations"
-            }));
-        }
-        None => {
-            return Err(ApiError::unauthorized(
-                "missing Authorization: Bearer token",
-            ));
-        }
+    let principal = req
+        .extensions()
+        .get::<Principal>()
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    if read && !principal.can_read_operations() {
+        return Err(ApiError::forbidden(
+            "network operations are for admin and planner tokens",
+        ));
+    }
+    if !read && !principal.can_change_operations() {
+        return Err(ApiError::forbidden(
+            "only admin tokens may change network operations",
+        ));
     }
     Ok(next.run(req).await)
 }

@@ -132,6 +132,16 @@ impl Principal {
         !matches!(self.role, Role::Channel)
     }
 
+    /// May read network operations (state, incidents, SLA reports).
+    pub fn can_read_operations(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Planner { .. })
+    }
+
+    /// May change network operations (maintenance windows).
+    pub fn can_change_operations(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     /// May create tokens.
     pub fn can_manage_tokens(&self) -> bool {
         self.role == Role::Admin
