@@ -134,6 +134,12 @@ fn malformed_solomon_files() {
             12,
             "negative",
         ),
+        (
+            "no VEHICLE block",
+            SOLOMON.replace("VEHICLE\n", ""),
+            3,
+            "VEHICLE",
+        ),
     ];
     for (name, text, line, word) in cases {
         eprintln!("case {name}");

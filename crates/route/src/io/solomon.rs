@@ -22,10 +22,13 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         .find(|(_, l)| !l.is_empty())
         .ok_or_else(|| truncated("instance name"))?;
     let name = name.to_string();
-    let (vline, _) = lines
+    let (vline, vehicle) = lines
         .by_ref()
         .find(|(_, l)| !l.is_empty())
         .ok_or_else(|| truncated("VEHICLE"))?;
+    if !vehicle.to_ascii_uppercase().starts_with("VEHICLE") {
+        return Err(ReadError::at(vline, "expected `VEHICLE`"));
+    }
     // The header lines are fixed text; we check the keywords, not the spacing.
     let mut next_nonempty = |what: &str| {
         lines
@@ -33,7 +36,6 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             .find(|(_, l)| !l.is_empty())
             .ok_or_else(|| truncated(what))
     };
-    let _ = vline;
     let (hline, header) = next_nonempty("NUMBER CAPACITY header")?;
     if !header.to_ascii_uppercase().starts_with("NUMBER") {
         return Err(ReadError::at(
@@ -67,8 +69,7 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
     if !cust.to_ascii_uppercase().starts_with("CUSTOMER") {
         return Err(ReadError::at(cline, "expected `CUSTOMER`"));
     }
-    let (hline, _) = next_nonempty("customer table header")?;
-    let _ = hline;
+    next_nonempty("customer table header")?;
 
     let mut locations = Vec::new();
     let mut jobs = Vec::new();
