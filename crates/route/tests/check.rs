@@ -129,3 +129,41 @@ fn missing_duplicate_unknown_and_too_many_routes() {
     assert!(r.feasible);
     assert!((r.distance - 30.0).abs() < 1e-12);
 }
+
+#[test]
+fn several_windows_and_skills() {
+    // Job 1 with windows [0,3] and [8,10]: arriving at 5 waits for the second window.
+    let mut p = problem(10.0, 40.0, None);
+    p.jobs[0].windows = vec![
+        TimeWindow {
+            start: 0.0,
+            end: 3.0,
+        },
+        TimeWindow {
+            start: 8.0,
+            end: 10.0,
+        },
+    ];
+    assert!(check(&p, &[vec![1, 2]]).feasible);
+    // Only [0,3]: arriving at 5 is late.
+    p.jobs[0].windows = vec![TimeWindow {
+        start: 0.0,
+        end: 3.0,
+    }];
+    assert_eq!(
+        check(&p, &[vec![1, 2]]).violations[0],
+        Violation::Late {
+            route: 0,
+            job: 1,
+            arrival: 5.0
+        }
+    );
+    let mut p = problem(10.0, 40.0, None);
+    p.jobs[1].skills = vec!["install".into()];
+    assert_eq!(
+        check(&p, &[vec![1, 2]]).violations,
+        vec![Violation::Skill { route: 0, job: 2 }]
+    );
+    p.vehicles[0].skills = vec!["install".into()];
+    assert!(check(&p, &[vec![1, 2]]).feasible);
+}

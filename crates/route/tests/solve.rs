@@ -55,3 +55,26 @@ fn solomon_c101_reaches_the_optimum_quickly() {
     assert_eq!(r.vehicles, 10);
     assert!((r.distance - 828.94).abs() < 0.01, "{}", r.distance);
 }
+
+#[test]
+fn refuses_unservable_and_unsupported_problems() {
+    use rendan_route::error::{ModelError, SolveError};
+    let cfg = Config::new(Objective::Distance, 1);
+    let mut p = common::instance(3, 5, 60.0, 100.0, 3);
+    p.jobs[2].demand = vec![70.0];
+    let mut stop = Limits::new(None, Some(10));
+    match solve(&p, &cfg, &mut stop, &mut |_| {}) {
+        Err(SolveError::Model(ModelError::Unservable { job, reason })) => {
+            assert_eq!(job, 3);
+            assert!(reason.contains("capacity"), "{reason}");
+        }
+        other => panic!("expected Unservable, got {other:?}"),
+    }
+    let mut p = common::instance(3, 5, 60.0, 100.0, 3);
+    p.vehicles[1].capacity = vec![80.0];
+    let mut stop = Limits::new(None, Some(10));
+    assert!(matches!(
+        solve(&p, &cfg, &mut stop, &mut |_| {}),
+        Err(SolveError::Unsupported(_))
+    ));
+}
