@@ -3,7 +3,7 @@
 //! Main types: [`model::Problem`] (jobs, vehicles, travel matrix; validated on construction),
 //! [`solver::solve`] (hybrid genetic search with an injected [`solver::Stop`] criterion and a
 //! progress callback), [`check::check`] (independent verification of any solution) and
-//! [`bench`] (run a folder of instances against its best-known table). Readers for Solomon,
+//! [`mod@bench`] (run a folder of instances against its best-known table). Readers for Solomon,
 //! VRPLIB and JSON live in [`io`]. The crate is pure computation: it knows nothing of HTTP, SQL or
 //! MQTT and depends on no other workspace crate.
 
