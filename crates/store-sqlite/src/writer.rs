@@ -84,13 +84,20 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), Stor
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // Callers just answered by the previous commit are about to send their next job; one
-        // yield lets them, so the group (and its single fsync) serves more of them.
-        tokio::task::yield_now().await;
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        // Callers just answered by the previous commit are about to send their next job.
+        // Yield to them for as long as the group keeps growing, so one fsync serves as many as
+        // are ready; an idle system pays a single yield.
+        loop {
+            tokio::task::yield_now().await;
+            let before = batch.len();
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before || batch.len() >= MAX_BATCH {
+                break;
             }
         }
         let mut replies = Vec::with_capacity(batch.len());
