@@ -10,6 +10,7 @@ pub mod access;
 pub mod catalogue;
 pub mod fulfilment;
 pub mod geo;
+mod ident;
 pub mod network;
 pub mod order;
 pub mod site;

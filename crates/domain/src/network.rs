@@ -1,7 +1,7 @@
 //! The company's network: nodes (the headquarters and the regional sub-nodes) and regions.
 
-use crate::{Invalid, LatLon};
-use std::fmt;
+use crate::LatLon;
+use crate::ident::slug_type;
 
 /// A node's identifier, e.g. `qingdao` (lowercase letters, digits and dashes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -10,44 +10,6 @@ pub struct NodeId(String);
 /// A region that nodes, sites, orders and planners belong to, e.g. `asia` or `europe`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Region(String);
-
-fn slug(value: &str, field: &str, what: &str) -> Result<String, Invalid> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(Invalid::new(
-            field,
-            format!("{what} must be 1-64 characters of a-z, 0-9 and '-', got {value:?}"),
-        ))
-    }
-}
-
-macro_rules! slug_type {
-    ($ty:ident, $what:literal) => {
-        impl $ty {
-            /// Validates an identifier; `field` names it in the error.
-            pub fn parse(value: &str, field: &str) -> Result<Self, Invalid> {
-                slug(value, field, $what).map(Self)
-            }
-
-            /// The identifier as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
 
 slug_type!(NodeId, "a node id");
 slug_type!(Region, "a region");

@@ -1,38 +1,13 @@
 //! Sites: factories, warehouses and delivery depots, each attached to a network node.
 
+use crate::ident::slug_type;
 use crate::{Invalid, LatLon, NodeId, Region};
-use std::fmt;
 
 /// A site's identifier, e.g. `wh-seoul`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SiteId(String);
 
-impl SiteId {
-    /// Validates a site id: 1-64 characters of a-z, 0-9 and '-'.
-    pub fn parse(value: &str, field: &str) -> Result<Self, Invalid> {
-        let ok = !value.is_empty()
-            && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
-            Ok(Self(value.to_string()))
-        } else {
-            Err(Invalid::new(field, format!("not a site id: {value:?}")))
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SiteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+slug_type!(SiteId, "a site id");
 
 /// What a site does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

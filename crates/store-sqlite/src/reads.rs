@@ -87,24 +87,39 @@ pub(crate) async fn orders(
     if let Some(t) = query.created_to {
         q.push(" AND created_at < ").push_bind(micros(t));
     }
-    if let Some(id) = query.before_id {
-        q.push(" AND id < ").push_bind(id);
+    let mut page =
+        newest_first(conn, q, query.before_id, query.limit, order_head, |o| o.id).await?;
+    attach_lines(conn, &mut page.items).await?;
+    Ok(page)
+}
+
+/// Finishes a listing query keyed by a descending `id`: continues below `before_id`, fetches one
+/// row more than `limit` to learn whether another page follows, and decodes the rows.
+async fn newest_first<T>(
+    conn: &mut SqliteConnection,
+    mut q: QueryBuilder<Sqlite>,
+    before_id: Option<i64>,
+    limit: u32,
+    decode: impl Fn(&sqlx::sqlite::SqliteRow) -> Result<T, StoreError>,
+    id: impl Fn(&T) -> i64,
+) -> Result<Page<T>, StoreError> {
+    if let Some(before) = before_id {
+        q.push(" AND id < ").push_bind(before);
     }
-    let limit = query.limit.max(1);
+    let limit = limit.max(1) as usize;
     q.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit) + 1);
+        .push_bind(limit as i64 + 1);
     let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
-    let mut items = rows
+    let items = rows
         .iter()
-        .take(limit as usize)
-        .map(order_head)
+        .take(limit)
+        .map(decode)
         .collect::<Result<Vec<_>, _>>()?;
-    let next = if rows.len() > limit as usize {
-        items.last().map(|o| o.id)
+    let next = if rows.len() > limit {
+        items.last().map(id)
     } else {
         None
     };
-    attach_lines(conn, &mut items).await?;
     Ok(Page { items, next })
 }
 
@@ -233,24 +248,15 @@ pub(crate) async fn production_orders(
     if let Some(r) = &query.region {
         q.push(" AND region = ").push_bind(r.as_str().to_string());
     }
-    if let Some(id) = query.before_id {
-        q.push(" AND id < ").push_bind(id);
-    }
-    let limit = query.limit.max(1);
-    q.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit) + 1);
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
-    let items = rows
-        .iter()
-        .take(limit as usize)
-        .map(production_order)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if rows.len() > limit as usize {
-        items.last().map(|p| p.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    newest_first(
+        conn,
+        q,
+        query.before_id,
+        query.limit,
+        production_order,
+        |p| p.id,
+    )
+    .await
 }
 
 /// The principal behind a token hash.
