@@ -24,7 +24,6 @@ use rendan_store::{
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, SqliteConnection};
 use std::path::Path;
 use std::time::Duration;
 use writer::Writer;
@@ -64,18 +63,14 @@ impl SqliteStore {
             StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let opts = options(&data_dir.join(DB_FILE));
-        let mut conn: SqliteConnection = opts.connect().await.map_err(backend)?;
-        MIGRATOR
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        // The writer connects first: it creates the file and applies the migrations.
+        let writer = Writer::start(opts.clone(), &MIGRATOR).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(opts.read_only(true))
             .await
             .map_err(backend)?;
-        let (writer, _task) = Writer::spawn(conn);
         Ok(Self { pool, writer })
     }
 }
