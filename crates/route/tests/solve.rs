@@ -45,9 +45,15 @@ fn same_seed_same_solution() {
 fn solomon_c101_reaches_the_optimum_quickly() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/vrptw/solomon/txt/C101.txt");
-    let Ok(p) = rendan_route::io::read_problem(&path, None) else {
-        eprintln!("skipped: {} not found", path.display());
-        return;
+    // The instances live in the workplace's shared/ folder beside the repository. A developer
+    // without it may skip this test; CI (CI=true) has it, and must not skip.
+    let p = match rendan_route::io::read_problem(&path, None) {
+        Ok(p) => p,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: {}: {e}", path.display());
+            return;
+        }
+        Err(e) => panic!("{}: {e}", path.display()),
     };
     let s = run(&p, Objective::VehiclesDistance, 1, 200);
     let r = rendan_route::check(&p, &s.job_ids(&p));
