@@ -7,6 +7,7 @@
 //! caller's success means its change is on disk, and one fsync is shared by the whole group.
 //! A job that fails is rolled back to its savepoint and does not disturb its neighbours.
 
+use crate::backend;
 use futures_util::future::BoxFuture;
 use rendan_store::StoreError;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -126,10 +127,6 @@ fn pin_to_last_core() {
     {
         core_affinity::set_for_current(*last);
     }
-}
-
-fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), StoreError> {
