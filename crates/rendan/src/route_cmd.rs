@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
-use rendan_route::io::{Format, json, read_problem};
+use rendan_route::io::{Distances, Format, json, read_problem_with, vrplib};
 use rendan_route::solver::{Config, Limits, Objective, Progress, solve};
 use rendan_route::{bench, check};
 use std::io::{IsTerminal, Write};
@@ -28,6 +28,24 @@ impl From<FormatArg> for Format {
             FormatArg::Solomon => Format::Solomon,
             FormatArg::Vrplib => Format::Vrplib,
             FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// Distance conventions of text instances.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DistancesArg {
+    /// Unrounded Euclidean distances.
+    Exact,
+    /// Every arc truncated to one decimal (DIMACS 2021; `bks_dimacs.csv`).
+    Dimacs,
+}
+
+impl From<DistancesArg> for Distances {
+    fn from(d: DistancesArg) -> Distances {
+        match d {
+            DistancesArg::Exact => Distances::Exact,
+            DistancesArg::Dimacs => Distances::Dimacs,
         }
     }
 }
@@ -72,6 +90,12 @@ pub enum RouteCmd {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How arc lengths are computed from coordinates.
+        #[arg(long, value_enum, default_value = "exact")]
+        distances: DistancesArg,
+        /// Solver parameter `NAME=VALUE` (expert tuning; see `rendan_route::solver::Params`).
+        #[arg(long = "param")]
+        params: Vec<String>,
         /// Write the solution here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -80,11 +104,14 @@ pub enum RouteCmd {
     Check {
         /// Problem file.
         problem: PathBuf,
-        /// JSON solution file.
+        /// Solution file: rendan's JSON, or a VRPLIB `.sol` file.
         solution: PathBuf,
         /// Input format of the problem.
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
+        /// How arc lengths are computed from coordinates.
+        #[arg(long, value_enum, default_value = "exact")]
+        distances: DistancesArg,
     },
     /// Solve every instance of a folder, check each, compare with its best-known table.
     Bench {
@@ -99,7 +126,32 @@ pub enum RouteCmd {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How arc lengths are computed from coordinates (picks `bks_dimacs.csv` for dimacs).
+        #[arg(long, value_enum, default_value = "exact")]
+        distances: DistancesArg,
+        /// Solver parameter `NAME=VALUE` (expert tuning; see `rendan_route::solver::Params`).
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Only instances whose name matches one of these patterns (`*` for any text).
+        #[arg(long = "include")]
+        include: Vec<String>,
+        /// Append each result to this CSV as it comes; instances already in it are not run
+        /// again, so an interrupted benchmark resumes where it stopped.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
+}
+
+/// Solver parameters from `NAME=VALUE` arguments over the defaults.
+fn parse_params(args: &[String]) -> anyhow::Result<rendan_route::solver::Params> {
+    let mut p = rendan_route::solver::Params::default();
+    for a in args {
+        let Some((k, v)) = a.split_once('=') else {
+            bail!("--param {a:?}: expected NAME=VALUE");
+        };
+        p.set(k.trim(), v.trim()).map_err(anyhow::Error::msg)?;
+    }
+    Ok(p)
 }
 
 /// Runs a `rendan route` subcommand.
@@ -112,10 +164,14 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             time_limit,
             iterations,
             seed,
+            distances,
+            params,
             out,
         } => {
+            let mut config = Config::new(Objective::from(objective), seed);
+            config.params = parse_params(&params)?;
             let objective = Objective::from(objective);
-            let problem = read_problem(&file, format.map(Format::from))
+            let problem = read_problem_with(&file, format.map(Format::from), distances.into())
                 .with_context(|| format!("reading {}", file.display()))?;
             let started = Instant::now();
             let mut stop = Limits::new(
@@ -126,7 +182,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             let mut progress = |p: &Progress| {
                 if live {
                     eprint!(
-                        "\rbest {:.2}  vehicles {}  iteration {}  {:.1}s   ",
+                        "\rbest cost {:.2}  vehicles {}  iteration {}  {:.1}s   ",
                         p.distance,
                         p.vehicles,
                         p.iteration,
@@ -134,12 +190,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
                     );
                 }
             };
-            let sol = solve(
-                &problem,
-                &Config::new(objective, seed),
-                &mut stop,
-                &mut progress,
-            )?;
+            let sol = solve(&problem, &config, &mut stop, &mut progress)?;
             if live {
                 eprintln!();
             }
@@ -160,14 +211,22 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             problem,
             solution,
             format,
+            distances,
         } => {
-            let p = read_problem(&problem, format.map(Format::from))
+            let p = read_problem_with(&problem, format.map(Format::from), distances.into())
                 .with_context(|| format!("reading {}", problem.display()))?;
             let text = std::fs::read_to_string(&solution)
                 .with_context(|| format!("reading {}", solution.display()))?;
-            let doc = json::parse_solution(&text)
-                .with_context(|| format!("reading {}", solution.display()))?;
-            let r = check(&p, &doc.routes);
+            let routes = if solution.extension().is_some_and(|e| e == "sol") {
+                vrplib::parse_solution(&text)
+                    .with_context(|| format!("reading {}", solution.display()))?
+                    .routes
+            } else {
+                json::parse_solution(&text)
+                    .with_context(|| format!("reading {}", solution.display()))?
+                    .plans()
+            };
+            let r = check(&p, &routes);
             println!(
                 "{}: vehicles {} distance {:.4} cost {:.4}",
                 if r.feasible { "feasible" } else { "INFEASIBLE" },
@@ -187,28 +246,71 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             time_limit,
             objective,
             seed,
+            distances,
+            params,
+            include,
+            csv,
         } => {
-            let objective = Objective::from(objective);
-            let limit = Duration::from_secs_f64(time_limit.max(0.0));
-            let bks = bench::bks_for(&dir, objective)?;
-            let mut rows = Vec::new();
-            for f in
-                bench::instance_files(&dir).with_context(|| format!("listing {}", dir.display()))?
-            {
-                let row = bench::run_one(&f, objective, seed, limit, &bks)
+            let opts = bench::RunOptions {
+                objective: Objective::from(objective),
+                seed,
+                time_limit: Duration::from_secs_f64(time_limit.max(0.0)),
+                distances: distances.into(),
+                params: parse_params(&params)?,
+            };
+            let table = bench::bks_table(&dir, opts.objective, opts.distances)?;
+            let mut rows: Vec<bench::Row> = Vec::new();
+            if let Some(path) = &csv {
+                if let Ok(text) = std::fs::read_to_string(path) {
+                    rows.extend(text.lines().skip(1).filter_map(bench::Row::parse_csv));
+                } else {
+                    std::fs::write(path, format!("{}\n", bench::Row::CSV_HEADER))
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+            }
+            let files: Vec<PathBuf> = bench::instance_files(&dir)
+                .with_context(|| format!("listing {}", dir.display()))?
+                .into_iter()
+                .filter(|f| {
+                    let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                    include.is_empty() || include.iter().any(|p| bench::glob(p, stem))
+                })
+                .collect();
+            let total = files.len();
+            for (k, f) in files.iter().enumerate() {
+                let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                if rows.iter().any(|r| r.instance == stem) {
+                    continue;
+                }
+                let row = bench::run_one(f, &opts, &table)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 eprintln!(
-                    "{} {} {:.2} {} gap {:+.2}% iters {}",
+                    "[{}/{total}] {} vehicles {} cost {:.2} {} gap {:+.2}% iterations {}",
+                    k + 1,
                     row.instance,
                     row.vehicles,
-                    row.distance,
+                    row.cost,
                     if row.feasible { "ok" } else { "INFEASIBLE" },
                     row.gap().unwrap_or(f64::NAN),
                     row.iterations
                 );
+                if let Some(path) = &csv {
+                    use std::io::Write as _;
+                    let mut out = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(path)
+                        .with_context(|| format!("appending to {}", path.display()))?;
+                    writeln!(out, "{}", row.csv())?;
+                }
                 rows.push(row);
             }
-            print!("{}", bench::table(&rows, objective));
+            rows.retain(|r| {
+                files
+                    .iter()
+                    .any(|f| f.file_stem().and_then(|s| s.to_str()) == Some(r.instance.as_str()))
+            });
+            rows.sort_by(|a, b| a.instance.cmp(&b.instance));
+            print!("{}", bench::table(&rows, opts.objective));
             std::io::stdout().flush()?;
         }
     }

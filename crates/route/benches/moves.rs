@@ -1,13 +1,17 @@
-//! Criterion baseline of the local search's inner loop: evaluating one move (relocate, swap,
-//! 2-opt*) on a realistic state, and a whole local-search descent from a fixed start.
+//! Criterion benchmarks of the local search's inner loop and of live booking: evaluating one
+//! move (relocate, swap, 2-opt*) on a realistic state, a whole local-search descent from a
+//! fixed start, and every feasible insertion of one more visit into a 300-stop depot-day.
 //! Uses Solomon R101 from `shared/data` when present, else a generated 100-client instance.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use rendan_route::check::RoutePlan;
 use rendan_route::model::{Job, Location, Problem, TimeWindow, Vehicle};
 use rendan_route::solver::data::Data;
+use rendan_route::solver::insertion::Insertions;
 use rendan_route::solver::rng::Rng;
 use rendan_route::solver::search::{LocalSearch, Move, Plan};
 use rendan_route::solver::segment::Penalties;
+use rendan_route::solver::{Config, Limits, Objective, solve};
 
 fn problem() -> Problem {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +31,8 @@ fn problem() -> Problem {
             Job {
                 id: k + 1,
                 location: k as usize + 1,
-                demand: vec![1.0 + rng.below(40) as f64],
+                delivery: vec![1.0 + rng.below(40) as f64],
+                pickup: vec![0.0],
                 windows: vec![TimeWindow {
                     start: a,
                     end: a + 10.0,
@@ -50,27 +55,95 @@ fn problem() -> Problem {
             max_duration: None,
             skills: vec![],
             fixed_cost: 0.0,
+            unit_cost: 1.0,
         })
         .collect();
     Problem::new("gen".into(), locations, jobs, vehicles, None).expect("valid")
+}
+
+/// A depot-day: `stops` deliveries with installation in a city of 40×40 km (minutes of driving
+/// as distance), two-hour windows from 08:00 to 18:00, 20–90 minutes on site, kg and m³ loads,
+/// half of them taking an old appliance back, a third needing a certified installer; 30 crews
+/// with two truck sizes and 08:00–18:00 shifts, two thirds of them certified.
+fn depot_day(stops: usize) -> Problem {
+    let mut rng = Rng::new(42);
+    let mut locations = vec![Location { x: 20.0, y: 20.0 }];
+    let jobs: Vec<Job> = (0..stops)
+        .map(|k| {
+            locations.push(Location {
+                x: rng.unit() * 40.0,
+                y: rng.unit() * 40.0,
+            });
+            let slot = 480.0 + 120.0 * rng.below(5) as f64;
+            let haul = rng.below(2) == 0;
+            let kg = 40.0 + rng.below(80) as f64;
+            let m3 = 0.3 + rng.unit();
+            Job {
+                id: k as u64 + 1,
+                location: k + 1,
+                delivery: vec![kg, m3],
+                pickup: if haul { vec![kg, m3] } else { vec![0.0, 0.0] },
+                windows: vec![TimeWindow {
+                    start: slot,
+                    end: slot + 120.0,
+                }],
+                service: 20.0 + rng.below(70) as f64,
+                skills: if rng.below(3) == 0 {
+                    vec!["ac-certified".into()]
+                } else {
+                    vec![]
+                },
+            }
+        })
+        .collect();
+    let vehicles = (0..30)
+        .map(|k| Vehicle {
+            id: k + 1,
+            start: 0,
+            end: 0,
+            capacity: if k % 2 == 0 {
+                vec![1200.0, 14.0]
+            } else {
+                vec![2000.0, 22.0]
+            },
+            shift: TimeWindow {
+                start: 480.0,
+                end: 1080.0,
+            },
+            max_duration: None,
+            skills: if k % 3 == 0 {
+                vec![]
+            } else {
+                vec!["ac-certified".into()]
+            },
+            fixed_cost: 0.0,
+            unit_cost: 1.0,
+        })
+        .collect();
+    Problem::new("depot-day".into(), locations, jobs, vehicles, None).expect("valid")
 }
 
 fn bench(c: &mut Criterion) {
     let p = problem();
     let d = Data::new(&p, 0.0, 20).expect("data");
     let mut rng = Rng::new(7);
-    let mut tour: Vec<u32> = (1..=d.n as u32).collect();
+    let mut tour: Vec<u32> = d.clients().collect();
     rng.shuffle(&mut tour);
-    let start: Vec<Vec<u32>> = tour.chunks(d.n.div_ceil(18)).map(|c| c.to_vec()).collect();
-    let mut ls = LocalSearch::new(&d);
-    ls.set_penalties(Penalties {
-        load: 10.0,
+    let start: Vec<(u32, Vec<u32>)> = tour
+        .chunks(d.n.div_ceil(18))
+        .map(|c| (0, c.to_vec()))
+        .collect();
+    let pen = Penalties {
+        load: [10.0; 3],
         tw: 10.0,
-    });
-    ls.load(&start, 25);
+    };
+    let mut ls = LocalSearch::new(&d);
+    ls.set_penalties(pen);
+    ls.load(&start);
     ls.run(&mut rng);
     // Pairs (u, v) from the granular neighbourhoods of a local optimum.
-    let pairs: Vec<(u32, u32)> = (1..=d.n as u32)
+    let pairs: Vec<(u32, u32)> = d
+        .clients()
         .flat_map(|u| d.neighbours[u as usize].iter().map(move |&v| (u, v)))
         .collect();
     for (name, mv) in [
@@ -107,15 +180,33 @@ fn bench(c: &mut Criterion) {
     c.bench_function("local_search/descent from a random split", |b| {
         b.iter(|| {
             let mut s = LocalSearch::new(&d);
-            s.set_penalties(Penalties {
-                load: 10.0,
-                tw: 10.0,
-            });
-            s.load(&start, 25);
+            s.set_penalties(pen);
+            s.load(&start);
             s.run(&mut Rng::new(3));
             black_box(s.cost())
         })
     });
+
+    // Live booking: a planned 300-stop day and one more visit (job 301, outside the plan).
+    let day = depot_day(301);
+    let mut planned = day.clone();
+    planned.jobs.truncate(300);
+    let mut stop = Limits::new(None, Some(300));
+    let sol = solve(
+        &planned,
+        &Config::new(Objective::Distance, 1),
+        &mut stop,
+        &mut |_| {},
+    )
+    .expect("solvable");
+    assert!(sol.feasible, "the benchmark's day must be feasible");
+    let plan: Vec<RoutePlan> = sol.plans(&planned);
+    let ins = Insertions::new(&day, &plan).expect("a feasible plan");
+    let found = ins.of(300).len();
+    c.bench_function(
+        &format!("insertion/one visit into a 300-stop day ({found} feasible places)"),
+        |b| b.iter(|| black_box(ins.of(black_box(300)))),
+    );
 }
 
 criterion_group!(benches, bench);

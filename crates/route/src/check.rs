@@ -1,5 +1,7 @@
 //! The independent checker: recomputes a solution's cost and verifies every constraint from
-//! scratch, by a plain forward simulation of each route.
+//! scratch, by a plain forward simulation of each route: which vehicle drives it, every job
+//! once, skills, the load on board at every point (deliveries leave the start loaded, pickups
+//! ride to the end), time windows, the shift and the maximum duration.
 //!
 //! It shares no code with the solver's incremental evaluation (`solver::segment`): a bug there
 //! cannot hide itself here. Every test and benchmark result goes through [`check`]. Times and
@@ -8,6 +10,15 @@
 
 use crate::model::{EPS, Problem};
 use std::collections::HashMap;
+
+/// One route of a solution: the vehicle that drives it and the jobs it visits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePlan {
+    /// Index of the vehicle in [`Problem::vehicles`] (0-based).
+    pub vehicle: usize,
+    /// Job ids in visit order.
+    pub jobs: Vec<u64>,
+}
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,20 +29,17 @@ pub enum Violation {
     Duplicate(u64),
     /// A job never visited.
     Missing(u64),
-    /// More non-empty routes than vehicles.
-    TooManyRoutes {
-        /// Routes given.
-        routes: usize,
-        /// Vehicles available.
-        vehicles: usize,
-    },
-    /// Load above capacity on a route.
+    /// A route names a vehicle the problem does not have.
+    UnknownVehicle(usize),
+    /// Two routes use the same vehicle.
+    VehicleTwice(usize),
+    /// Load on board above capacity at some point of a route.
     Capacity {
         /// Route index.
         route: usize,
         /// Dimension.
         dim: usize,
-        /// Load carried.
+        /// Largest load on board.
         load: f64,
         /// Capacity.
         capacity: f64,
@@ -81,14 +89,26 @@ pub struct Report {
     pub vehicles: usize,
     /// Total travelled distance (unrounded).
     pub distance: f64,
-    /// Distance plus the fixed costs of the vehicles used.
+    /// Σ over used vehicles of fixed cost + cost per unit of distance × route length.
     pub cost: f64,
     /// Every violation found.
     pub violations: Vec<Violation>,
 }
 
-/// Checks `routes` (job ids, route k driven by vehicle k) against `problem`.
-pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
+/// Routes given as job ids per vehicle position: route k is driven by vehicle k.
+pub fn by_position(routes: &[Vec<u64>]) -> Vec<RoutePlan> {
+    routes
+        .iter()
+        .enumerate()
+        .map(|(vehicle, jobs)| RoutePlan {
+            vehicle,
+            jobs: jobs.clone(),
+        })
+        .collect()
+}
+
+/// Checks `routes` against `problem`.
+pub fn check(problem: &Problem, routes: &[RoutePlan]) -> Report {
     let index: HashMap<u64, usize> = problem
         .jobs
         .iter()
@@ -96,36 +116,26 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
         .map(|(i, j)| (j.id, i))
         .collect();
     let mut seen = vec![false; problem.jobs.len()];
+    let mut vehicle_used = vec![false; problem.vehicles.len()];
     let mut violations = Vec::new();
     let mut distance = 0.0;
     let mut cost = 0.0;
-    let used = routes.iter().filter(|r| !r.is_empty()).count();
-    if routes.len() > problem.vehicles.len() && used > 0 {
-        let last_nonempty = routes.iter().rposition(|r| !r.is_empty()).unwrap_or(0);
-        if last_nonempty >= problem.vehicles.len() {
-            violations.push(Violation::TooManyRoutes {
-                routes: last_nonempty + 1,
-                vehicles: problem.vehicles.len(),
-            });
-        }
-    }
-    for (r, route) in routes.iter().enumerate() {
-        if route.is_empty() {
+    let mut used = 0;
+    for (r, plan) in routes.iter().enumerate() {
+        if plan.jobs.is_empty() {
             continue;
         }
-        let Some(veh) = problem.vehicles.get(r) else {
+        used += 1;
+        let Some(veh) = problem.vehicles.get(plan.vehicle) else {
+            violations.push(Violation::UnknownVehicle(plan.vehicle));
             continue;
         };
+        if std::mem::replace(&mut vehicle_used[plan.vehicle], true) {
+            violations.push(Violation::VehicleTwice(plan.vehicle));
+        }
         let m = &problem.matrix;
-        let mut load = vec![0.0; problem.dims];
-        let mut at = veh.start;
-        let depart = veh.shift.start;
-        let mut t = depart;
-        let mut starts = Vec::with_capacity(route.len());
-        let mut chosen_end = Vec::with_capacity(route.len());
-        let mut services = Vec::with_capacity(route.len());
-        let mut locs = Vec::with_capacity(route.len());
-        for &id in route {
+        let mut jobs = Vec::with_capacity(plan.jobs.len());
+        for &id in &plan.jobs {
             let Some(&ji) = index.get(&id) else {
                 violations.push(Violation::UnknownJob(id));
                 continue;
@@ -138,10 +148,38 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
             if job.skills.iter().any(|s| !veh.skills.contains(s)) {
                 violations.push(Violation::Skill { route: r, job: id });
             }
-            for (l, d) in load.iter_mut().zip(&job.demand) {
-                *l += d;
+            jobs.push(job);
+        }
+        // Load on board: everything to deliver at the start, then each stop unloads its
+        // delivery and loads its pickup.
+        let mut on_board: Vec<f64> = (0..problem.dims)
+            .map(|d| jobs.iter().map(|j| j.delivery[d]).sum())
+            .collect();
+        let mut peak = on_board.clone();
+        for job in &jobs {
+            for (d, l) in on_board.iter_mut().enumerate() {
+                *l += job.pickup[d] - job.delivery[d];
+                peak[d] = peak[d].max(*l);
             }
-            distance += m.dist(at, job.location);
+        }
+        for (dim, (&l, &c)) in peak.iter().zip(&veh.capacity).enumerate() {
+            if l > c + EPS {
+                violations.push(Violation::Capacity {
+                    route: r,
+                    dim,
+                    load: l,
+                    capacity: c,
+                });
+            }
+        }
+        let mut route_dist = 0.0;
+        let mut at = veh.start;
+        let depart = veh.shift.start;
+        let mut t = depart;
+        let mut starts = Vec::with_capacity(jobs.len());
+        let mut chosen_end = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            route_dist += m.dist(at, job.location);
             let arrival = t + m.time(at, job.location);
             // The earliest window still open on arrival gives the earliest service start.
             match job.windows.iter().find(|w| arrival <= w.end + EPS) {
@@ -152,7 +190,7 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
                 None => {
                     violations.push(Violation::Late {
                         route: r,
-                        job: id,
+                        job: job.id,
                         arrival,
                     });
                     t = arrival;
@@ -160,12 +198,10 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
                 }
             }
             starts.push(t);
-            services.push(job.service);
-            locs.push(job.location);
             t += job.service;
             at = job.location;
         }
-        distance += m.dist(at, veh.end);
+        route_dist += m.dist(at, veh.end);
         let arrival = t + m.time(at, veh.end);
         if arrival > veh.shift.end + EPS {
             violations.push(Violation::LateReturn {
@@ -174,16 +210,6 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
                 end: veh.shift.end,
             });
         }
-        for (dim, (&l, &c)) in load.iter().zip(&veh.capacity).enumerate() {
-            if l > c + EPS {
-                violations.push(Violation::Capacity {
-                    route: r,
-                    dim,
-                    load: l,
-                    capacity: c,
-                });
-            }
-        }
         if let Some(max) = veh.max_duration {
             // Delay the departure as much as possible without delaying the return (backward pass
             // of latest starts), which gives the shortest duration of this visit order.
@@ -191,13 +217,10 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
             for k in (0..starts.len()).rev() {
                 let s = latest.min(chosen_end[k]).max(starts[k]);
                 latest = s - if k > 0 {
-                    m.time(locs[k - 1], locs[k]) + services[k - 1]
+                    m.time(jobs[k - 1].location, jobs[k].location) + jobs[k - 1].service
                 } else {
-                    0.0
+                    m.time(veh.start, jobs[0].location)
                 };
-                if k == 0 {
-                    latest = s - m.time(veh.start, locs[0]);
-                }
             }
             let leave = latest.max(depart);
             let duration = arrival - leave;
@@ -209,14 +232,14 @@ pub fn check(problem: &Problem, routes: &[Vec<u64>]) -> Report {
                 });
             }
         }
-        cost += veh.fixed_cost;
+        distance += route_dist;
+        cost += veh.fixed_cost + veh.unit_cost * route_dist;
     }
     for (i, s) in seen.iter().enumerate() {
         if !s {
             violations.push(Violation::Missing(problem.jobs[i].id));
         }
     }
-    cost += distance;
     Report {
         feasible: violations.is_empty(),
         vehicles: used,

@@ -1,11 +1,14 @@
 //! The routing problem as the engine sees it: locations, jobs, vehicles and a travel matrix.
 //!
-//! The model is deliberately richer than the Solomon benchmark needs so that the later
-//! integration with orders and crews needs no rewrite: demands and capacities have several
-//! dimensions (kg, m³, ...), a job may have several time windows, jobs require skills that
-//! vehicles provide, and every vehicle has its own start and end location, shift window, maximum
-//! route duration and fixed cost. [`Problem::new`] validates everything, so a `Problem` that
-//! exists is consistent; [`Problem::unservable_jobs`] explains which jobs no vehicle can serve.
+//! The model is what a depot-day needs, and it covers the benchmark families too: loads and
+//! capacities have several dimensions (kg, m³, ...); a job delivers goods loaded at the vehicle's
+//! start and may pick goods up (the old appliance hauled away) that ride to the vehicle's end;
+//! a job may have several time windows and require skills that a vehicle's crew must all have;
+//! every vehicle has its own start and end location (so several depots), shift window, maximum
+//! route duration, fixed cost and cost per unit of distance. Identical vehicles form a
+//! [`VehicleType`] ([`Problem::vehicle_types`]). [`Problem::new`] validates everything, so a
+//! `Problem` that exists is consistent; [`Problem::unservable_jobs`] explains which jobs no
+//! vehicle can serve.
 
 use crate::error::ModelError;
 
@@ -56,8 +59,12 @@ pub struct Job {
     pub id: u64,
     /// Index into [`Problem::locations`].
     pub location: usize,
-    /// Demand per capacity dimension (same length as every vehicle's capacity).
-    pub demand: Vec<f64>,
+    /// Amount per capacity dimension loaded at the vehicle's start and delivered here (same
+    /// length as every vehicle's capacity).
+    pub delivery: Vec<f64>,
+    /// Amount per capacity dimension picked up here and carried to the vehicle's end (the old
+    /// appliance taken away); all zero for a pure delivery.
+    pub pickup: Vec<f64>,
     /// Windows in which service may start, sorted and disjoint; never empty.
     pub windows: Vec<TimeWindow>,
     /// Time spent on site after service starts.
@@ -85,6 +92,30 @@ pub struct Vehicle {
     pub skills: Vec<String>,
     /// Cost paid once if the vehicle is used.
     pub fixed_cost: f64,
+    /// Cost per unit of distance driven (1 unless the fleet's vehicles cost differently).
+    pub unit_cost: f64,
+}
+
+impl Vehicle {
+    /// True when `other` differs from `self` only by its id: both can drive the same routes at
+    /// the same cost.
+    pub fn same_type(&self, other: &Vehicle) -> bool {
+        self.start == other.start
+            && self.end == other.end
+            && self.capacity == other.capacity
+            && self.shift == other.shift
+            && self.max_duration == other.max_duration
+            && self.skills == other.skills
+            && self.fixed_cost == other.fixed_cost
+            && self.unit_cost == other.unit_cost
+    }
+}
+
+/// Identical vehicles: the indices (into [`Problem::vehicles`]) of every vehicle of one kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VehicleType {
+    /// Indices of the vehicles of this type, ascending; the first one describes them all.
+    pub vehicles: Vec<usize>,
 }
 
 /// Travel distances and durations between locations, row-major.
@@ -110,6 +141,18 @@ impl Matrix {
             time: dist.clone(),
             dist,
         }
+    }
+
+    /// Euclidean distances with every arc truncated to one decimal, the DIMACS 2021 challenge
+    /// convention for the Gehring–Homberger tables; travel time equals distance.
+    pub fn euclidean_dimacs(locations: &[Location]) -> Self {
+        let mut m = Self::euclidean(locations);
+        for v in &mut m.dist {
+            // The tiny nudge keeps exact tenths (e.g. 0.3 computed as 0.2999…) on their value.
+            *v = ((*v * 10.0) + 1e-9).floor() / 10.0;
+        }
+        m.time = m.dist.clone();
+        m
     }
 
     /// An explicit matrix; `dist` and `time` are `n*n` row-major, non-negative and finite.
@@ -207,17 +250,19 @@ impl Problem {
                     index: j.location,
                 });
             }
-            if j.demand.len() != dims {
-                return Err(ModelError::Dimensions {
-                    what: format!("job {}", j.id),
-                    got: j.demand.len(),
-                    dims,
-                });
-            }
-            if j.demand.iter().any(|d| !d.is_finite() || *d < 0.0) {
-                return Err(ModelError::Negative {
-                    what: format!("job {} demand", j.id),
-                });
+            for (what, v) in [("delivery", &j.delivery), ("pickup", &j.pickup)] {
+                if v.len() != dims {
+                    return Err(ModelError::Dimensions {
+                        what: format!("job {} {what}", j.id),
+                        got: v.len(),
+                        dims,
+                    });
+                }
+                if v.iter().any(|d| !d.is_finite() || *d < 0.0) {
+                    return Err(ModelError::Negative {
+                        what: format!("job {} {what}", j.id),
+                    });
+                }
             }
             if !j.service.is_finite() || j.service < 0.0 {
                 return Err(ModelError::Negative {
@@ -257,9 +302,11 @@ impl Problem {
             if v.max_duration.is_some_and(|d| d.is_nan() || d < 0.0)
                 || !v.fixed_cost.is_finite()
                 || v.fixed_cost < 0.0
+                || !v.unit_cost.is_finite()
+                || v.unit_cost < 0.0
             {
                 return Err(ModelError::Negative {
-                    what: format!("vehicle {} duration or fixed cost", v.id),
+                    what: format!("vehicle {} duration, fixed cost or unit cost", v.id),
                 });
             }
         }
@@ -273,14 +320,31 @@ impl Problem {
         })
     }
 
+    /// The vehicles grouped into types of identical vehicles, in order of their first vehicle.
+    pub fn vehicle_types(&self) -> Vec<VehicleType> {
+        let mut types: Vec<VehicleType> = Vec::new();
+        for (k, v) in self.vehicles.iter().enumerate() {
+            match types
+                .iter_mut()
+                .find(|t| self.vehicles[t.vehicles[0]].same_type(v))
+            {
+                Some(t) => t.vehicles.push(k),
+                None => types.push(VehicleType { vehicles: vec![k] }),
+            }
+        }
+        types
+    }
+
     /// Why vehicle `v` cannot serve job `j` alone (on an otherwise empty route), if it cannot.
     pub fn why_not(&self, j: &Job, v: &Vehicle) -> Option<String> {
         for d in 0..self.dims {
-            if j.demand[d] > v.capacity[d] + EPS {
-                return Some(format!(
-                    "demand {} in dimension {d} exceeds vehicle {}'s capacity {}",
-                    j.demand[d], v.id, v.capacity[d]
-                ));
+            for (what, amount) in [("delivery", j.delivery[d]), ("pickup", j.pickup[d])] {
+                if amount > v.capacity[d] + EPS {
+                    return Some(format!(
+                        "{what} {amount} in dimension {d} exceeds vehicle {}'s capacity {}",
+                        v.id, v.capacity[d]
+                    ));
+                }
             }
         }
         if let Some(s) = j.skills.iter().find(|s| !v.skills.contains(s)) {
@@ -317,19 +381,20 @@ impl Problem {
 
     /// Jobs that no vehicle can serve, each with the reason given by the first vehicle.
     pub fn unservable_jobs(&self) -> Vec<(u64, String)> {
+        let types = self.vehicle_types();
         self.jobs
             .iter()
             .filter_map(|j| {
-                let reasons: Vec<String> = self
-                    .vehicles
-                    .iter()
-                    .filter_map(|v| self.why_not(j, v))
-                    .collect();
-                if reasons.len() == self.vehicles.len() {
-                    Some((j.id, reasons.into_iter().next().unwrap_or_default()))
-                } else {
-                    None
+                let mut first = None;
+                for t in &types {
+                    match self.why_not(j, &self.vehicles[t.vehicles[0]]) {
+                        None => return None,
+                        Some(r) => {
+                            first.get_or_insert(r);
+                        }
+                    }
                 }
+                Some((j.id, first.unwrap_or_default()))
             })
             .collect()
     }

@@ -1,6 +1,6 @@
 //! The checker against small cases computed by hand.
 
-use rendan_route::check::{Violation, check};
+use rendan_route::check::{RoutePlan, Violation, by_position, check};
 use rendan_route::model::{Job, Location, Problem, TimeWindow, Vehicle};
 
 /// Depot (0,0); job 1 at (3,4), 5 from the depot; job 2 at (6,8), 5 from job 1, 10 from the depot.
@@ -13,7 +13,8 @@ fn problem(cap: f64, shift_end: f64, max_duration: Option<f64>) -> Problem {
     let job = |id: u64, loc: usize, demand: f64, a: f64, b: f64| Job {
         id,
         location: loc,
-        demand: vec![demand],
+        delivery: vec![demand],
+        pickup: vec![0.0],
         windows: vec![TimeWindow { start: a, end: b }],
         service: 1.0,
         skills: vec![],
@@ -32,6 +33,7 @@ fn problem(cap: f64, shift_end: f64, max_duration: Option<f64>) -> Problem {
             max_duration,
             skills: vec![],
             fixed_cost: 0.0,
+            unit_cost: 1.0,
         })
         .collect();
     Problem::new("hand".into(), locations, jobs, vehicles, None).unwrap()
@@ -40,7 +42,7 @@ fn problem(cap: f64, shift_end: f64, max_duration: Option<f64>) -> Problem {
 #[test]
 fn feasible_route_costs_twenty() {
     // 0→1: 5, arrive 5, serve 5..6; 1→2: 5, arrive 11, wait to 20, serve 20..21; 2→0: 10, back 31.
-    let r = check(&problem(10.0, 40.0, None), &[vec![1, 2]]);
+    let r = check(&problem(10.0, 40.0, None), &by_position(&[vec![1, 2]]));
     assert!(r.feasible, "{:?}", r.violations);
     assert_eq!(r.vehicles, 1);
     assert!((r.distance - 20.0).abs() < 1e-12);
@@ -48,7 +50,7 @@ fn feasible_route_costs_twenty() {
 
 #[test]
 fn late_return_is_reported() {
-    let r = check(&problem(10.0, 30.0, None), &[vec![1, 2]]);
+    let r = check(&problem(10.0, 30.0, None), &by_position(&[vec![1, 2]]));
     assert_eq!(
         r.violations,
         vec![Violation::LateReturn {
@@ -61,7 +63,7 @@ fn late_return_is_reported() {
 
 #[test]
 fn capacity_is_reported() {
-    let r = check(&problem(6.0, 40.0, None), &[vec![1, 2]]);
+    let r = check(&problem(6.0, 40.0, None), &by_position(&[vec![1, 2]]));
     assert_eq!(
         r.violations,
         vec![Violation::Capacity {
@@ -76,7 +78,7 @@ fn capacity_is_reported() {
 #[test]
 fn late_arrival_is_reported() {
     // Visiting 2 first: arrive 10, serve 20..21, go to 1: arrive 26 > 10.
-    let r = check(&problem(10.0, 40.0, None), &[vec![2, 1]]);
+    let r = check(&problem(10.0, 40.0, None), &by_position(&[vec![2, 1]]));
     assert_eq!(
         r.violations,
         vec![Violation::Late {
@@ -91,8 +93,17 @@ fn late_arrival_is_reported() {
 #[test]
 fn max_duration_uses_the_latest_departure() {
     // Leaving at 5 (job 1 served at its latest, 10) still returns at 31: duration 26.
-    assert!(check(&problem(10.0, 40.0, Some(26.0)), &[vec![1, 2]]).feasible);
-    let r = check(&problem(10.0, 40.0, Some(25.0)), &[vec![1, 2]]);
+    assert!(
+        check(
+            &problem(10.0, 40.0, Some(26.0)),
+            &by_position(&[vec![1, 2]])
+        )
+        .feasible
+    );
+    let r = check(
+        &problem(10.0, 40.0, Some(25.0)),
+        &by_position(&[vec![1, 2]]),
+    );
     assert_eq!(
         r.violations,
         vec![Violation::Duration {
@@ -104,28 +115,39 @@ fn max_duration_uses_the_latest_departure() {
 }
 
 #[test]
-fn missing_duplicate_unknown_and_too_many_routes() {
+fn missing_duplicate_unknown_and_vehicle_errors() {
     let p = problem(10.0, 40.0, None);
     assert_eq!(
-        check(&p, &[vec![1]]).violations,
+        check(&p, &by_position(&[vec![1]])).violations,
         vec![Violation::Missing(2)]
     );
     assert_eq!(
-        check(&p, &[vec![1, 2], vec![1]]).violations,
+        check(&p, &by_position(&[vec![1, 2], vec![1]])).violations,
         vec![Violation::Duplicate(1)]
     );
     assert!(
-        check(&p, &[vec![1, 2, 9]])
+        check(&p, &by_position(&[vec![1, 2, 9]]))
             .violations
             .contains(&Violation::UnknownJob(9))
     );
-    let r = check(&p, &[vec![1], vec![], vec![2]]);
-    assert!(r.violations.contains(&Violation::TooManyRoutes {
-        routes: 3,
-        vehicles: 2
-    }));
+    let r = check(&p, &by_position(&[vec![1], vec![], vec![2]]));
+    assert!(r.violations.contains(&Violation::UnknownVehicle(2)));
+    let twice = [
+        RoutePlan {
+            vehicle: 1,
+            jobs: vec![1],
+        },
+        RoutePlan {
+            vehicle: 1,
+            jobs: vec![2],
+        },
+    ];
+    assert_eq!(
+        check(&p, &twice).violations,
+        vec![Violation::VehicleTwice(1)]
+    );
     // Two separate routes: 5+5 and 10+10.
-    let r = check(&p, &[vec![1], vec![2]]);
+    let r = check(&p, &by_position(&[vec![1], vec![2]]));
     assert!(r.feasible);
     assert!((r.distance - 30.0).abs() < 1e-12);
 }
@@ -144,14 +166,14 @@ fn several_windows_and_skills() {
             end: 10.0,
         },
     ];
-    assert!(check(&p, &[vec![1, 2]]).feasible);
+    assert!(check(&p, &by_position(&[vec![1, 2]])).feasible);
     // Only [0,3]: arriving at 5 is late.
     p.jobs[0].windows = vec![TimeWindow {
         start: 0.0,
         end: 3.0,
     }];
     assert_eq!(
-        check(&p, &[vec![1, 2]]).violations[0],
+        check(&p, &by_position(&[vec![1, 2]])).violations[0],
         Violation::Late {
             route: 0,
             job: 1,
@@ -161,9 +183,65 @@ fn several_windows_and_skills() {
     let mut p = problem(10.0, 40.0, None);
     p.jobs[1].skills = vec!["install".into()];
     assert_eq!(
-        check(&p, &[vec![1, 2]]).violations,
+        check(&p, &by_position(&[vec![1, 2]])).violations,
         vec![Violation::Skill { route: 0, job: 2 }]
     );
     p.vehicles[0].skills = vec!["install".into()];
-    assert!(check(&p, &[vec![1, 2]]).feasible);
+    assert!(check(&p, &by_position(&[vec![1, 2]])).feasible);
+}
+
+#[test]
+fn pickups_ride_to_the_end_and_load_is_checked_at_every_point() {
+    // Job 1 delivers 3 and picks up 6; job 2 delivers 4. Leaving: 7 on board; after job 1:
+    // 4 + 6 = 10; after job 2: 6. Peak 10.
+    let mut p = problem(10.0, 40.0, None);
+    p.jobs[0].pickup = vec![6.0];
+    assert!(check(&p, &by_position(&[vec![1, 2]])).feasible);
+    p.vehicles[0].capacity = vec![9.0];
+    assert_eq!(
+        check(&p, &by_position(&[vec![1, 2]])).violations,
+        vec![Violation::Capacity {
+            route: 0,
+            dim: 0,
+            load: 10.0,
+            capacity: 9.0
+        }]
+    );
+    // The other order peaks at 7 when leaving: 3 on board after job 2, 6 after job 1.
+    assert!(
+        check(&p, &by_position(&[vec![2, 1]]))
+            .violations
+            .iter()
+            .all(|v| !matches!(v, Violation::Capacity { .. }))
+    );
+}
+
+#[test]
+fn cost_counts_fixed_and_unit_costs_of_each_vehicle() {
+    let mut p = problem(10.0, 40.0, None);
+    p.vehicles[0].fixed_cost = 100.0;
+    p.vehicles[0].unit_cost = 2.0;
+    p.vehicles[1].fixed_cost = 7.0;
+    p.vehicles[1].unit_cost = 0.5;
+    // Vehicle 0 drives 10 (job 1 and back), vehicle 1 drives 20 (job 2 and back).
+    let r = check(&p, &by_position(&[vec![1], vec![2]]));
+    assert!(r.feasible);
+    assert!((r.distance - 30.0).abs() < 1e-12);
+    assert!((r.cost - (100.0 + 2.0 * 10.0 + 7.0 + 0.5 * 20.0)).abs() < 1e-12);
+    // An unused vehicle costs nothing.
+    let r = check(&p, &by_position(&[vec![], vec![1, 2]]));
+    assert!((r.cost - (7.0 + 0.5 * 20.0)).abs() < 1e-12);
+}
+
+#[test]
+fn vehicles_end_at_their_own_depot() {
+    // Vehicle 1 ends at job 2's location (a second depot): 0→1→2 is 10, then 0 back.
+    let mut p = problem(10.0, 40.0, None);
+    p.vehicles[1].end = 2;
+    let plan = [RoutePlan {
+        vehicle: 1,
+        jobs: vec![1],
+    }];
+    let r = check(&p, &plan);
+    assert!((r.distance - 10.0).abs() < 1e-12, "{}", r.distance);
 }

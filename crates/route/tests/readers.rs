@@ -1,7 +1,8 @@
 //! Readers: malformed files are rejected with the line of the fault; valid ones round-trip.
 
+use rendan_route::check::check;
 use rendan_route::error::ReadError;
-use rendan_route::io::{Format, json, parse};
+use rendan_route::io::{Format, json, parse, vrplib};
 
 const SOLOMON: &str = "TINY
 
@@ -249,11 +250,193 @@ fn solution_round_trip() {
         objective: "distance".into(),
         vehicles: 1,
         distance: 12.5,
+        cost: 12.5,
         feasible: true,
         elapsed_s: 0.1,
-        routes: vec![vec![2, 1]],
+        iterations: 7,
+        routes: vec![json::RouteDoc {
+            vehicle: 1,
+            jobs: vec![2, 1],
+        }],
     };
     let text = json::write_solution(&doc);
     assert_eq!(json::parse_solution(&text).unwrap(), doc);
     assert!(json::parse_solution("{\"instance\": 3}").is_err());
+    // The older positional form: route k is driven by vehicle k.
+    let old = json::parse_solution("{\"routes\": [[], [2, 1]]}").unwrap();
+    assert_eq!(old.routes[1].vehicle, 1);
+    assert_eq!(old.routes[1].jobs, vec![2, 1]);
+}
+
+/// Two depots (nodes 1, 2), three clients, three vehicles with their own depot, capacity,
+/// fixed cost (x100) and cost per distance (x100), a maximum duration for all.
+const MULTI: &str = "NAME : MULTI
+TYPE : MDVRPTW
+DIMENSION : 5
+VEHICLES : 3
+VEHICLES_MAX_DURATION : 500
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 100 0
+3 10 0
+4 90 0
+5 50 0
+DEMAND_SECTION
+1 0
+2 0
+3 5
+4 6
+5 7
+TIME_WINDOW_SECTION
+1 0 1000
+2 0 800
+3 0 1000
+4 0 1000
+5 0 1000
+SERVICE_TIME_SECTION
+1 0
+2 0
+3 10
+4 10
+5 10
+CAPACITY_SECTION
+1 15
+2 20
+3 20
+VEHICLES_DEPOT_SECTION
+1 1
+2 2
+3 1
+VEHICLES_FIXED_COST_SECTION
+1 1000
+2 2000
+3 2000
+VEHICLES_UNIT_DISTANCE_COST_SECTION
+1 100
+2 150
+3 100
+DEPOT_SECTION
+1
+2
+-1
+EOF
+";
+
+#[test]
+fn vrplib_with_depots_and_a_mixed_fleet() {
+    let p = parse(MULTI, Format::Vrplib).unwrap();
+    assert_eq!(
+        p.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
+    assert_eq!(p.vehicles.len(), 3);
+    let v = &p.vehicles[1];
+    assert_eq!((v.start, v.end), (1, 1));
+    assert_eq!(v.capacity, vec![20.0]);
+    assert_eq!((v.fixed_cost, v.unit_cost), (20.0, 1.5));
+    assert_eq!(v.max_duration, Some(500.0));
+    assert_eq!(v.shift.end, 800.0);
+    assert_eq!(p.vehicle_types().len(), 3);
+    // Vehicle 0 (depot 1) serves 3 then 5 and back: 10 + 40 + 50; vehicle 1 (depot 2) serves
+    // job 4, 10 away: 20 at 1.5 per unit.
+    let sol = vrplib::parse_solution("Route #1: 2 4\nRoute #2: 3\nRoute #3:\nCost: 123\n").unwrap();
+    assert_eq!(sol.cost, Some(123.0));
+    assert_eq!(sol.routes.len(), 2);
+    assert_eq!(
+        (sol.routes[1].vehicle, sol.routes[1].jobs.clone()),
+        (1, vec![4])
+    );
+    let r = check(&p, &sol.routes);
+    assert!(r.feasible, "{:?}", r.violations);
+    assert!((r.distance - (100.0 + 20.0)).abs() < 1e-9, "{}", r.distance);
+    assert!(
+        (r.cost - (10.0 + 100.0 + 20.0 + 1.5 * 20.0)).abs() < 1e-9,
+        "{}",
+        r.cost
+    );
+}
+
+#[test]
+fn malformed_vehicle_sections() {
+    let cases = [
+        (
+            MULTI.replace("2 2\n3 1", "2 3\n3 1"),
+            37,
+            "not in DEPOT_SECTION",
+        ),
+        (
+            MULTI.replace("VEHICLES : 3", "VEHICLES : 2"),
+            34,
+            "beyond VEHICLES",
+        ),
+        (MULTI.replace("2 150", "2 -150"), 45, "negative"),
+        (
+            MULTI.replace("3 20\nVEHICLES_DEPOT", "VEHICLES_DEPOT"),
+            0,
+            "CAPACITY_SECTION row",
+        ),
+        (
+            MULTI.replace("2 20\n3 20", "2 20\n2 20"),
+            34,
+            "listed twice",
+        ),
+        (MULTI.replace("2 2\n3 1", "2 2\n0 1"), 38, "vehicle 0"),
+        (MULTI.replace("1\n2\n-1", "1\n1\n-1"), 49, "listed twice"),
+        (
+            MULTI.replace("VEHICLES_MAX_DURATION : 500", "VEHICLES_MAX_DURATION : x"),
+            5,
+            "not a number",
+        ),
+    ];
+    for (text, line, word) in cases {
+        expect_err(&text, Format::Vrplib, line, word);
+    }
+    let e = vrplib::parse_solution("Route 1: 2 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 1"), "{e}");
+    let e = vrplib::parse_solution("Route #1: 2 x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("client"), "{e}");
+}
+
+#[test]
+fn dimacs_distances_truncate_each_arc() {
+    use rendan_route::io::{Distances, parse_with};
+    let exact = parse(SOLOMON, Format::Solomon).unwrap();
+    let dimacs = parse_with(SOLOMON, Format::Solomon, Distances::Dimacs).unwrap();
+    // Depot (40,50) to (45,68): 18.6815... → 18.6.
+    assert!((exact.matrix.dist(0, 1) - 18.681541692269406).abs() < 1e-12);
+    assert_eq!(dimacs.matrix.dist(0, 1), 18.6);
+    assert_eq!(dimacs.matrix.time(0, 1), 18.6);
+}
+
+/// The shared benchmark folders' best-known solutions re-evaluate to their published costs.
+#[test]
+fn published_solutions_check_out() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let cases = [
+        ("mdvrptw/PR11A", 6655.548),
+        ("mdvrptw/PR24A", 11638.608),
+        ("hfvrp/X110-HD", 15859.34),
+        ("hfvrp/X101-FSMFD", 35170.24),
+    ];
+    for (name, cost) in cases {
+        let vrp = root.join(format!("{name}.vrp"));
+        let p = match rendan_route::io::read_problem(&vrp, None) {
+            Ok(p) => p,
+            Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipped: {}: {e}", vrp.display());
+                return;
+            }
+            Err(e) => panic!("{}: {e}", vrp.display()),
+        };
+        let text = std::fs::read_to_string(root.join(format!("{name}.sol"))).unwrap();
+        let sol = vrplib::parse_solution(&text).unwrap();
+        let r = check(&p, &sol.routes);
+        assert!(r.feasible, "{name}: {:?}", r.violations);
+        assert!((r.cost - cost).abs() < 0.01, "{name}: {} vs {cost}", r.cost);
+    }
 }

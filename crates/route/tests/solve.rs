@@ -1,23 +1,32 @@
-//! The solver on small random instances: every solution passes the independent checker, and a
-//! run with an iteration limit is a pure function of problem and seed.
+//! The solver on random instances: every solution passes the independent checker (plain VRPTW
+//! and rich instances with a mixed fleet, several depots, pickups, skills and two-window jobs),
+//! tiny instances reach the optimum found by brute force, and a run with an iteration limit is
+//! a pure function of problem and seed.
 
 mod common;
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+use rendan_route::check::{RoutePlan, Violation, check};
 use rendan_route::solver::{Config, Limits, Objective, solve};
+use rendan_route::{Problem, Solution};
 
-fn run(
-    p: &rendan_route::Problem,
-    objective: Objective,
-    seed: u64,
-    iters: u64,
-) -> rendan_route::Solution {
+fn run(p: &Problem, objective: Objective, seed: u64, iters: u64) -> Solution {
     let mut stop = Limits::new(None, Some(iters));
     solve(p, &Config::new(objective, seed), &mut stop, &mut |_| {}).expect("solvable")
 }
 
+/// Fixed seeds: a failure reproduces on every run (and is kept in the regressions file).
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(20_261_122),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(config(24))]
     #[test]
     fn every_solution_passes_the_checker(seed in 0u64..1_000_000, n in 1usize..30, wide in any::<bool>(),
                                          hier in any::<bool>()) {
@@ -25,11 +34,115 @@ proptest! {
         let p = common::instance(seed, n, 60.0, if wide { 400.0 } else { 40.0 }, n);
         let obj = if hier { Objective::VehiclesDistance } else { Objective::Distance };
         let s = run(&p, obj, seed, 300);
-        let r = rendan_route::check(&p, &s.job_ids(&p));
+        let r = check(&p, &s.plans(&p));
         prop_assert!(r.feasible, "violations: {:?}", r.violations);
         prop_assert!(s.feasible);
         prop_assert!((r.distance - s.distance).abs() < 1e-6 * r.distance.max(1.0));
         prop_assert_eq!(r.vehicles, s.vehicles);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+    #[test]
+    fn rich_solutions_pass_the_checker(seed in 0u64..1_000_000, n in 1usize..30, types in 1usize..5,
+                                       depots in 1usize..4, pickups in any::<bool>(),
+                                       skills in any::<bool>(), two_windows in any::<bool>()) {
+        let p = common::rich(seed, common::Rich { n, types, per_type: n, depots, pickups, skills, two_windows });
+        let s = run(&p, Objective::Distance, seed, 300);
+        let r = check(&p, &s.plans(&p));
+        prop_assert!(r.feasible, "violations: {:?}", r.violations);
+        prop_assert!(s.feasible);
+        prop_assert!((r.cost - s.cost).abs() < 1e-6 * r.cost.max(1.0), "{} vs {}", r.cost, s.cost);
+    }
+}
+
+/// The cheapest cost of serving every job, by enumeration: every visit order of every subset
+/// of jobs on every vehicle, scored by the checker, then the best split of the jobs among the
+/// vehicles by dynamic programming over subsets. `None` if nothing is feasible.
+fn brute_force(p: &Problem) -> Option<f64> {
+    let n = p.jobs.len();
+    let full = (1usize << n) - 1;
+    let mut best_route = vec![vec![f64::INFINITY; full + 1]; p.vehicles.len()];
+    for (v, best) in best_route.iter_mut().enumerate() {
+        best[0] = 0.0;
+        let mut seq = Vec::new();
+        extend(p, v, &mut seq, 0, best);
+    }
+    let mut f = vec![f64::INFINITY; full + 1];
+    f[0] = 0.0;
+    for best in &best_route {
+        let mut g = f.clone();
+        for s in 1..=full {
+            let mut t = s;
+            while t > 0 {
+                let c = f[s & !t] + best[t];
+                if c < g[s] {
+                    g[s] = c;
+                }
+                t = (t - 1) & s;
+            }
+        }
+        f = g;
+    }
+    f[full].is_finite().then_some(f[full])
+}
+
+/// Depth-first over visit orders on vehicle `v`, pruning orders whose prefix already breaks a
+/// rule that more visits cannot mend (capacity, a late arrival, a skill).
+fn extend(p: &Problem, v: usize, seq: &mut Vec<u64>, mask: usize, best: &mut [f64]) {
+    for (k, j) in p.jobs.iter().enumerate() {
+        if mask & (1 << k) != 0 {
+            continue;
+        }
+        seq.push(j.id);
+        let r = check(
+            p,
+            &[RoutePlan {
+                vehicle: v,
+                jobs: seq.clone(),
+            }],
+        );
+        let fatal = r.violations.iter().any(|x| {
+            matches!(
+                x,
+                Violation::Capacity { .. } | Violation::Late { .. } | Violation::Skill { .. }
+            )
+        });
+        if !fatal {
+            let ok = r
+                .violations
+                .iter()
+                .all(|x| matches!(x, Violation::Missing(_)));
+            let m = mask | (1 << k);
+            if ok && r.cost < best[m] {
+                best[m] = r.cost;
+            }
+            extend(p, v, seq, m, best);
+        }
+        seq.pop();
+    }
+}
+
+proptest! {
+    #![proptest_config(config(16))]
+    #[test]
+    fn tiny_instances_reach_the_brute_force_optimum(seed in 0u64..1_000_000, n in 1usize..9,
+                                                     types in 1usize..4, per_type in 1usize..3,
+                                                     depots in 1usize..3, pickups in any::<bool>(),
+                                                     skills in any::<bool>(), two_windows in any::<bool>()) {
+        let p = common::rich(seed, common::Rich { n, types, per_type, depots, pickups, skills, two_windows });
+        let optimum = brute_force(&p);
+        let s = run(&p, Objective::Distance, seed, 2_000);
+        let r = check(&p, &s.plans(&p));
+        match optimum {
+            Some(opt) => {
+                prop_assert!(r.feasible, "the optimum {} exists, got {:?}", opt, r.violations);
+                prop_assert!((r.cost - opt).abs() <= 1e-6 * opt.max(1.0),
+                    "cost {} but the optimum is {}", r.cost, opt);
+            }
+            None => prop_assert!(!r.feasible, "brute force found nothing feasible, the solver did"),
+        }
     }
 }
 
@@ -39,6 +152,22 @@ fn same_seed_same_solution() {
     let a = run(&p, Objective::Distance, 3, 150);
     let b = run(&p, Objective::Distance, 3, 150);
     assert_eq!(a, b);
+    let q = common::rich(
+        9,
+        common::Rich {
+            n: 30,
+            types: 3,
+            per_type: 10,
+            depots: 2,
+            pickups: true,
+            skills: true,
+            two_windows: true,
+        },
+    );
+    assert_eq!(
+        run(&q, Objective::Distance, 5, 150),
+        run(&q, Objective::Distance, 5, 150)
+    );
 }
 
 #[test]
@@ -55,8 +184,8 @@ fn solomon_c101_reaches_the_optimum_quickly() {
         }
         Err(e) => panic!("{}: {e}", path.display()),
     };
-    let s = run(&p, Objective::VehiclesDistance, 1, 200);
-    let r = rendan_route::check(&p, &s.job_ids(&p));
+    let s = run(&p, Objective::VehiclesDistance, 1, 300);
+    let r = check(&p, &s.plans(&p));
     assert!(r.feasible);
     assert_eq!(r.vehicles, 10);
     assert!((r.distance - 828.94).abs() < 0.01, "{}", r.distance);
@@ -67,7 +196,7 @@ fn refuses_unservable_and_unsupported_problems() {
     use rendan_route::error::{ModelError, SolveError};
     let cfg = Config::new(Objective::Distance, 1);
     let mut p = common::instance(3, 5, 60.0, 100.0, 3);
-    p.jobs[2].demand = vec![70.0];
+    p.jobs[2].delivery = vec![70.0];
     let mut stop = Limits::new(None, Some(10));
     match solve(&p, &cfg, &mut stop, &mut |_| {}) {
         Err(SolveError::Model(ModelError::Unservable { job, reason })) => {
@@ -76,8 +205,23 @@ fn refuses_unservable_and_unsupported_problems() {
         }
         other => panic!("expected Unservable, got {other:?}"),
     }
+    // A skill no vehicle has.
     let mut p = common::instance(3, 5, 60.0, 100.0, 3);
-    p.vehicles[1].capacity = vec![80.0];
+    p.jobs[1].skills = vec!["gas-certified".into()];
+    let mut stop = Limits::new(None, Some(10));
+    match solve(&p, &cfg, &mut stop, &mut |_| {}) {
+        Err(SolveError::Model(ModelError::Unservable { job, reason })) => {
+            assert_eq!(job, 2);
+            assert!(reason.contains("gas-certified"), "{reason}");
+        }
+        other => panic!("expected Unservable, got {other:?}"),
+    }
+    // More skills than the solver's bit set holds.
+    let mut p = common::instance(3, 5, 60.0, 100.0, 3);
+    let many: Vec<String> = (0..65).map(|k| format!("skill-{k}")).collect();
+    for v in &mut p.vehicles {
+        v.skills = many.clone();
+    }
     let mut stop = Limits::new(None, Some(10));
     assert!(matches!(
         solve(&p, &cfg, &mut stop, &mut |_| {}),

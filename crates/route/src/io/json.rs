@@ -7,19 +7,25 @@
 //!   "name": "demo",
 //!   "locations": [[40, 50], [45, 68]],
 //!   "matrix": {"distances": [[0, 18.7], [18.7, 0]], "durations": [[0, 20], [20, 0]]},
-//!   "jobs": [{"id": 1, "location": 1, "demand": [10, 0.5], "windows": [[912, 967]],
-//!             "service": 90, "skills": ["install"]}],
-//!   "vehicles": [{"id": 1, "start": 0, "end": 0, "capacity": [200, 3], "shift": [0, 1236],
-//!                 "max_duration": 480, "skills": ["install"], "fixed_cost": 0, "count": 25}]
+//!   "jobs": [{"id": 1, "location": 1, "delivery": [95, 0.6], "pickup": [80, 0.5],
+//!             "windows": [[480, 600]], "service": 90, "skills": ["ac-certified"]}],
+//!   "vehicles": [{"id": 1, "start": 0, "end": 0, "capacity": [1200, 18], "shift": [480, 1080],
+//!                 "max_duration": 600, "skills": ["ac-certified"], "fixed_cost": 0,
+//!                 "unit_cost": 1, "count": 3}]
 //! }
 //! ```
 //!
 //! `matrix` is optional (Euclidean over `locations` by default; `durations` default to
-//! `distances`); `windows` defaults to always open, `service` to 0, `skills` to none, `end` to
-//! `start`, `shift` to unbounded, `count` (copies of this vehicle, ids `id`, `id+1`, ...) to 1.
+//! `distances`); `delivery` (also accepted as `demand`) is loaded at the vehicle's start,
+//! `pickup` (default zero) is carried to its end; `windows` defaults to always open, `service`
+//! to 0, `skills` to none, `end` to `start`, `shift` to unbounded, `fixed_cost` to 0, `unit_cost`
+//! (cost per unit of distance) to 1. A vehicle entry with `count` N is a vehicle *type*: N
+//! identical vehicles with ids `id`, `id+1`, ... (default 1).
 //!
-//! Solution: `{"instance", "objective", "vehicles", "distance", "feasible", "elapsed_s",
-//! "routes": [[job ids in visit order]]}`; route *k* is driven by the problem's vehicle *k*.
+//! Solution: `{"instance", "objective", "vehicles", "distance", "cost", "feasible",
+//! "elapsed_s", "routes": [{"vehicle": K, "jobs": [job ids in visit order]}]}`, K the 0-based
+//! index of the vehicle among the problem's vehicles (types expanded in order). The reader also
+//! takes the older `"routes": [[...]]`, route *k* driven by vehicle *k*.
 
 use crate::error::ReadError;
 use crate::model::{Job, Location, Matrix, Problem, TimeWindow, Vehicle};
@@ -50,7 +56,10 @@ struct MatrixDoc {
 struct JobDoc {
     id: u64,
     location: usize,
-    demand: Vec<f64>,
+    #[serde(alias = "demand")]
+    delivery: Vec<f64>,
+    #[serde(default)]
+    pickup: Option<Vec<f64>>,
     #[serde(default)]
     windows: Option<Vec<[f64; 2]>>,
     #[serde(default)]
@@ -75,8 +84,14 @@ struct VehicleDoc {
     skills: Vec<String>,
     #[serde(default)]
     fixed_cost: f64,
+    #[serde(default = "one")]
+    unit_cost: f64,
     #[serde(default)]
     count: Option<u64>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 fn flatten(rows: &[Vec<f64>], n: usize) -> Result<Vec<f64>, crate::error::ModelError> {
@@ -90,8 +105,8 @@ fn flatten(rows: &[Vec<f64>], n: usize) -> Result<Vec<f64>, crate::error::ModelE
     Ok(rows.iter().flatten().copied().collect())
 }
 
-/// Parses a problem in rendan's JSON format.
-pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
+/// Parses a problem in rendan's JSON format; `distances` applies when it has no matrix.
+pub fn parse_problem(text: &str, distances: super::Distances) -> Result<Problem, ReadError> {
     let doc: ProblemDoc = serde_json::from_str(text)?;
     let locations: Vec<Location> = doc
         .locations
@@ -106,7 +121,7 @@ pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
     }
     let n = locations.len();
     let matrix = match &doc.matrix {
-        None => None,
+        None => distances.matrix(&locations),
         Some(m) => {
             let d = flatten(&m.distances, n)?;
             let t = match &m.durations {
@@ -130,7 +145,8 @@ pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
             Ok(Job {
                 id: j.id,
                 location: j.location,
-                demand: j.demand,
+                pickup: j.pickup.unwrap_or_else(|| vec![0.0; j.delivery.len()]),
+                delivery: j.delivery,
                 windows,
                 service: j.service,
                 skills: j.skills,
@@ -154,14 +170,34 @@ pub fn parse_problem(text: &str) -> Result<Problem, ReadError> {
                 max_duration: v.max_duration,
                 skills: v.skills.clone(),
                 fixed_cost: v.fixed_cost,
+                unit_cost: v.unit_cost,
             });
         }
     }
     Ok(Problem::new(doc.name, locations, jobs, vehicles, matrix)?)
 }
 
-/// The JSON solution written by `rendan route solve` and read by `rendan route check`.
+/// One route of a JSON solution.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDoc {
+    /// 0-based index of the vehicle in the problem (VRPLIB: its row in the vehicle sections).
+    pub vehicle: usize,
+    /// Job ids in visit order.
+    pub jobs: Vec<u64>,
+}
+
+/// A route as written: `{"vehicle": K, "jobs": [...]}`, or a bare list of job ids meaning
+/// "driven by the vehicle at this route's position" (the format before vehicles were named).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum RouteIn {
+    Named(RouteDoc),
+    Positional(Vec<u64>),
+}
+
+/// The JSON solution written by `rendan route solve` and read by `rendan route check`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SolutionDoc {
     /// Instance name.
     pub instance: String,
@@ -171,17 +207,62 @@ pub struct SolutionDoc {
     pub vehicles: usize,
     /// Total distance.
     pub distance: f64,
+    /// Σ over used vehicles of fixed cost + cost per unit of distance × route length.
+    pub cost: f64,
     /// Whether the solver found it feasible (the checker has the last word).
     pub feasible: bool,
     /// Wall-clock seconds spent.
     pub elapsed_s: f64,
-    /// Job ids per route in visit order; route k is driven by vehicle k.
-    pub routes: Vec<Vec<u64>>,
+    /// Search iterations run.
+    pub iterations: u64,
+    /// The non-empty routes, each naming its vehicle.
+    pub routes: Vec<RouteDoc>,
 }
 
-/// Parses a JSON solution.
+#[derive(Deserialize)]
+struct SolutionIn {
+    #[serde(default)]
+    instance: String,
+    #[serde(default)]
+    objective: String,
+    #[serde(default)]
+    vehicles: usize,
+    #[serde(default)]
+    distance: f64,
+    #[serde(default)]
+    cost: Option<f64>,
+    #[serde(default)]
+    feasible: bool,
+    #[serde(default)]
+    elapsed_s: f64,
+    #[serde(default)]
+    iterations: u64,
+    routes: Vec<RouteIn>,
+}
+
+/// Parses a JSON solution; only `routes` is required.
 pub fn parse_solution(text: &str) -> Result<SolutionDoc, ReadError> {
-    Ok(serde_json::from_str(text)?)
+    let doc: SolutionIn = serde_json::from_str(text)?;
+    let routes = doc
+        .routes
+        .into_iter()
+        .enumerate()
+        .map(|(k, r)| match r {
+            RouteIn::Named(r) => r,
+            RouteIn::Positional(jobs) => RouteDoc { vehicle: k, jobs },
+        })
+        .collect();
+    Ok(SolutionDoc {
+        instance: doc.instance,
+        objective: doc.objective,
+        vehicles: doc.vehicles,
+        distance: doc.distance,
+        cost: doc.cost.unwrap_or(doc.distance),
+        feasible: doc.feasible,
+        elapsed_s: doc.elapsed_s,
+        iterations: doc.iterations,
+        routes,
+    })
 }
 
 /// Serialises a JSON solution (pretty-printed).
@@ -203,9 +284,29 @@ impl SolutionDoc {
             objective: objective.name().to_string(),
             vehicles: s.vehicles,
             distance: s.distance,
+            cost: s.cost,
             feasible: s.feasible,
             elapsed_s,
-            routes: s.job_ids(p),
+            iterations: s.iterations,
+            routes: s
+                .plans(p)
+                .into_iter()
+                .map(|r| RouteDoc {
+                    vehicle: r.vehicle,
+                    jobs: r.jobs,
+                })
+                .collect(),
         }
+    }
+
+    /// The routes in the checker's terms.
+    pub fn plans(&self) -> Vec<crate::check::RoutePlan> {
+        self.routes
+            .iter()
+            .map(|r| crate::check::RoutePlan {
+                vehicle: r.vehicle,
+                jobs: r.jobs.clone(),
+            })
+            .collect()
     }
 }

@@ -50,22 +50,80 @@ impl Format {
     }
 }
 
-/// Parses a problem from text in the given format.
+/// How a reader turns coordinates into arc lengths (JSON problems may carry their own matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Distances {
+    /// Unrounded Euclidean distances (the Solomon tables' and PyVRP's "exact" convention).
+    #[default]
+    Exact,
+    /// Euclidean distances truncated to one decimal per arc (DIMACS 2021 VRPTW challenge; the
+    /// convention of the Gehring–Homberger distance tables in `bks_dimacs.csv`).
+    Dimacs,
+}
+
+impl Distances {
+    /// The matrix over `locations` for this convention (`None`: the model's Euclidean default).
+    pub fn matrix(self, locations: &[crate::model::Location]) -> Option<crate::model::Matrix> {
+        match self {
+            Distances::Exact => None,
+            Distances::Dimacs => Some(crate::model::Matrix::euclidean_dimacs(locations)),
+        }
+    }
+}
+
+impl std::str::FromStr for Distances {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "exact" => Ok(Distances::Exact),
+            "dimacs" => Ok(Distances::Dimacs),
+            _ => Err(format!(
+                "unknown distance convention {s:?} (exact or dimacs)"
+            )),
+        }
+    }
+}
+
+/// Parses a problem from text in the given format, with unrounded Euclidean distances.
 pub fn parse(text: &str, format: Format) -> Result<Problem, ReadError> {
+    parse_with(text, format, Distances::Exact)
+}
+
+/// Parses a problem from text in the given format and distance convention (the convention
+/// does not apply to a JSON problem with an explicit matrix).
+pub fn parse_with(text: &str, format: Format, distances: Distances) -> Result<Problem, ReadError> {
     match format {
-        Format::Solomon => solomon::parse(text),
-        Format::Vrplib => vrplib::parse(text),
-        Format::Json => json::parse_problem(text),
+        Format::Solomon => solomon::parse(text, distances),
+        Format::Vrplib => vrplib::parse(text, distances),
+        Format::Json => json::parse_problem(text, distances),
     }
 }
 
 /// Reads a problem file; the format is guessed from the extension when `format` is `None`.
 pub fn read_problem(path: &Path, format: Option<Format>) -> Result<Problem, ReadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    read_problem_with(path, format, Distances::Exact)
+}
+
+/// [`read_problem`] with a distance convention.
+pub fn read_problem_with(
+    path: &Path,
+    format: Option<Format>,
+    distances: Distances,
+) -> Result<Problem, ReadError> {
+    let text = read_text(path)?;
+    parse_with(
+        &text,
+        format.unwrap_or_else(|| Format::from_path(path)),
+        distances,
+    )
+}
+
+/// Reads a whole text file, naming it in the error.
+pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
+    std::fs::read_to_string(path).map_err(|source| ReadError::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    parse(&text, format.unwrap_or_else(|| Format::from_path(path)))
+    })
 }
 
 /// Parses a number token, naming the field in the error.

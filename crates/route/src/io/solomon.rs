@@ -4,12 +4,12 @@
 //! Job ids are the customer numbers; every vehicle starts and ends at the depot, its shift is the
 //! depot's window and its capacity the file's `CAPACITY`.
 
-use super::{integer, number};
+use super::{Distances, integer, number};
 use crate::error::ReadError;
 use crate::model::{Job, Location, Problem, TimeWindow, Vehicle};
 
-/// Parses a Solomon instance.
-pub fn parse(text: &str) -> Result<Problem, ReadError> {
+/// Parses a Solomon instance; `distances` says how arc lengths are computed.
+pub fn parse(text: &str, distances: Distances) -> Result<Problem, ReadError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
     let last_line = text.lines().count() + 1;
     let truncated = |what: &str| ReadError::Truncated {
@@ -134,7 +134,8 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
         jobs.push(Job {
             id,
             location: locations.len(),
-            demand: vec![demand],
+            delivery: vec![demand],
+            pickup: vec![0.0],
             windows: vec![TimeWindow {
                 start: ready,
                 end: due,
@@ -160,7 +161,9 @@ pub fn parse(text: &str) -> Result<Problem, ReadError> {
             max_duration: None,
             skills: Vec::new(),
             fixed_cost: 0.0,
+            unit_cost: 1.0,
         })
         .collect();
-    Ok(Problem::new(name, locations, jobs, vehicles, None)?)
+    let matrix = distances.matrix(&locations);
+    Ok(Problem::new(name, locations, jobs, vehicles, matrix)?)
 }

@@ -5,30 +5,34 @@
 //! are ejected from its route so that the route becomes feasible again, choosing the ejection
 //! with the smallest sum of "how often was this client hard to insert" counters; random feasible
 //! relocations perturb the solution between steps. Feasibility of each candidate is checked in
-//! O(1) by concatenating time-warp segments (Vidal et al. 2013).
+//! O(1) by concatenating time-warp segments (Vidal et al. 2013). It works on a fleet of one
+//! vehicle type (the literature's vehicles-then-distance setting).
 
 use super::data::Data;
 use super::rng::Rng;
-use super::segment::Seg;
+use super::segment::{Seg, route_cost};
 
-/// Feasibility tolerance on time warp and load excess (matches the solver's).
+/// Feasibility tolerance on time warp (matches the solver's).
 const TOL: f64 = 1e-9;
 
+/// The one vehicle type route elimination works with.
+const TYPE: usize = 0;
+
 fn feasible(d: &Data, s: &Seg) -> bool {
-    s.tw <= TOL && s.route_warp(d) <= TOL && s.excess(d) <= TOL
+    route_cost(d, TYPE, s).feasible()
 }
 
 /// Prefix segments `depot, r[0..k]` for k = 0..=len and suffix segments `r[k..], depot`.
 fn prefix_suffix(d: &Data, r: &[u32], fwd: &mut Vec<Seg>, bwd: &mut Vec<Seg>) {
     fwd.clear();
     bwd.clear();
-    let mut s = d.node_seg[0];
+    let mut s = d.types[TYPE].start_seg;
     fwd.push(s);
     for &c in r {
         s = Seg::concat(d, &s, &d.node_seg[c as usize]);
         fwd.push(s);
     }
-    let mut s = d.node_seg[d.n + 1];
+    let mut s = d.types[TYPE].end_seg;
     bwd.resize(r.len() + 1, s);
     for k in (0..r.len()).rev() {
         s = Seg::concat(d, &d.node_seg[r[k] as usize], &s);
@@ -218,7 +222,7 @@ fn perturb(d: &Data, routes: &mut [Vec<u32>], rng: &mut Rng, tries: usize) {
         a.remove(ia);
         let mut b = routes[rb].clone();
         b.insert(ib + 1, c);
-        if feasible(d, &d.route_seg(&a)) && feasible(d, &d.route_seg(&b)) {
+        if feasible(d, &d.route_seg(TYPE, &a)) && feasible(d, &d.route_seg(TYPE, &b)) {
             routes[ra] = a;
             routes[rb] = b;
         }

@@ -1,22 +1,26 @@
-//! The solver: hybrid genetic search (HGS) with granular local search on penalised costs.
+//! The solver: iterated local search with ruin and recreate ([`ils`]) around a granular local
+//! search on penalised costs ([`search`]), for heterogeneous fleets with several depots,
+//! capacities in several dimensions, simultaneous pickup and delivery, time windows, shifts,
+//! maximum durations and skills.
 //!
 //! References: Vidal, Crainic, Gendreau & Prins (2013), "A hybrid genetic algorithm with adaptive
 //! diversity management for a large class of vehicle routing problems with time-windows" (time
-//! warp, granular proximity, diversity management); Vidal (2022), "Hybrid genetic search for the
-//! CVRP: open-source implementation and SWAP* neighborhood" (algorithmic loop and parameters);
+//! warp, granular proximity, penalty adaptation); Vidal (2022), "Hybrid genetic search for the
+//! CVRP: open-source implementation and SWAP* neighborhood"; Christiaens & Vanden Berghe (2020),
+//! "Slack induction by string removals for vehicle routing problems" (ruin and recreate);
 //! Wouda, Lan & Kool (2024), "PyVRP: a high-performance VRP solver package" (operator design as
-//! evaluate + apply, VRPTW defaults). The core never reads the clock: the caller injects a
-//! [`Stop`] object (time and/or iteration limits) and receives the best-so-far through a
-//! progress callback, so a run with an iteration limit is a pure function of problem and seed.
+//! evaluate + apply). The core never reads the clock: the caller injects a [`Stop`] object (time
+//! and/or iteration limits) and receives the best-so-far through a progress callback, so a run
+//! with an iteration limit is a pure function of problem and seed.
 
 pub mod data;
 pub mod fleet;
-mod hgs;
-pub mod population;
+pub mod ils;
+pub mod insertion;
 pub mod rng;
+pub mod route;
 pub mod search;
 pub mod segment;
-pub mod split;
 
 use crate::error::SolveError;
 use crate::model::Problem;
@@ -54,44 +58,76 @@ impl std::str::FromStr for Objective {
     }
 }
 
-/// Tunable parameters (defaults from HGS-CVRP and PyVRP, adjusted on Solomon).
+/// Tunable parameters; the defaults are the same for every instance and family.
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
     /// Granular neighbourhood size.
     pub granularity: usize,
-    /// Minimum subpopulation size μ.
-    pub mu: usize,
-    /// Generation size λ.
-    pub lambda: usize,
-    /// Elite count for biased fitness.
-    pub elite: usize,
-    /// Neighbours in the diversity contribution.
-    pub close: usize,
-    /// Target fraction of feasible offspring after local search.
+    /// Average number of clients removed by one ruin (SISR's c̄).
+    pub average_removed: f64,
+    /// Longest string removed from one route (SISR's L_max).
+    pub max_string: usize,
+    /// Simulated-annealing temperature at the start, in average arc costs.
+    pub temp_start: f64,
+    /// Temperature at the end of the budget, in average arc costs.
+    pub temp_end: f64,
+    /// Target fraction of feasible candidates, per constraint family.
     pub target_feasible: f64,
-    /// Iterations without improvement before a restart.
-    pub restart_after: u64,
-    /// Probability to repair an infeasible offspring with boosted penalties.
-    pub repair_probability: f64,
-    /// Random individuals generated at the start and after each restart.
-    pub initial: usize,
-    /// Use the SWAP* neighbourhood.
+    /// Elite solutions kept for route exchanges.
+    pub pool_size: usize,
+    /// Chance that an iteration exchanges routes with an elite solution instead of a ruin.
+    pub exchange_rate: f64,
+    /// Use the SWAP* neighbourhood in full local searches (the start and each new best).
     pub swap_star: bool,
+    /// Also use SWAP* in the local search of every iteration.
+    pub swap_star_always: bool,
+}
+
+impl Params {
+    /// Sets one parameter by name (`granularity=30`, `swap_star=false`, ...), for tuning.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let num = || {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("{key}: {value:?} is not a non-negative number"))
+        };
+        let flag = || {
+            value
+                .parse::<bool>()
+                .map_err(|_| format!("{key}: {value:?} is not true or false"))
+        };
+        match key {
+            "granularity" => self.granularity = (num()? as usize).max(1),
+            "average_removed" => self.average_removed = num()?.max(1.0),
+            "max_string" => self.max_string = (num()? as usize).max(1),
+            "temp_start" => self.temp_start = num()?,
+            "temp_end" => self.temp_end = num()?,
+            "target_feasible" => self.target_feasible = num()?.min(1.0),
+            "pool_size" => self.pool_size = num()? as usize,
+            "exchange_rate" => self.exchange_rate = num()?.min(1.0),
+            "swap_star" => self.swap_star = flag()?,
+            "swap_star_always" => self.swap_star_always = flag()?,
+            _ => return Err(format!("unknown parameter {key:?}")),
+        }
+        Ok(())
+    }
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
-            granularity: 20,
-            mu: 25,
-            lambda: 40,
-            elite: 4,
-            close: 5,
-            target_feasible: 0.3,
-            restart_after: 20_000,
-            repair_probability: 0.5,
-            initial: 10,
+            granularity: 40,
+            average_removed: 10.0,
+            max_string: 10,
+            temp_start: 0.5,
+            temp_end: 0.01,
+            target_feasible: 0.5,
+            pool_size: 8,
+            exchange_rate: 0.05,
             swap_star: true,
+            swap_star_always: false,
         }
     }
 }
@@ -177,30 +213,44 @@ pub struct Progress {
     pub feasible: bool,
 }
 
-/// A solution: job indices (into `Problem::jobs`) per route; route k uses vehicle k.
+/// One route of a solution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolvedRoute {
+    /// Index of the vehicle in `Problem::vehicles`.
+    pub vehicle: usize,
+    /// Job indices (into `Problem::jobs`) in visit order.
+    pub jobs: Vec<usize>,
+}
+
+/// A solution: the non-empty routes, each with its vehicle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Solution {
-    /// Job indices per non-empty route in visit order.
-    pub routes: Vec<Vec<usize>>,
+    /// Non-empty routes.
+    pub routes: Vec<SolvedRoute>,
     /// Non-empty routes.
     pub vehicles: usize,
     /// Total distance.
     pub distance: f64,
+    /// Σ over used vehicles of fixed cost + unit cost × route length.
+    pub cost: f64,
     /// Feasible according to the solver (confirm with [`crate::check::check`]).
     pub feasible: bool,
-    /// Genetic iterations run.
+    /// Search iterations run.
     pub iterations: u64,
 }
 
 impl Solution {
-    /// Routes as the problem's external job ids.
-    pub fn job_ids(&self, p: &Problem) -> Vec<Vec<u64>> {
+    /// Routes in the checker's terms (vehicle index and job ids).
+    pub fn plans(&self, p: &Problem) -> Vec<crate::check::RoutePlan> {
         self.routes
             .iter()
-            .map(|r| {
-                r.iter()
+            .map(|r| crate::check::RoutePlan {
+                vehicle: r.vehicle,
+                jobs: r
+                    .jobs
+                    .iter()
                     .filter_map(|&j| p.jobs.get(j).map(|x| x.id))
-                    .collect()
+                    .collect(),
             })
             .collect()
     }
@@ -213,29 +263,62 @@ pub fn solve(
     stop: &mut dyn Stop,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Solution, SolveError> {
-    // The hierarchical objective is handled by the fleet limit of the fleet-minimisation phase
-    // (see `hgs`), not by a large per-vehicle weight: such a weight would dwarf the penalties
-    // and drive the search into infeasible space.
-    let d = data::Data::new(problem, 0.0, config.params.granularity)?;
+    let granularity = config.params.granularity;
+    let mut d = data::Data::new(problem, 0.0, granularity)?;
+    if config.objective == Objective::VehiclesDistance && !d.homogeneous {
+        // Route elimination needs one vehicle type; a mixed fleet counts vehicles through a
+        // fixed cost that outweighs any distance a vehicle can save.
+        let unit = d.types.iter().map(|t| t.unit).fold(0.0, f64::max);
+        let weight = 2.0 * d.max_dist * unit * (d.n + 1) as f64;
+        d = data::Data::new(problem, weight, granularity)?;
+    }
     if d.n == 0 {
         return Ok(Solution {
             routes: Vec::new(),
             vehicles: 0,
             distance: 0.0,
+            cost: 0.0,
             feasible: true,
             iterations: 0,
         });
     }
-    let (best, iterations) = hgs::run(&d, config, stop, progress);
-    Ok(Solution {
-        routes: best
-            .routes
-            .iter()
-            .map(|r| r.iter().map(|&c| c as usize - 1).collect())
-            .collect(),
-        vehicles: best.vehicles(),
-        distance: best.dist,
-        feasible: best.feasible(),
+    let (routes, feasible, iterations) = ils::run(&d, config, stop, progress);
+    Ok(solution_of(problem, &d, &routes, feasible, iterations))
+}
+
+/// Turns the search's routes into a [`Solution`], giving each route a vehicle of its type.
+fn solution_of(
+    p: &Problem,
+    d: &data::Data,
+    routes: &[(u32, Vec<u32>)],
+    feasible: bool,
+    iterations: u64,
+) -> Solution {
+    let mut next = vec![0usize; d.types.len()];
+    let mut out = Vec::with_capacity(routes.len());
+    let (mut distance, mut cost) = (0.0, 0.0);
+    for (t, clients) in routes {
+        let t = *t as usize;
+        let Some(&vehicle) = d.types[t].vehicles.get(next[t]) else {
+            continue;
+        };
+        next[t] += 1;
+        let seg = d.route_seg(t, clients);
+        let v = &p.vehicles[vehicle];
+        distance += seg.dist;
+        cost += v.fixed_cost + v.unit_cost * seg.dist;
+        out.push(SolvedRoute {
+            vehicle,
+            jobs: clients.iter().map(|&c| d.job_of_node(c)).collect(),
+        });
+    }
+    out.sort_by_key(|r| r.vehicle);
+    Solution {
+        vehicles: out.len(),
+        routes: out,
+        distance,
+        cost,
+        feasible,
         iterations,
-    })
+    }
 }

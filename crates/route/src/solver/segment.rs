@@ -7,7 +7,15 @@
 //! start times of its first visit that achieve them. Concatenating two segments needs only the
 //! travel time between them, so a move's effect on a route is known in O(1) from precomputed
 //! prefix and suffix segments. Time warp (arriving "late" and travelling back in time) is the
-//! penalised measure of time-window infeasibility. Max route duration is added as extra warp.
+//! penalised measure of time-window infeasibility; excess over the maximum route duration is
+//! added to it.
+//!
+//! Loads follow the simultaneous pickup-and-delivery concatenation of Vidal, Crainic, Gendreau
+//! & Prins, "A unified solution framework for multi-attribute vehicle routing problems", EJOR
+//! 234 (2014), §4.2: a segment keeps what it delivers, what it picks up and the largest load on
+//! board while it is driven when it starts loaded with exactly its own deliveries; then
+//! `peak(σ1 ⊕ σ2) = max(peak(σ1) + delivery(σ2), pickup(σ1) + peak(σ2))`. Skills required by
+//! a segment's clients are a bit set, so whether a vehicle may drive a segment is one test.
 
 use super::data::{Data, MAX_DIMS};
 
@@ -30,27 +38,49 @@ pub struct Seg {
     pub e: f64,
     /// Latest start L (without adding warp).
     pub l: f64,
-    /// Load per dimension.
-    pub load: [f64; MAX_DIMS],
+    /// Delivered per dimension (loaded at the route's start).
+    pub delivery: [f64; MAX_DIMS],
+    /// Picked up per dimension (carried to the route's end).
+    pub pickup: [f64; MAX_DIMS],
+    /// Largest load on board per dimension.
+    pub peak: [f64; MAX_DIMS],
+    /// Skills the segment's clients require, one bit per skill.
+    pub skills: u64,
 }
 
 impl Seg {
-    /// The segment made of node `i` alone.
-    #[inline]
-    pub fn node(d: &Data, i: u32) -> Seg {
-        d.node_seg[i as usize]
+    /// A segment of one visit with no travel inside it.
+    pub fn visit(node: u32, window: (f64, f64), service: f64) -> Seg {
+        Seg {
+            first: node,
+            last: node,
+            clients: 0,
+            dist: 0.0,
+            dur: service,
+            tw: 0.0,
+            e: window.0,
+            l: window.1,
+            delivery: [0.0; MAX_DIMS],
+            pickup: [0.0; MAX_DIMS],
+            peak: [0.0; MAX_DIMS],
+            skills: 0,
+        }
     }
 
-    /// σ1 ⊕ σ2 (Vidal et al. 2013, eq. 4–8).
+    /// σ1 ⊕ σ2 (Vidal et al. 2013, eq. 4–8; loads after Vidal et al. 2014).
     #[inline]
     pub fn concat(d: &Data, a: &Seg, b: &Seg) -> Seg {
         let t = d.time(a.last, b.first);
         let delta = a.dur - a.tw + t;
         let wait = (b.e - delta - a.l).max(0.0);
         let warp = (a.e + delta - b.l).max(0.0);
-        let mut load = [0.0; MAX_DIMS];
-        for (l, (x, y)) in load.iter_mut().zip(a.load.iter().zip(&b.load)) {
-            *l = x + y;
+        let mut delivery = [0.0; MAX_DIMS];
+        let mut pickup = [0.0; MAX_DIMS];
+        let mut peak = [0.0; MAX_DIMS];
+        for k in 0..d.dims {
+            delivery[k] = a.delivery[k] + b.delivery[k];
+            pickup[k] = a.pickup[k] + b.pickup[k];
+            peak[k] = (a.peak[k] + b.delivery[k]).max(a.pickup[k] + b.peak[k]);
         }
         Seg {
             first: a.first,
@@ -61,41 +91,84 @@ impl Seg {
             tw: a.tw + b.tw + warp,
             e: (b.e - delta).max(a.e) - wait,
             l: (b.l - delta).min(a.l) + warp,
-            load,
+            delivery,
+            pickup,
+            peak,
+            skills: a.skills | b.skills,
         }
-    }
-
-    /// Total time warp of a complete route, including excess over the max route duration.
-    #[inline]
-    pub fn route_warp(&self, d: &Data) -> f64 {
-        self.tw + (self.dur - d.max_duration).max(0.0)
-    }
-
-    /// Total load excess of a complete route, summed over dimensions.
-    #[inline]
-    pub fn excess(&self, d: &Data) -> f64 {
-        let mut x = 0.0;
-        for k in 0..d.dims {
-            x += (self.load[k] - d.capacity[k]).max(0.0);
-        }
-        x
     }
 }
 
 /// Weights of the penalised infeasibility terms, adapted during the search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Penalties {
-    /// Cost per unit of load above capacity.
-    pub load: f64,
+    /// Cost per unit of load above capacity, per dimension.
+    pub load: [f64; MAX_DIMS],
     /// Cost per unit of time warp.
     pub tw: f64,
 }
 
-/// Penalised cost of a complete route segment (start depot .. end depot); 0 if it is empty.
-#[inline]
-pub fn route_cost(d: &Data, s: &Seg, p: &Penalties) -> f64 {
-    if s.clients == 0 {
-        return 0.0;
+impl Penalties {
+    /// Every weight multiplied by `f`.
+    pub fn scaled(&self, f: f64) -> Penalties {
+        Penalties {
+            load: self.load.map(|w| w * f),
+            tw: self.tw * f,
+        }
     }
-    s.dist + d.route_fixed + p.load * s.excess(d) + p.tw * s.route_warp(d)
+}
+
+/// The parts of a complete route's cost: what the objective counts and what is penalised.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RouteCost {
+    /// Distance times the vehicle's unit cost, plus its fixed cost (0 for an empty route).
+    pub objective: f64,
+    /// Load excess per dimension.
+    pub excess: [f64; MAX_DIMS],
+    /// Time warp including excess duration.
+    pub warp: f64,
+    /// The vehicle may not drive it (a skill is missing).
+    pub forbidden: bool,
+}
+
+impl RouteCost {
+    /// Objective plus weighted infeasibility; infinite when forbidden.
+    #[inline]
+    pub fn penalised(&self, p: &Penalties) -> f64 {
+        if self.forbidden {
+            return f64::INFINITY;
+        }
+        let mut c = self.objective + p.tw * self.warp;
+        for (x, w) in self.excess.iter().zip(&p.load) {
+            c += w * x;
+        }
+        c
+    }
+
+    /// No load excess and no time warp (and allowed).
+    #[inline]
+    pub fn feasible(&self) -> bool {
+        !self.forbidden && self.warp <= 1e-9 && self.excess.iter().all(|x| *x <= 1e-9)
+    }
+}
+
+/// Cost parts of the complete route `s` (start depot .. end depot) driven by a vehicle of type
+/// `t`.
+#[inline]
+pub fn route_cost(d: &Data, t: usize, s: &Seg) -> RouteCost {
+    if s.clients == 0 {
+        return RouteCost::default();
+    }
+    let vt = &d.types[t];
+    let mut excess = [0.0; MAX_DIMS];
+    for (k, x) in excess.iter_mut().enumerate().take(d.dims) {
+        *x = (s.peak[k] - vt.capacity[k]).max(0.0);
+    }
+    RouteCost {
+        objective: vt.fixed + vt.unit * s.dist,
+        excess,
+        // D counts warped time too: the clock time on the road is D − TW (as in PyVRP).
+        warp: s.tw + (s.dur - s.tw - vt.max_duration).max(0.0),
+        forbidden: s.skills & !vt.skills != 0,
+    }
 }
