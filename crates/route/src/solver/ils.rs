@@ -23,6 +23,7 @@ use super::fleet::eliminate_route;
 use super::rng::Rng;
 use super::search::LocalSearch;
 use super::segment::Penalties;
+use super::split;
 use super::{Config, Objective, Progress, Stop};
 
 /// Penalty bounds and adaptation factors.
@@ -415,6 +416,27 @@ impl<'a> Ils<'a> {
         self.recreate(false);
     }
 
+    /// Re-cuts the current routes over the vehicle types ([`split::resplit`]), route by route
+    /// through the search so that the change can be undone.
+    fn resplit(&mut self) {
+        let routes = self.ls.solution();
+        let limits = self.ls.limits().to_vec();
+        let (cut, rest) = split::resplit(self.d, &self.ls.pen, &routes, &limits, &mut self.rng);
+        for r in 0..self.ls.route_count() {
+            if !self.ls.route_clients(r).is_empty() {
+                self.ls.set_route(r, &[]);
+            }
+        }
+        self.removed = rest;
+        for (t, clients) in cut {
+            match self.ls.empty_route(t) {
+                Some(er) => self.ls.set_route(er, &clients),
+                None => self.removed.extend(clients),
+            }
+        }
+        self.recreate(false);
+    }
+
     fn adapt_penalties(&mut self) {
         let target = self.cfg.params.target_feasible;
         let adapt = |w: f64, frac: f64| {
@@ -443,12 +465,14 @@ impl<'a> Ils<'a> {
         }
     }
 
-    /// Builds a first solution: every client inserted at its cheapest position in random order,
-    /// then a full local search, both with strong penalties so that it starts feasible when it
-    /// easily can (PyVRP also starts from its largest penalties).
+    /// Builds a first solution, the better of two: every client inserted at its cheapest
+    /// position in random order, and a sweep order split into routes of the best vehicle types
+    /// ([`super::split`]); each followed by a full local search, with strong penalties so that
+    /// it starts feasible when it easily can (PyVRP also starts from its largest penalties).
     fn construct(&mut self) {
         let pen = self.ls.pen;
-        self.ls.set_penalties(pen.scaled(CONSTRUCT_BOOST));
+        let boosted = pen.scaled(CONSTRUCT_BOOST);
+        self.ls.set_penalties(boosted);
         self.ls.load(&[]);
         let mut order: Vec<u32> = self.d.clients().collect();
         self.rng.shuffle(&mut order);
@@ -456,7 +480,18 @@ impl<'a> Ils<'a> {
         self.recreate(false);
         self.ls.exhaustive = true;
         self.ls.run(&mut self.rng);
-        let sol = self.ls.solution();
+        let mut sol = self.ls.solution();
+        let cost = self.ls.cost();
+
+        let limits = self.ls.limits().to_vec();
+        let (routes, rest) = split::sweep_split(self.d, &boosted, &limits, &mut self.rng);
+        self.ls.load(&routes);
+        self.removed = rest;
+        self.recreate(false);
+        self.ls.run(&mut self.rng);
+        if self.ls.cost() < cost {
+            sol = self.ls.solution();
+        }
         self.ls.set_penalties(pen);
         self.reset_to(&sol);
     }
@@ -464,11 +499,19 @@ impl<'a> Ils<'a> {
 
 /// Initial penalty weights: one unit of excess load costs as much as the longest arc over the
 /// largest client load, one unit of time warp as one unit of distance at the average unit cost.
+/// On a mixed fleet, a unit of excess load also costs at least what a unit of capacity costs in
+/// fixed cost on any type, or overloading a route would beat opening a vehicle.
 fn initial_penalties(d: &Data) -> Penalties {
     let unit = d.types.iter().map(|t| t.unit).sum::<f64>() / d.types.len().max(1) as f64;
     let mut load = [1.0; MAX_DIMS];
     for (k, w) in load.iter_mut().enumerate().take(d.dims) {
-        *w = (d.max_dist * unit / d.max_load[k].max(1e-9)).clamp(PEN_MIN, PEN_MAX);
+        let mut weight = d.max_dist * unit / d.max_load[k].max(1e-9);
+        if !d.homogeneous {
+            for t in &d.types {
+                weight = weight.max(t.fixed / t.capacity[k].max(1e-9));
+            }
+        }
+        *w = weight.clamp(PEN_MIN, PEN_MAX);
     }
     Penalties {
         load,
@@ -526,13 +569,17 @@ pub fn run(
         let frac = stop.fraction(iter);
         s.ls.track();
         s.ls.clear_marks();
-        if s.pool.len() > 1 && s.rng.unit() < p.exchange_rate {
+        let draw = s.rng.unit();
+        s.ls.exhaustive = false;
+        if s.pool.len() > 1 && draw < p.exchange_rate {
             s.exchange_routes();
+        } else if d.types.len() > 1 && draw < p.exchange_rate + p.resplit_rate {
+            s.resplit();
+            s.ls.exhaustive = true;
         } else {
             s.ruin(average_removed, p.max_string);
             s.recreate(true);
         }
-        s.ls.exhaustive = false;
         s.ls.swap_star = p.swap_star && p.swap_star_always;
         s.ls.run(&mut s.rng);
         s.ls.swap_star = p.swap_star;

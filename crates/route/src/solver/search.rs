@@ -272,6 +272,13 @@ impl<'a> LocalSearch<'a> {
     /// Replaces route `r`'s clients, keeping positions, counts and the change log right.
     pub fn set_route(&mut self, r: usize, clients: &[u32]) {
         let was_empty = self.routes[r].is_empty();
+        // Clients dropped from the route are unrouted until something places them again.
+        for k in 1..self.routes[r].last() {
+            let c = self.routes[r].visits[k] as usize;
+            if self.route_of[c] == r as u32 {
+                self.route_of[c] = NONE;
+            }
+        }
         {
             let rt = &mut self.routes[r];
             let (s, e) = (rt.visits[0], rt.visits[rt.last()]);
@@ -394,6 +401,11 @@ impl<'a> LocalSearch<'a> {
         }
     }
 
+    /// How many routes of each type the fleet allows.
+    pub fn limits(&self) -> &[u32] {
+        &self.limit
+    }
+
     /// Sum of the routes' penalised costs.
     pub fn cost(&self) -> f64 {
         self.routes.iter().map(|r| r.pen).sum()
@@ -410,6 +422,8 @@ impl<'a> LocalSearch<'a> {
                 out.3 &= r.cost.feasible();
             }
         }
+        // A loaded solution may use more vehicles of a type than there are.
+        out.3 &= self.used.iter().zip(&self.limit).all(|(u, l)| u <= l);
         out
     }
 
