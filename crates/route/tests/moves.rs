@@ -156,3 +156,58 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 100,
+        rng_seed: RngSeed::Fixed(20_261_122),
+        ..ProptestConfig::default()
+    })]
+    /// The re-cut of a solution whose routes fit their vehicles keeps every client once and,
+    /// on an unlimited fleet, never costs more: the cut that keeps each route is a candidate.
+    #[test]
+    fn resplit_never_costs_more(seed in 0u64..1_000_000, n in 1usize..25, types in 1usize..4,
+                                depots in 1usize..4, pickups in any::<bool>(), skills in any::<bool>(),
+                                two_windows in any::<bool>(), pt in 0.0f64..50.0) {
+        let p = common::rich(seed, common::Rich { n, types, per_type: 3, depots, pickups, skills, two_windows });
+        let d = Data::new(&p, 0.0, 10).expect("data");
+        let mut rng = Rng::new(seed);
+        let pen = Penalties { load: [100.0, 300.0, 0.0], tw: pt };
+        // Clients joined to random routes of a type that may serve them while the load fits.
+        let mut routes: Vec<(u32, Vec<u32>)> = Vec::new();
+        for c in d.clients() {
+            let fits: Vec<usize> = (0..d.types.len()).filter(|&t| d.may_serve(t, c)).collect();
+            let t = fits[rng.below(fits.len())];
+            let same: Vec<usize> = (0..routes.len()).filter(|&r| routes[r].0 as usize == t).collect();
+            let joined = !same.is_empty() && {
+                let r = same[rng.below(same.len())];
+                let mut trial = routes[r].1.clone();
+                trial.push(c);
+                let cost = route_cost(&d, t, &d.route_seg(t, &trial));
+                let fits = !cost.forbidden && cost.excess.iter().all(|&x| x <= 1e-9);
+                if fits {
+                    routes[r].1 = trial;
+                }
+                fits
+            };
+            if !joined {
+                routes.push((t as u32, vec![c]));
+            }
+        }
+        let unlimited = vec![u32::MAX; d.types.len()];
+        let (cut, rest) = rendan_route::solver::split::resplit(&d, &pen, &routes, &unlimited, &mut rng);
+        prop_assert!(rest.is_empty());
+        let mut seen: Vec<u32> = cut.iter().flat_map(|r| r.1.iter().copied()).collect();
+        seen.sort_unstable();
+        prop_assert_eq!(seen, d.clients().collect::<Vec<_>>());
+        // Segment costs (the split's view) of both; routes through two-window clients are
+        // priced on their windows' envelope by both alike.
+        let seg_cost = |rs: &[(u32, Vec<u32>)]| -> f64 {
+            rs.iter()
+                .map(|(t, r)| route_cost(&d, *t as usize, &d.route_seg(*t as usize, r)).penalised(&pen))
+                .sum()
+        };
+        prop_assert!(seg_cost(&cut) <= seg_cost(&routes) + 1e-6,
+                     "re-cut {} > input {}", seg_cost(&cut), seg_cost(&routes));
+    }
+}

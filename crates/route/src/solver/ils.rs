@@ -417,17 +417,21 @@ impl<'a> Ils<'a> {
     }
 
     /// Re-cuts the current routes over the vehicle types ([`split::resplit`]), route by route
-    /// through the search so that the change can be undone.
-    fn resplit(&mut self) {
+    /// through the search so that the change can be undone. Declines (and changes nothing)
+    /// when the cut does not fit the fleet limits: repairing it would cost a long local search
+    /// for a start worse than the current solution.
+    fn resplit(&mut self) -> bool {
         let routes = self.ls.solution();
         let limits = self.ls.limits().to_vec();
         let (cut, rest) = split::resplit(self.d, &self.ls.pen, &routes, &limits, &mut self.rng);
+        if !rest.is_empty() {
+            return false;
+        }
         for r in 0..self.ls.route_count() {
             if !self.ls.route_clients(r).is_empty() {
                 self.ls.set_route(r, &[]);
             }
         }
-        self.removed = rest;
         for (t, clients) in cut {
             match self.ls.empty_route(t) {
                 Some(er) => self.ls.set_route(er, &clients),
@@ -435,6 +439,7 @@ impl<'a> Ils<'a> {
             }
         }
         self.recreate(false);
+        true
     }
 
     fn adapt_penalties(&mut self) {
@@ -573,8 +578,7 @@ pub fn run(
         s.ls.exhaustive = false;
         if s.pool.len() > 1 && draw < p.exchange_rate {
             s.exchange_routes();
-        } else if d.types.len() > 1 && draw < p.exchange_rate + p.resplit_rate {
-            s.resplit();
+        } else if d.types.len() > 1 && draw < p.exchange_rate + p.resplit_rate && s.resplit() {
             s.ls.exhaustive = true;
         } else {
             s.ruin(average_removed, p.max_string);
