@@ -1,9 +1,7 @@
 //! Bearer tokens: generation, hashing and the middleware that resolves a caller.
 //!
-//! Tokens are 256 random bits, so a plain SHA-256 of the token is a safe lookup key (no
-//! dictionary can reach them) and costs microseconds per request, unlike a password hash.
-//! Only hashes are stored. Resolved principals are cached in memory: tokens are never
-//! modified after creation, so the cache cannot go stale.
+//! Token generation and hashing live in [`rendan_usecases::tokens`]. Resolved principals are
+//! cached in memory: tokens are never modified after creation, so the cache cannot go stale.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -12,22 +10,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use rendan_domain::access::Principal;
-use sha2::{Digest, Sha256};
 
-/// Prefix that makes rendan tokens recognisable in logs and secret scanners.
-const PREFIX: &str = "rdn_";
-
-/// A new random token (shown once, never stored).
-pub fn generate() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(format!("{PREFIX}{}", hex::encode(bytes)))
-}
-
-/// The stored form of a token.
-pub fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+pub use rendan_usecases::tokens::{generate, hash};
 
 /// Resolves `Authorization: Bearer …` into a [`Principal`] request extension, or answers 401.
 pub async fn require(

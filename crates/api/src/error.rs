@@ -5,10 +5,20 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rendan_domain::Invalid;
+use rendan_domain::{Invalid, Invalids};
 use rendan_store::StoreError;
+use rendan_usecases::Error as UseCaseError;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// One field at fault, in a problem that lists several.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// JSON path, query parameter or header name.
+    pub field: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
 
 /// A problem detail as sent to clients.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -28,6 +38,9 @@ pub struct Problem {
     /// For state conflicts: the state the resource is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<String>,
+    /// Every field at fault when a request breaks several rules (`field` is the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
 }
 
 /// An error a handler returns.
@@ -44,6 +57,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             current_status: None,
+            errors: Vec::new(),
         }))
     }
 
@@ -96,6 +110,25 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
+    /// A problem naming every field in `errors` (the first also as `field`).
+    pub fn from_fields(status: StatusCode, slug: &str, title: &str, errors: Vec<Invalid>) -> Self {
+        let detail = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut err = Self::new(status, slug, title, detail);
+        err.0.field = errors.first().map(|e| e.field.clone());
+        err.0.errors = errors
+            .into_iter()
+            .map(|e| FieldProblem {
+                field: e.field,
+                detail: e.message,
+            })
+            .collect();
+        err
+    }
+
     /// 500, after logging the cause.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed on the server side");
@@ -111,6 +144,33 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         ApiError::invalid(e.field, e.message)
+    }
+}
+
+impl From<Invalids> for ApiError {
+    fn from(e: Invalids) -> Self {
+        ApiError::from_fields(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "Invalid field",
+            e.0,
+        )
+    }
+}
+
+impl From<UseCaseError> for ApiError {
+    fn from(e: UseCaseError) -> Self {
+        match e {
+            UseCaseError::Invalid(i) => i.into(),
+            UseCaseError::Forbidden { message, field } => {
+                let err = ApiError::forbidden(message);
+                match field {
+                    Some(f) => err.field(f),
+                    None => err,
+                }
+            }
+            UseCaseError::Store(s) => s.into(),
+        }
     }
 }
 
@@ -142,7 +202,7 @@ impl From<StoreError> for ApiError {
                     "Illegal transition",
                     e.to_string(),
                 );
-                err.0.current_status = Some(status.to_string());
+                err.0.current_status = Some(status.as_str().to_string());
                 err
             }
             StoreError::Stock(s) => ApiError::new(

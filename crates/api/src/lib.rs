@@ -1,8 +1,8 @@
 //! rendan's HTTP API: axum handlers over [`rendan_store::Store`] and the domain rules.
 //!
 //! Wire types (serde, OpenAPI schemas) live here and are converted by hand to and from
-//! domain types; handlers check access with [`rendan_domain::access`] and delegate decisions
-//! to the domain and persistence to the store. [`app`] builds the router without a socket,
+//! domain types; handlers only translate: a request becomes a domain command for
+//! [`rendan_usecases::UseCases`], and its result becomes a response. [`app`] builds the router without a socket,
 //! so tests can call it directly; [`serve`] runs it on a listener until shutdown.
 
 pub mod auth;
@@ -13,76 +13,43 @@ mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use jiff::Timestamp;
 use rendan_domain::access::Principal;
-use rendan_domain::fulfilment::PromiseRules;
-use rendan_domain::topology::Topology;
-use rendan_store::{Store, StoreError};
+use rendan_store::StoreError;
+use rendan_usecases::UseCases;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub use observe::install_metrics;
-pub use routes::orders::{CustomerBody, LineBody, OrderBody, OrderView, place_order, to_new_order};
+pub use routes::orders::{CustomerBody, LineBody, OrderBody, OrderView, to_new_order};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
 
-/// Shared state of every handler.
+/// Shared state of every handler: the use-cases and a cache of resolved tokens.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
-    topology: Topology,
-    rules: PromiseRules,
-    clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    cases: UseCases,
     principals: RwLock<HashMap<Vec<u8>, Principal>>,
 }
 
 impl AppState {
-    /// State over `store` and the loaded topology, with the system clock.
-    pub fn new(store: Arc<dyn Store>, topology: Topology, rules: PromiseRules) -> Self {
-        Self::with_clock(store, topology, rules, Box::new(Timestamp::now))
-    }
-
-    /// As [`AppState::new`] with an injected clock (tests fix "now").
-    pub fn with_clock(
-        store: Arc<dyn Store>,
-        topology: Topology,
-        rules: PromiseRules,
-        clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
-    ) -> Self {
+    /// State over the use-cases.
+    pub fn new(cases: UseCases) -> Self {
         Self {
             inner: Arc::new(Inner {
-                store,
-                topology,
-                rules,
-                clock,
+                cases,
                 principals: RwLock::new(HashMap::new()),
             }),
         }
     }
 
-    /// The store.
-    pub fn store(&self) -> &dyn Store {
-        self.inner.store.as_ref()
-    }
-
-    /// The topology.
-    pub fn topology(&self) -> &Topology {
-        &self.inner.topology
-    }
-
-    /// The promise rules.
-    pub fn rules(&self) -> &PromiseRules {
-        &self.inner.rules
-    }
-
-    /// The current instant.
-    pub fn now(&self) -> Timestamp {
-        (self.inner.clock)()
+    /// The use-cases.
+    pub fn cases(&self) -> &UseCases {
+        &self.inner.cases
     }
 
     async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
@@ -95,7 +62,7 @@ impl AppState {
         {
             return Ok(Some(p));
         }
-        let found = self.inner.store.principal(hash).await?;
+        let found = self.inner.cases.store().principal(hash).await?;
         if let (Some(p), Ok(mut cache)) = (&found, self.inner.principals.write()) {
             cache.insert(hash.to_vec(), p.clone());
         }

@@ -48,7 +48,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn render(State(state): State<AppState>) -> Response {
-    if let Ok(counts) = state.store().order_counts().await {
+    if let Ok(counts) = state.cases().store().order_counts().await {
         for (status, n) in counts {
             metrics::gauge!("rendan_orders", "status" => status.as_str()).set(n as f64);
         }

@@ -83,6 +83,15 @@ pub struct Visibility {
     pub created_by: Option<i64>,
 }
 
+impl Visibility {
+    /// Whether an order of `region` created by `created_by` is inside this view: the one
+    /// rule every backend applies when it reads an order on a caller's behalf.
+    pub fn admits(&self, region: &Region, created_by: i64) -> bool {
+        self.region.as_ref().is_none_or(|r| r == region)
+            && self.created_by.is_none_or(|t| t == created_by)
+    }
+}
+
 impl Principal {
     /// May create orders.
     pub fn can_create_orders(&self) -> bool {
@@ -91,11 +100,7 @@ impl Principal {
 
     /// May see an order of `region` created by token `created_by`.
     pub fn can_see_order(&self, region: &Region, created_by: i64) -> bool {
-        match &self.role {
-            Role::Admin => true,
-            Role::Planner { region: scope } => scope.as_ref().is_none_or(|s| s == region),
-            Role::Channel => created_by == self.token_id,
-        }
+        self.order_visibility().admits(region, created_by)
     }
 
     /// May cancel an order it can see.

@@ -12,14 +12,20 @@
 //! 4. [`promise_date`] is the latest line's ready date plus its transfer time plus the
 //!    delivery lead time.
 //!
-//! Storage backends read availability and call [`LineOptions::choose`]; they never decide.
+//! 5. Lines of one order that share a SKU are decided in order, each seeing the units the
+//!    earlier ones took ([`allocate`]).
+//!
+//! Storage backends read the balances [`OrderOptions::stock_keys`] names and call
+//! [`allocate`] inside their transaction; they never decide.
 
 use crate::catalogue::Sku;
-use crate::order::NewOrder;
+use crate::order::{NewOrder, OrderStatus};
+use crate::stock::{Balance, MovementKind, StockError};
 use crate::topology::Topology;
-use crate::{Invalid, Region, SiteId, SiteKind};
+use crate::{Invalid, Invalids, Region, SiteId, SiteKind};
 use jiff::ToSpan;
 use jiff::civil::Date;
+use std::collections::HashMap;
 
 /// Tunable constants of the promise: transfer speed and the last mile.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,13 +121,29 @@ pub struct OrderOptions {
     pub lines: Vec<LineOptions>,
 }
 
-/// Rules 1 and 3: the candidates for every line of `order`. Fails, naming the field, when a
-/// SKU is unknown or no warehouse serves the customer's location.
+impl OrderOptions {
+    /// The (warehouse, SKU) balances [`allocate`] needs, each once, in line order.
+    pub fn stock_keys(&self) -> Vec<(SiteId, Sku)> {
+        let mut keys: Vec<(SiteId, Sku)> = Vec::new();
+        for line in &self.lines {
+            for w in &line.warehouses {
+                let key = (w.clone(), line.sku.clone());
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// Rules 1 and 3: the candidates for every line of `order`. Fails, naming every field at
+/// fault, when SKUs are unknown or no warehouse serves the customer's location.
 pub fn options(
     topology: &Topology,
     rules: &PromiseRules,
     order: &NewOrder,
-) -> Result<OrderOptions, Invalid> {
+) -> Result<OrderOptions, Invalids> {
     let at = &order.customer.location;
     let mut serving: Vec<(f64, &crate::Site)> = topology
         .sites()
@@ -131,13 +153,10 @@ pub fn options(
         .collect();
     serving.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let Some(&(_, home)) = serving.first() else {
-        return Err(Invalid::new(
-            "customer",
-            "no warehouse serves this location",
-        ));
+        return Err(Invalid::new("customer", "no warehouse serves this location").into());
     };
     let warehouses: Vec<SiteId> = serving.iter().map(|(_, s)| s.id.clone()).collect();
-    let lines = order
+    let (lines, errors): (Vec<_>, Vec<_>) = order
         .lines
         .iter()
         .enumerate()
@@ -170,17 +189,91 @@ pub fn options(
                 .ok_or_else(|| {
                     Invalid::new(format!("lines[{i}].sku"), "no factory makes this SKU")
                 })?;
-            Ok(LineOptions {
+            Ok::<_, Invalid>(LineOptions {
                 sku: line.sku.clone(),
                 qty: line.qty,
                 warehouses: warehouses.clone(),
                 production,
             })
         })
-        .collect::<Result<Vec<_>, Invalid>>()?;
+        .partition(Result::is_ok);
+    if !errors.is_empty() {
+        return Err(Invalids(
+            errors.into_iter().filter_map(Result::err).collect(),
+        ));
+    }
+    let lines = lines.into_iter().filter_map(Result::ok).collect();
     Ok(OrderOptions {
         region: home.region.clone(),
         lines,
+    })
+}
+
+/// One line as [`allocate`] decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocatedLine {
+    /// Stock or production.
+    pub choice: LineChoice,
+    /// For a stock line: the warehouse's balance before this line's reservation.
+    pub prior: Option<Balance>,
+    /// For a production line: the date the factory is to finish it.
+    pub ready: Option<Date>,
+}
+
+/// A whole order decided: its lines, its initial state and its promise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// One entry per line, in order.
+    pub lines: Vec<AllocatedLine>,
+    /// The state the order enters.
+    pub status: OrderStatus,
+    /// The date promised to the customer.
+    pub promised: Date,
+}
+
+/// Rules 2 to 5 for a whole order: decides each line against `balances` (as read in the
+/// caller's transaction, keyed by [`OrderOptions::stock_keys`]; a missing key is an empty
+/// balance), letting later lines of one SKU see what earlier lines reserved.
+pub fn allocate(
+    options: &OrderOptions,
+    rules: &PromiseRules,
+    today: Date,
+    balances: &HashMap<(SiteId, Sku), Balance>,
+) -> Result<Allocation, StockError> {
+    let mut seen = balances.clone();
+    let mut lines = Vec::with_capacity(options.lines.len());
+    for line in &options.lines {
+        let choice = line.choose(|site| {
+            seen.get(&(site.clone(), line.sku.clone()))
+                .map_or(0, Balance::available)
+        });
+        let (prior, ready) = match &choice {
+            LineChoice::Stock(site) => {
+                let key = (site.clone(), line.sku.clone());
+                let before = seen.get(&key).copied().unwrap_or_default();
+                seen.insert(
+                    key,
+                    before.apply(MovementKind::Reserve, i64::from(line.qty))?,
+                );
+                (Some(before), None)
+            }
+            LineChoice::Production(p) => (
+                None,
+                Some(today.saturating_add(i64::from(p.lead_days).days())),
+            ),
+        };
+        lines.push(AllocatedLine {
+            choice,
+            prior,
+            ready,
+        });
+    }
+    let choices: Vec<LineChoice> = lines.iter().map(|l| l.choice.clone()).collect();
+    let all_from_stock = choices.iter().all(|c| matches!(c, LineChoice::Stock(_)));
+    Ok(Allocation {
+        lines,
+        status: OrderStatus::initial(all_from_stock),
+        promised: promise_date(today, rules, &choices),
     })
 }
 
@@ -199,7 +292,7 @@ pub fn promise_date(today: Date, rules: &PromiseRules, choices: &[LineChoice]) -
 mod tests {
     use super::*;
     use crate::catalogue::{Category, Maker, Product};
-    use crate::order::{Channel, RawCustomer};
+    use crate::order::RawCustomer;
     use crate::{LatLon, Node, NodeId, Site};
 
     fn ll(lat: f64, lon: f64) -> LatLon {
@@ -262,7 +355,7 @@ mod tests {
             lat,
             lon,
         };
-        NewOrder::new(Channel::Web, "r", c, &[(sku, 2)]).unwrap()
+        NewOrder::new("web", "r", c, &[(sku, 2)]).unwrap()
     }
 
     #[test]
@@ -314,14 +407,73 @@ mod tests {
         assert_eq!(
             options(&t, &rules, &order(45.81, 8.81, "NOPE"))
                 .unwrap_err()
-                .field,
-            "lines[0].sku"
+                .fields(),
+            ["lines[0].sku"]
         );
         assert_eq!(
             options(&t, &rules, &order(-45.0, -120.0, "REF-1"))
                 .unwrap_err()
-                .field,
-            "customer"
+                .fields(),
+            ["customer"]
+        );
+    }
+
+    #[test]
+    fn lines_sharing_a_sku_see_what_earlier_lines_reserved() {
+        let t = topology();
+        let rules = PromiseRules::default();
+        let c = RawCustomer {
+            name: "A",
+            phone: "1",
+            address: "x",
+            lat: 45.81,
+            lon: 8.81,
+        };
+        let order =
+            NewOrder::new("web", "r", c, &[("REF-1", 3), ("REF-1", 3), ("REF-1", 3)]).unwrap();
+        let opts = options(&t, &rules, &order).unwrap();
+        let near = SiteId::parse("wh-near", "").unwrap();
+        let far = SiteId::parse("wh-far", "").unwrap();
+        let sku = Sku::parse("REF-1", "").unwrap();
+        assert_eq!(
+            opts.stock_keys(),
+            [(near.clone(), sku.clone()), (far.clone(), sku.clone())]
+        );
+        // 4 free near, 3 free far: the first line takes near, the second cannot (1 left) and
+        // takes far, the third is made to order.
+        let balances = HashMap::from([
+            (
+                (near.clone(), sku.clone()),
+                Balance {
+                    on_hand: 5,
+                    reserved: 1,
+                },
+            ),
+            (
+                (far.clone(), sku.clone()),
+                Balance {
+                    on_hand: 3,
+                    reserved: 0,
+                },
+            ),
+        ]);
+        let today = Date::constant(2026, 11, 21);
+        let a = allocate(&opts, &rules, today, &balances).unwrap();
+        assert_eq!(a.lines[0].choice, LineChoice::Stock(near));
+        assert_eq!(
+            a.lines[0].prior,
+            Some(Balance {
+                on_hand: 5,
+                reserved: 1
+            })
+        );
+        assert_eq!(a.lines[1].choice, LineChoice::Stock(far));
+        assert!(matches!(a.lines[2].choice, LineChoice::Production(_)));
+        assert_eq!(a.lines[2].ready, Some(Date::constant(2026, 12, 1)));
+        assert_eq!(a.status, OrderStatus::InProduction);
+        assert_eq!(
+            a.promised,
+            promise_date(today, &rules, &[a.lines[2].choice.clone()])
         );
     }
 }

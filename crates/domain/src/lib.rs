@@ -10,9 +10,11 @@ pub mod access;
 pub mod catalogue;
 pub mod fulfilment;
 pub mod geo;
+pub mod idempotency;
 mod ident;
 pub mod network;
 pub mod order;
+pub mod production;
 pub mod site;
 pub mod stock;
 pub mod topology;
@@ -38,5 +40,23 @@ impl Invalid {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+/// Every rule a request or file breaks, in field order; never empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct Invalids(pub Vec<Invalid>);
+
+impl Invalids {
+    /// The fields at fault, in order.
+    pub fn fields(&self) -> Vec<&str> {
+        self.0.iter().map(|e| e.field.as_str()).collect()
+    }
+}
+
+impl From<Invalid> for Invalids {
+    fn from(e: Invalid) -> Self {
+        Invalids(vec![e])
     }
 }

@@ -17,7 +17,7 @@
 //! is connected to orders.
 
 use crate::catalogue::Sku;
-use crate::{Invalid, LatLon, Region, SiteId};
+use crate::{Invalid, Invalids, LatLon, Region, SiteId};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -209,6 +209,11 @@ fn text(value: &str, field: &str, max: usize) -> Result<String, Invalid> {
     Ok(trimmed.to_string())
 }
 
+/// The value of `r`, or `None` after noting its error.
+fn keep<T>(errors: &mut Vec<Invalid>, r: Result<T, Invalid>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
+}
+
 /// Raw fields of a customer, as they arrive, to be validated by [`NewOrder::new`].
 #[derive(Debug, Clone)]
 pub struct RawCustomer<'a> {
@@ -225,62 +230,84 @@ pub struct RawCustomer<'a> {
 }
 
 impl NewOrder {
-    /// Validates every field; the first error names its field.
+    /// Validates every field and reports every field at fault, not only the first.
     pub fn new(
-        channel: Channel,
+        channel: &str,
         external_ref: &str,
         customer: RawCustomer<'_>,
         lines: &[(&str, i64)],
-    ) -> Result<Self, Invalid> {
-        let external_ref = text(external_ref, "external_ref", 128)?;
-        let name = text(customer.name, "customer.name", 200)?;
-        let phone = text(customer.phone, "customer.phone", 40)?;
-        if !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
-            || !phone.chars().any(|c| c.is_ascii_digit())
-        {
-            return Err(Invalid::new(
-                "customer.phone",
-                "must be digits with optional + - ( ) . and spaces",
-            ));
-        }
-        let address = text(customer.address, "customer.address", 500)?;
-        let location = LatLon::new(customer.lat, customer.lon, "customer")?;
+    ) -> Result<Self, Invalids> {
+        let mut errors = Vec::new();
+        let channel = keep(&mut errors, Channel::parse(channel, "channel"));
+        let external_ref = keep(&mut errors, text(external_ref, "external_ref", 128));
+        let name = keep(&mut errors, text(customer.name, "customer.name", 200));
+        let phone = keep(
+            &mut errors,
+            text(customer.phone, "customer.phone", 40).and_then(|phone| {
+                if phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+                    && phone.chars().any(|c| c.is_ascii_digit())
+                {
+                    Ok(phone)
+                } else {
+                    Err(Invalid::new(
+                        "customer.phone",
+                        "must be digits with optional + - ( ) . and spaces",
+                    ))
+                }
+            }),
+        );
+        let address = keep(&mut errors, text(customer.address, "customer.address", 500));
+        let location = keep(
+            &mut errors,
+            LatLon::new(customer.lat, customer.lon, "customer"),
+        );
         if lines.is_empty() {
-            return Err(Invalid::new("lines", "an order needs at least one line"));
+            errors.push(Invalid::new("lines", "an order needs at least one line"));
         }
         if lines.len() > MAX_LINES {
-            return Err(Invalid::new("lines", format!("at most {MAX_LINES} lines")));
+            errors.push(Invalid::new("lines", format!("at most {MAX_LINES} lines")));
         }
-        let lines = lines
-            .iter()
-            .enumerate()
-            .map(|(i, (sku, qty))| {
-                let sku = Sku::parse(sku, &format!("lines[{i}].sku"))?;
+        let mut parsed = Vec::with_capacity(lines.len());
+        for (i, (sku, qty)) in lines.iter().enumerate() {
+            let sku = keep(&mut errors, Sku::parse(sku, &format!("lines[{i}].sku")));
+            let qty = keep(
+                &mut errors,
                 if *qty < 1 || *qty > i64::from(MAX_LINE_QTY) {
-                    return Err(Invalid::new(
+                    Err(Invalid::new(
                         format!("lines[{i}].qty"),
                         format!("must be between 1 and {MAX_LINE_QTY}"),
-                    ));
-                }
-                Ok(LineRequest {
-                    sku,
-                    qty: *qty as u32,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(NewOrder {
-            channel,
-            external_ref,
-            customer: Customer {
-                name,
-                phone,
-                address,
-                location,
-            },
-            lines,
-        })
+                    ))
+                } else {
+                    Ok(*qty as u32)
+                },
+            );
+            if let (Some(sku), Some(qty)) = (sku, qty) {
+                parsed.push(LineRequest { sku, qty });
+            }
+        }
+        match (channel, external_ref, name, phone, address, location) {
+            (
+                Some(channel),
+                Some(external_ref),
+                Some(name),
+                Some(phone),
+                Some(address),
+                Some(location),
+            ) if errors.is_empty() => Ok(NewOrder {
+                channel,
+                external_ref,
+                customer: Customer {
+                    name,
+                    phone,
+                    address,
+                    location,
+                },
+                lines: parsed,
+            }),
+            _ => Err(Invalids(errors)),
+        }
     }
 }
 
@@ -369,16 +396,33 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let e = NewOrder::new(Channel::Web, "x", raw(), &[("REF-1", 0)]).unwrap_err();
-        assert_eq!(e.field, "lines[0].qty");
-        let e = NewOrder::new(Channel::Web, " ", raw(), &[("REF-1", 1)]).unwrap_err();
-        assert_eq!(e.field, "external_ref");
-        let e = NewOrder::new(Channel::Web, "x", raw(), &[]).unwrap_err();
-        assert_eq!(e.field, "lines");
+        let e = NewOrder::new("web", "x", raw(), &[("REF-1", 0)]).unwrap_err();
+        assert_eq!(e.fields(), ["lines[0].qty"]);
+        let e = NewOrder::new("web", " ", raw(), &[("REF-1", 1)]).unwrap_err();
+        assert_eq!(e.fields(), ["external_ref"]);
+        let e = NewOrder::new("web", "x", raw(), &[]).unwrap_err();
+        assert_eq!(e.fields(), ["lines"]);
         let mut c = raw();
         c.phone = "call me";
-        let e = NewOrder::new(Channel::Web, "x", c, &[("REF-1", 1)]).unwrap_err();
-        assert_eq!(e.field, "customer.phone");
-        assert!(NewOrder::new(Channel::Web, "x", raw(), &[("REF-1", 2)]).is_ok());
+        let e = NewOrder::new("web", "x", c, &[("REF-1", 1)]).unwrap_err();
+        assert_eq!(e.fields(), ["customer.phone"]);
+        assert!(NewOrder::new("web", "x", raw(), &[("REF-1", 2)]).is_ok());
+    }
+
+    #[test]
+    fn every_fault_is_reported_at_once() {
+        let mut c = raw();
+        c.lat = 123.0;
+        let e = NewOrder::new("fax", "", c, &[("REF-1", 0), ("no sku!", 1)]).unwrap_err();
+        assert_eq!(
+            e.fields(),
+            [
+                "channel",
+                "external_ref",
+                "customer.lat",
+                "lines[0].qty",
+                "lines[1].sku"
+            ]
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! A balance is never written without its movement; [`Balance::apply`] is the only arithmetic,
 //! used both when a movement is recorded and when balances are recomputed from the journal.
 
-use crate::Invalid;
+use crate::catalogue::Sku;
+use crate::topology::Topology;
+use crate::{Invalid, Invalids, Site, SiteKind};
 
 /// Kinds of stock movement; each is journalled with the document that caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,6 +145,99 @@ impl Balance {
             }
         };
         Ok(next)
+    }
+}
+
+/// Largest quantity one receipt may carry.
+pub const MAX_RECEIPT: i64 = 1_000_000;
+
+/// A validated goods receipt: known warehouse, known SKU, a sane quantity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// The receiving warehouse.
+    pub site: Site,
+    /// What arrived.
+    pub sku: Sku,
+    /// How many.
+    pub qty: i64,
+    /// The delivery note or other document, if given.
+    pub reference: Option<String>,
+}
+
+impl Receipt {
+    /// Validates raw fields against the topology, reporting every field at fault.
+    pub fn new(
+        topology: &Topology,
+        site: &str,
+        sku: &str,
+        qty: i64,
+        reference: Option<&str>,
+    ) -> Result<Receipt, Invalids> {
+        let mut errors = Vec::new();
+        let site = match crate::SiteId::parse(site, "site") {
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+            Ok(id) => match topology.site(&id) {
+                None => {
+                    errors.push(Invalid::new("site", format!("unknown site {id}")));
+                    None
+                }
+                Some(s) if s.kind != SiteKind::Warehouse => {
+                    errors.push(Invalid::new(
+                        "site",
+                        format!("{} is a {}, not a warehouse", s.id, s.kind.as_str()),
+                    ));
+                    None
+                }
+                Some(s) => Some(s.clone()),
+            },
+        };
+        let sku = match Sku::parse(sku, "sku") {
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+            Ok(sku) if topology.product(&sku).is_none() => {
+                errors.push(Invalid::new("sku", format!("unknown SKU {sku}")));
+                None
+            }
+            Ok(sku) => Some(sku),
+        };
+        if !(1..=MAX_RECEIPT).contains(&qty) {
+            errors.push(Invalid::new(
+                "qty",
+                format!("must be between 1 and {MAX_RECEIPT}"),
+            ));
+        }
+        let reference = match reference.map(str::trim) {
+            Some(r) if r.is_empty() || r.len() > 200 || r.chars().any(char::is_control) => {
+                errors.push(Invalid::new(
+                    "reference",
+                    "must be 1-200 printable characters",
+                ));
+                None
+            }
+            other => other.map(str::to_string),
+        };
+        match (site, sku) {
+            (Some(site), Some(sku)) if errors.is_empty() => Ok(Receipt {
+                site,
+                sku,
+                qty,
+                reference,
+            }),
+            _ => Err(Invalids(errors)),
+        }
+    }
+
+    /// The journal's document text for this receipt.
+    pub fn document(&self) -> String {
+        match &self.reference {
+            Some(r) => format!("receipt {r}"),
+            None => "receipt".to_string(),
+        }
     }
 }
 

@@ -8,14 +8,14 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use jiff::tz::TimeZone;
 use rendan_api::{AppState, CustomerBody, LineBody, OrderBody};
 use rendan_domain::SiteId;
 use rendan_domain::access::Role;
 use rendan_domain::catalogue::Sku;
-use rendan_domain::fulfilment;
-use rendan_store::{PlaceOrder, Store};
+use rendan_domain::idempotency::Key;
+use rendan_store::Store;
 use rendan_store_sqlite::SqliteStore;
+use rendan_usecases::UseCases;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,7 +67,7 @@ impl Drop for Scratch {
     }
 }
 
-async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, AppState, i64)> {
+async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, UseCases)> {
     let dir = std::env::temp_dir().join(format!("rendan-bench-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let scratch = Scratch(dir.clone());
@@ -85,40 +85,32 @@ async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, Ap
             now,
         )
         .await?;
-    let token = store
+    store
         .create_token(
-            &rendan_api::auth::hash("bench-token"),
+            &rendan_usecases::tokens::hash("bench-token"),
             &Role::Admin,
             "bench",
             now,
         )
         .await?;
-    let state = AppState::new(store.clone(), file.topology.clone(), file.promise);
-    Ok((scratch, store, state, token))
+    let cases = UseCases::new(store.clone(), file.topology.clone(), file.promise);
+    Ok((scratch, store, cases))
 }
 
 async fn direct(args: &OrdersArgs, round: usize) -> Result<f64> {
-    let (_scratch, store, state, token) =
+    let (_scratch, store, cases) =
         prepare(&format!("direct-{round}"), (args.orders / 2) as i64).await?;
+    let caller = cases
+        .principal("bench-token")
+        .await?
+        .context("the bench token vanished")?;
     // Validation and option building happen before the clock starts: this path measures the
     // storage transactions alone.
-    let now = jiff::Timestamp::now();
-    let today = now.to_zoned(TimeZone::UTC).date();
     let mut cmds = Vec::with_capacity(args.orders);
     for i in 0..args.orders {
-        let b = body(i);
-        let order = rendan_api::to_new_order(&b).map_err(|e| anyhow::anyhow!("{:?}", e.0))?;
-        let options = fulfilment::options(state.topology(), state.rules(), &order)?;
-        cmds.push(Some(PlaceOrder {
-            token_id: token,
-            idempotency_key: format!("k{i}"),
-            request_hash: vec![0; 32],
-            order,
-            options,
-            rules: *state.rules(),
-            today,
-            now,
-        }));
+        let order = rendan_api::to_new_order(&body(i))?;
+        let key = Key::parse(&format!("k{i}"), "key")?;
+        cmds.push(Some(cases.order_command(&caller, key, order)?));
     }
     let cmds = Arc::new(std::sync::Mutex::new(cmds));
     let next = Arc::new(AtomicUsize::new(0));
@@ -148,8 +140,9 @@ async fn direct(args: &OrdersArgs, round: usize) -> Result<f64> {
 }
 
 async fn http(args: &OrdersArgs, round: usize) -> Result<f64> {
-    let (_scratch, _store, state, _token) =
+    let (_scratch, _store, cases) =
         prepare(&format!("http-{round}"), (args.orders / 2) as i64).await?;
+    let state = AppState::new(cases);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

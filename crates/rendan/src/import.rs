@@ -8,9 +8,11 @@ use crate::Place;
 use crate::platform;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use rendan_api::{AppState, CustomerBody, LineBody, OrderBody};
-use rendan_domain::access::Role;
+use rendan_domain::access::{Principal, Role};
+use rendan_domain::idempotency::Key;
+use rendan_domain::order::{NewOrder, RawCustomer};
 use rendan_store::{Placed, Store};
+use rendan_usecases::Error;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -38,29 +40,55 @@ fn report(bar: &ProgressBar, message: String) {
     bar.suspend(|| eprintln!("{message}"));
 }
 
-async fn importer_token(store: &dyn Store) -> Result<i64> {
-    if let Some(p) = store.principal(IMPORT_TOKEN).await? {
-        return Ok(p.token_id);
+/// One order's rows as read, before validation.
+struct Pending {
+    channel: String,
+    external_ref: String,
+    name: String,
+    phone: String,
+    address: String,
+    lat: f64,
+    lon: f64,
+    lines: Vec<(String, i64)>,
+}
+
+impl Pending {
+    fn to_order(&self) -> Result<NewOrder, rendan_domain::Invalids> {
+        let lines: Vec<(&str, i64)> = self.lines.iter().map(|(s, q)| (s.as_str(), *q)).collect();
+        let customer = RawCustomer {
+            name: &self.name,
+            phone: &self.phone,
+            address: &self.address,
+            lat: self.lat,
+            lon: self.lon,
+        };
+        NewOrder::new(&self.channel, &self.external_ref, customer, &lines)
     }
-    Ok(store
+}
+
+async fn importer(store: &dyn Store) -> Result<Principal> {
+    if let Some(p) = store.principal(IMPORT_TOKEN).await? {
+        return Ok(p);
+    }
+    store
         .create_token(
             IMPORT_TOKEN,
             &Role::Channel,
             "csv import",
             jiff::Timestamp::now(),
         )
-        .await?)
+        .await?;
+    store
+        .principal(IMPORT_TOKEN)
+        .await?
+        .context("the importer's token vanished")
 }
 
 /// Imports `file`; fails (after importing the good orders) if any row was rejected.
 pub async fn orders(file: &Path, place: &Place) -> Result<()> {
     let platform = platform::open(place).await?;
-    let token = importer_token(platform.store.as_ref()).await?;
-    let state = AppState::new(
-        platform.store.clone(),
-        platform.file.topology.clone(),
-        platform.file.promise,
-    );
+    let caller = importer(platform.store.as_ref()).await?;
+    let cases = platform.cases();
     let size = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
@@ -70,7 +98,7 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
         "{spinner} {bar:40} {bytes}/{total_bytes} {msg} ({eta})",
     )?);
     let (mut created, mut replayed, mut rejected) = (0u64, 0u64, 0u64);
-    let mut pending: Option<(u64, OrderBody)> = None;
+    let mut pending: Option<(u64, Pending)> = None;
     let headers = reader.headers().context("reading the CSV header")?.clone();
     let mut record = csv::StringRecord::new();
     loop {
@@ -107,24 +135,21 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
             _ => false,
         };
         if let (true, Some(r), Some((_, body))) = (same, &row, pending.as_mut()) {
-            body.lines.push(LineBody {
-                sku: r.sku.clone(),
-                qty: r.qty,
-            });
+            body.lines.push((r.sku.clone(), r.qty));
             continue;
         }
         if let Some((first_line, body)) = pending.take() {
             let key = format!("import:{}:{}", body.channel, body.external_ref);
-            match rendan_api::place_order(&state, token, key, &body).await {
+            let placed = match (body.to_order(), Key::parse(&key, "key")) {
+                (Ok(order), Ok(key)) => cases.place_order(&caller, key, order).await,
+                (Err(e), _) => Err(Error::Invalid(e)),
+                (_, Err(e)) => Err(e.into()),
+            };
+            match placed {
                 Ok(Placed::Created(_)) => created += 1,
                 Ok(Placed::Replayed(_)) => replayed += 1,
                 Err(e) => {
-                    let p = &e.0;
-                    let field = p.field.as_deref().unwrap_or("-");
-                    report(
-                        &bar,
-                        format!("order starting at line {first_line}: {field}: {}", p.detail),
-                    );
+                    report(&bar, format!("order starting at line {first_line}: {e}"));
                     rejected += 1;
                 }
             }
@@ -133,20 +158,15 @@ pub async fn orders(file: &Path, place: &Place) -> Result<()> {
         let Some(r) = row else { break };
         pending = Some((
             line,
-            OrderBody {
+            Pending {
                 channel: r.channel,
                 external_ref: r.external_ref,
-                customer: CustomerBody {
-                    name: r.name,
-                    phone: r.phone,
-                    address: r.address,
-                    lat: r.lat,
-                    lon: r.lon,
-                },
-                lines: vec![LineBody {
-                    sku: r.sku,
-                    qty: r.qty,
-                }],
+                name: r.name,
+                phone: r.phone,
+                address: r.address,
+                lat: r.lat,
+                lon: r.lon,
+                lines: vec![(r.sku, r.qty)],
             },
         ));
     }

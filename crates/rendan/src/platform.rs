@@ -2,11 +2,12 @@
 
 use crate::Place;
 use anyhow::{Context, Result, bail};
-use rendan_api::{AppState, auth};
+use rendan_api::AppState;
 use rendan_domain::access::Role;
 use rendan_store::Store;
 use rendan_store_sqlite::SqliteStore;
 use rendan_topology::TopologyFile;
+use rendan_usecases::{UseCases, tokens};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,6 +17,17 @@ pub struct Platform {
     pub file: TopologyFile,
     /// The store.
     pub store: Arc<SqliteStore>,
+}
+
+impl Platform {
+    /// The use-cases over this store and topology.
+    pub fn cases(&self) -> UseCases {
+        UseCases::new(
+            self.store.clone(),
+            self.file.topology.clone(),
+            self.file.promise,
+        )
+    }
 }
 
 /// Loads the topology and opens the store in the data directory.
@@ -39,7 +51,7 @@ async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
     let now = jiff::Timestamp::now();
     match std::env::var("RENDAN_ADMIN_TOKEN") {
         Ok(token) if !token.trim().is_empty() => {
-            let hash = auth::hash(token.trim());
+            let hash = tokens::hash(token.trim());
             match store.principal(&hash).await? {
                 Some(p) if p.role == Role::Admin => {}
                 Some(_) => bail!("RENDAN_ADMIN_TOKEN is already a token with another role"),
@@ -52,9 +64,9 @@ async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
         }
         _ => {
             if !store.has_admin().await? {
-                let token = auth::generate()?;
+                let token = tokens::generate()?;
                 store
-                    .create_token(&auth::hash(&token), &Role::Admin, "first admin", now)
+                    .create_token(&tokens::hash(&token), &Role::Admin, "first admin", now)
                     .await?;
                 println!("admin token (shown once, keep it): {token}");
             }
@@ -109,11 +121,7 @@ pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool
         Some(s) => (Some(s.router), Some(s.monitor)),
         None => (None, None),
     };
-    let state = AppState::new(
-        platform.store.clone(),
-        platform.file.topology.clone(),
-        platform.file.promise,
-    );
+    let state = AppState::new(platform.cases());
     let router = rendan_api::app(state, extra);
     run_http(listen, router, &place.data_dir).await?;
     if let Some(m) = monitor {
@@ -149,11 +157,7 @@ pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
     bootstrap_admin(platform.store.as_ref()).await?;
     rendan_api::install_metrics();
     let service = crate::netwatch_cmd::run_netwatch(args).await?;
-    let state = AppState::new(
-        platform.store.clone(),
-        platform.file.topology.clone(),
-        platform.file.promise,
-    );
+    let state = AppState::new(platform.cases());
     let router = rendan_api::gateway(state, rendan_api::operations(service.router));
     run_http(args.listen, router, &args.data_dir).await?;
     service.monitor.shutdown().await;
@@ -190,16 +194,7 @@ pub async fn check_ledger(place: &Place) -> Result<()> {
 pub async fn create_token(role: &str, region: Option<&str>, place: &Place) -> Result<()> {
     let platform = open(place).await?;
     let role = Role::parse(role, region)?;
-    if let Some(r) = role.region()
-        && !platform.file.topology.regions().contains(r)
-    {
-        bail!("no node of the topology is in region {r}");
-    }
-    let token = auth::generate()?;
-    platform
-        .store
-        .create_token(&auth::hash(&token), &role, "cli", jiff::Timestamp::now())
-        .await?;
-    println!("{token}");
+    let token = platform.cases().create_token(None, role, "cli").await?;
+    println!("{}", token.secret);
     Ok(())
 }

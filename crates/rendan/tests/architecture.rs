@@ -13,13 +13,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rendan-topology", &["rendan-domain"]),
     ("rendan-store", &["rendan-domain"]),
     ("rendan-store-sqlite", &["rendan-domain", "rendan-store"]),
-    ("rendan-api", &["rendan-domain", "rendan-store"]),
+    ("rendan-usecases", &["rendan-domain", "rendan-store"]),
+    (
+        "rendan-api",
+        &["rendan-domain", "rendan-store", "rendan-usecases"],
+    ),
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),
     (
         "rendan-netwatch-sqlite",
         &["rendan-domain", "rendan-topology", "rendan-netwatch"],
     ),
 ];
+
+/// Edges that must exist: the HTTP crate reaches the store only through the use-cases.
+const REQUIRED: &[(&str, &str)] = &[("rendan-api", "rendan-usecases")];
 
 #[test]
 fn no_forbidden_dependency_edges() {
@@ -67,6 +74,12 @@ fn no_forbidden_dependency_edges() {
             );
         }
     }
+    for (krate, dep) in REQUIRED {
+        assert!(
+            edges.get(krate).is_some_and(|d| d.contains(dep)),
+            "{krate} must depend on {dep} (see ARCHITECTURE.md)"
+        );
+    }
     // Every library crate has a rule; only the binary may depend on everything.
     for krate in &workspace {
         assert!(
@@ -74,4 +87,15 @@ fn no_forbidden_dependency_edges() {
             "{krate} has no dependency rule in tests/architecture.rs"
         );
     }
+}
+
+/// The binary's importer and benchmark reach order intake through the use-cases, never
+/// through the HTTP crate's handlers.
+#[test]
+fn the_importer_does_not_go_through_http() {
+    let import = include_str!("../src/import.rs");
+    assert!(
+        !import.contains("rendan_api"),
+        "src/import.rs must call rendan_usecases, not rendan_api"
+    );
 }

@@ -4,18 +4,21 @@
 use crate::backend;
 use crate::reads;
 use crate::rows::{get, micros};
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use rendan_domain::access::{Role, Visibility};
 use rendan_domain::catalogue::Sku;
-use rendan_domain::fulfilment::{LineChoice, promise_date};
+use rendan_domain::fulfilment::{LineChoice, allocate};
 use rendan_domain::order::{Fulfilment, Order, OrderEvent, OrderLine, OrderStatus};
+use rendan_domain::production::{
+    CancelStep, ProductionEvent, ProductionOrder, ProductionStatus, on_order_cancel,
+    order_after_completion,
+};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
-use rendan_store::{PlaceOrder, Placed, ProductionOrder, ProductionStatus, StockRow, StoreError};
+use rendan_store::{PlaceOrder, Placed, StockRow, StoreError};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry as Slot;
 
 /// One journal entry to record.
 pub(crate) struct Entry<'a> {
@@ -177,42 +180,16 @@ pub(crate) async fn place_order(
         return Ok(Placed::Replayed(order));
     }
 
-    // Decide every line first (the promise date depends on all of them); the reads happen in
-    // this transaction, and the single writer guarantees nobody else reserves meanwhile. Lines
-    // of the same SKU see the units that earlier lines of this order will take.
-    let mut seen: HashMap<(SiteId, Sku), Balance> = HashMap::new();
-    let mut choices = Vec::with_capacity(cmd.options.lines.len());
-    let mut priors = Vec::with_capacity(cmd.options.lines.len());
-    for line in &cmd.options.lines {
-        for w in &line.warehouses {
-            if let Slot::Vacant(slot) = seen.entry((w.clone(), line.sku.clone())) {
-                slot.insert(reads::balance(conn, w, &line.sku).await?);
-            }
-        }
-        let choice = line.choose(|site| {
-            seen.get(&(site.clone(), line.sku.clone()))
-                .map_or(0, Balance::available)
-        });
-        // Remember the balance before this line's reservation, and what it will be after, so
-        // later lines of the same SKU see the units this one takes.
-        let prior = match &choice {
-            LineChoice::Stock(site) => {
-                let key = (site.clone(), line.sku.clone());
-                let before = seen.get(&key).copied().unwrap_or_default();
-                seen.insert(
-                    key,
-                    before.apply(MovementKind::Reserve, i64::from(line.qty))?,
-                );
-                Some(before)
-            }
-            LineChoice::Production(_) => None,
-        };
-        choices.push(choice);
-        priors.push(prior);
+    // Every balance a line may draw on is read in this transaction (the single writer
+    // guarantees nobody reserves meanwhile); the domain decides.
+    let mut balances = HashMap::new();
+    for (site, sku) in cmd.options.stock_keys() {
+        let b = reads::balance(conn, &site, &sku).await?;
+        balances.insert((site, sku), b);
     }
-    let all_from_stock = choices.iter().all(|c| matches!(c, LineChoice::Stock(_)));
-    let status = OrderStatus::initial(all_from_stock);
-    let promised = promise_date(cmd.today, &cmd.rules, &choices);
+    let allocation = allocate(&cmd.options, &cmd.rules, cmd.today, &balances)?;
+    let status = allocation.status;
+    let promised = allocation.promised;
     let o = &cmd.order;
     let row = sqlx::query(
         "INSERT INTO orders (token_id, idempotency_key, request_hash, status, channel, external_ref, customer_name, \
@@ -238,17 +215,11 @@ pub(crate) async fn place_order(
     .await
     .map_err(backend)?;
     let order_id: i64 = get(&row, "id")?;
-    let mut lines = Vec::with_capacity(choices.len());
-    for (line_no, ((opts, choice), prior)) in cmd
-        .options
-        .lines
-        .iter()
-        .zip(choices)
-        .zip(priors)
-        .enumerate()
-    {
+    let mut lines = Vec::with_capacity(allocation.lines.len());
+    for (line_no, (opts, decided)) in cmd.options.lines.iter().zip(allocation.lines).enumerate() {
         let qty = i64::from(opts.qty);
-        let (fulfilment, site, production, factory) = match choice {
+        let (prior, ready) = (decided.prior, decided.ready);
+        let (fulfilment, site, production, factory) = match decided.choice {
             LineChoice::Stock(site) => {
                 let doc = format!("order {order_id}");
                 let entry = Entry {
@@ -268,7 +239,9 @@ pub(crate) async fn place_order(
                 )
             }
             LineChoice::Production(p) => {
-                let ready = cmd.today.saturating_add(i64::from(p.lead_days).days());
+                let ready = ready.ok_or_else(|| {
+                    StoreError::Backend("a production line without a ready date".into())
+                })?;
                 let row = sqlx::query(
                     "INSERT INTO production_orders (order_id, line_no, sku, qty, factory, destination, region, status, ready_date, created_at) \
                      VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
@@ -351,11 +324,6 @@ async fn set_status(
     Ok(())
 }
 
-fn visible(order: &Order, v: &Visibility) -> bool {
-    v.region.as_ref().is_none_or(|r| r == &order.region)
-        && v.created_by.is_none_or(|t| t == order.created_by)
-}
-
 /// Cancels an order; see [`rendan_store::Store::cancel_order`].
 pub(crate) async fn cancel_order(
     conn: &mut SqliteConnection,
@@ -365,7 +333,7 @@ pub(crate) async fn cancel_order(
 ) -> Result<Order, StoreError> {
     let mut order = reads::order(conn, id)
         .await?
-        .filter(|o| visible(o, visibility))
+        .filter(|o| visibility.admits(&o.region, o.created_by))
         .ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
     let next = order.status.apply(OrderEvent::Cancel)?;
     let doc = format!("cancel order {id}");
@@ -395,12 +363,17 @@ pub(crate) async fn cancel_order(
                     .ok_or_else(|| {
                         StoreError::Backend(format!("production order {production_order} vanished"))
                     })?;
-                match po.status {
-                    ProductionStatus::Open => {
-                        close_production(conn, po.id, ProductionStatus::Cancelled, now).await?;
+                match on_order_cancel(po.status) {
+                    CancelStep::Cancel => {
+                        let next = po.status.apply(ProductionEvent::Cancel).map_err(|e| {
+                            StoreError::ProductionClosed {
+                                id: po.id,
+                                status: e.current,
+                            }
+                        })?;
+                        close_production(conn, po.id, next, now).await?;
                     }
-                    // Its goods were received and reserved for this order: free them.
-                    ProductionStatus::Completed => {
+                    CancelStep::ReleaseGoods => {
                         apply_movement(
                             conn,
                             Entry {
@@ -415,7 +388,7 @@ pub(crate) async fn cancel_order(
                         )
                         .await?;
                     }
-                    ProductionStatus::Cancelled => {}
+                    CancelStep::Nothing => {}
                 }
             }
         }
@@ -481,12 +454,13 @@ pub(crate) async fn complete_production(
         .await?
         .filter(|p| region.is_none_or(|r| r == &p.region))
         .ok_or_else(|| StoreError::NotFound(format!("production order {id}")))?;
-    if po.status != ProductionStatus::Open {
-        return Err(StoreError::ProductionClosed {
-            id,
-            status: po.status.as_str(),
-        });
-    }
+    let next =
+        po.status
+            .apply(ProductionEvent::Complete)
+            .map_err(|e| StoreError::ProductionClosed {
+                id,
+                status: e.current,
+            })?;
     let qty = i64::from(po.qty);
     let doc = format!("production order {id}");
     apply_movement(
@@ -515,8 +489,8 @@ pub(crate) async fn complete_production(
         now,
     )
     .await?;
-    close_production(conn, id, ProductionStatus::Completed, now).await?;
-    po.status = ProductionStatus::Completed;
+    close_production(conn, id, next, now).await?;
+    po.status = next;
     let mut order = reads::order(conn, po.order_id)
         .await?
         .ok_or_else(|| StoreError::Backend(format!("order {} vanished", po.order_id)))?;
@@ -527,8 +501,8 @@ pub(crate) async fn complete_production(
     .fetch_one(&mut *conn)
     .await
     .map_err(backend)?;
-    if get::<i64>(&open, "n")? == 0 && order.status == OrderStatus::InProduction {
-        let next = order.status.apply(OrderEvent::AllLinesReady)?;
+    let still_open = usize::try_from(get::<i64>(&open, "n")?).unwrap_or(0);
+    if let Some(next) = order_after_completion(order.status, still_open)? {
         set_status(conn, order.id, next, now).await?;
         order.status = next;
     }

@@ -19,6 +19,8 @@ use rendan_domain::stock::{Balance, MovementKind, StockError};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, Region, SiteId};
 
+pub use rendan_domain::production::{ProductionOrder, ProductionStatus};
+
 /// Why a store operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -35,12 +37,12 @@ pub enum StoreError {
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
     /// A production order is not open.
-    #[error("production order {id} is {status}")]
+    #[error("production order {id} is {}", .status.as_str())]
     ProductionClosed {
         /// Its id.
         id: i64,
         /// Its status.
-        status: &'static str,
+        status: ProductionStatus,
     },
     /// The ledger refused a movement.
     #[error(transparent)]
@@ -154,66 +156,6 @@ pub struct Movement {
     pub document: String,
     /// When.
     pub at: Timestamp,
-}
-
-/// Lifecycle of a production order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductionStatus {
-    /// Being made.
-    Open,
-    /// Received into the destination warehouse and reserved for its order.
-    Completed,
-    /// Its order was cancelled before completion.
-    Cancelled,
-}
-
-impl ProductionStatus {
-    /// Wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ProductionStatus::Open => "open",
-            ProductionStatus::Completed => "completed",
-            ProductionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(value: &str, field: &str) -> Result<Self, Invalid> {
-        match value {
-            "open" => Ok(ProductionStatus::Open),
-            "completed" => Ok(ProductionStatus::Completed),
-            "cancelled" => Ok(ProductionStatus::Cancelled),
-            other => Err(Invalid::new(
-                field,
-                format!("expected open, completed or cancelled, got {other:?}"),
-            )),
-        }
-    }
-}
-
-/// A make-to-order production order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductionOrder {
-    /// Id.
-    pub id: i64,
-    /// The customer order it serves.
-    pub order_id: i64,
-    /// What.
-    pub sku: Sku,
-    /// How many.
-    pub qty: u32,
-    /// Who makes it.
-    pub factory: SiteId,
-    /// Where it goes.
-    pub destination: SiteId,
-    /// Region of the destination.
-    pub region: Region,
-    /// State.
-    pub status: ProductionStatus,
-    /// Planned ready date at the factory.
-    pub ready_date: Date,
-    /// Created.
-    pub created_at: Timestamp,
 }
 
 /// Filters for production orders. Results are newest first.

@@ -79,6 +79,7 @@ pub struct NodeView {
 pub async fn products(State(state): State<AppState>) -> Json<Vec<ProductView>> {
     Json(
         state
+            .cases()
             .topology()
             .products()
             .iter()
@@ -108,6 +109,7 @@ pub async fn products(State(state): State<AppState>) -> Json<Vec<ProductView>> {
 pub async fn sites(State(state): State<AppState>) -> Json<Vec<SiteView>> {
     Json(
         state
+            .cases()
             .topology()
             .sites()
             .iter()
@@ -129,6 +131,7 @@ pub async fn sites(State(state): State<AppState>) -> Json<Vec<SiteView>> {
 pub async fn nodes(State(state): State<AppState>) -> Json<Vec<NodeView>> {
     Json(
         state
+            .cases()
             .topology()
             .nodes()
             .iter()

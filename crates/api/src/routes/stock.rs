@@ -7,15 +7,12 @@ use crate::extract::{QueryMap, ValidJson};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rendan_domain::access::Principal;
 use rendan_domain::catalogue::Sku;
-use rendan_domain::{Site, SiteId, SiteKind};
-use rendan_store::{StockQuery, StockRow};
+use rendan_domain::stock::Receipt;
+use rendan_domain::{Invalids, SiteId};
+use rendan_store::StockRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Largest quantity one receipt may carry.
-const MAX_RECEIPT: i64 = 1_000_000;
 
 /// `POST /stock/receipts` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,33 +56,6 @@ impl From<&StockRow> for StockView {
     }
 }
 
-fn known_site<'a>(
-    state: &'a AppState,
-    raw: &str,
-    field: &str,
-    caller: &Principal,
-) -> Result<&'a Site, ApiError> {
-    let id = SiteId::parse(raw, field)?;
-    let site = state
-        .topology()
-        .site(&id)
-        .ok_or_else(|| ApiError::invalid(field, format!("unknown site {raw}")))?;
-    if !caller.can_manage_stock_in(&site.region) {
-        return Err(
-            ApiError::forbidden(format!("site {raw} is outside this token's region")).field(field),
-        );
-    }
-    Ok(site)
-}
-
-fn known_sku(state: &AppState, raw: &str, field: &str) -> Result<Sku, ApiError> {
-    let sku = Sku::parse(raw, field)?;
-    if state.topology().product(&sku).is_none() {
-        return Err(ApiError::invalid(field, format!("unknown SKU {raw}")));
-    }
-    Ok(sku)
-}
-
 /// Receive goods into a warehouse.
 #[utoipa::path(post, path = "/stock/receipts", tag = "stock", request_body = ReceiptBody,
     responses(
@@ -98,37 +68,14 @@ pub async fn receive(
     caller: Caller,
     ValidJson(body): ValidJson<ReceiptBody>,
 ) -> Result<(StatusCode, Json<StockView>), ApiError> {
-    if !caller.can_read_stock() {
-        return Err(ApiError::forbidden("channel tokens cannot change stock"));
-    }
-    let site = known_site(&state, &body.site, "site", &caller)?;
-    if site.kind != SiteKind::Warehouse {
-        return Err(ApiError::invalid(
-            "site",
-            format!("{} is a {}, not a warehouse", site.id, site.kind.as_str()),
-        ));
-    }
-    let sku = known_sku(&state, &body.sku, "sku")?;
-    if !(1..=MAX_RECEIPT).contains(&body.qty) {
-        return Err(ApiError::invalid(
-            "qty",
-            format!("must be between 1 and {MAX_RECEIPT}"),
-        ));
-    }
-    let document = match body.reference.as_deref().map(str::trim) {
-        Some(r) if r.is_empty() || r.len() > 200 || r.chars().any(char::is_control) => {
-            return Err(ApiError::invalid(
-                "reference",
-                "must be 1-200 printable characters",
-            ));
-        }
-        Some(r) => format!("receipt {r}"),
-        None => "receipt".to_string(),
-    };
-    let row = state
-        .store()
-        .receive_stock(&site.id, &sku, body.qty, &document, state.now())
-        .await?;
+    let receipt = Receipt::new(
+        state.cases().topology(),
+        &body.site,
+        &body.sku,
+        body.qty,
+        body.reference.as_deref(),
+    )?;
+    let row = state.cases().receive_stock(&caller, receipt).await?;
     Ok((StatusCode::CREATED, Json(StockView::from(&row))))
 }
 
@@ -141,23 +88,17 @@ pub async fn balances(
     caller: Caller,
     q: QueryMap,
 ) -> Result<Json<Vec<StockView>>, ApiError> {
-    if !caller.can_read_stock() {
-        return Err(ApiError::forbidden("channel tokens cannot read stock"));
-    }
     let q = q.only(&["site", "sku"])?;
+    let mut errors = Vec::new();
     let site = q
         .get("site")
-        .map(|s| known_site(&state, s, "site", &caller).map(|s| s.id.clone()))
-        .transpose()?;
+        .and_then(|s| SiteId::parse(s, "site").map_err(|e| errors.push(e)).ok());
     let sku = q
         .get("sku")
-        .map(|s| known_sku(&state, s, "sku"))
-        .transpose()?;
-    let query = StockQuery {
-        site,
-        sku,
-        region: caller.role.region().cloned(),
-    };
-    let rows = state.store().stock(&query).await?;
+        .and_then(|s| Sku::parse(s, "sku").map_err(|e| errors.push(e)).ok());
+    if !errors.is_empty() {
+        return Err(Invalids(errors).into());
+    }
+    let rows = state.cases().stock(&caller, site, sku).await?;
     Ok(Json(rows.iter().map(StockView::from).collect()))
 }

@@ -1,7 +1,7 @@
 //! Token creation (admin only).
 
 use crate::AppState;
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::ValidJson;
 use axum::Json;
@@ -44,30 +44,18 @@ pub async fn create(
     caller: Caller,
     ValidJson(body): ValidJson<TokenBody>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    if !caller.can_manage_tokens() {
-        return Err(ApiError::forbidden("only admin tokens may create tokens"));
-    }
     let role = Role::parse(&body.role, body.region.as_deref())?;
-    if let Some(r) = role.region()
-        && !state.topology().regions().contains(r)
-    {
-        return Err(ApiError::invalid(
-            "region",
-            format!("no node is in region {r}"),
-        ));
-    }
-    let token = auth::generate().map_err(|e| ApiError::internal(&e))?;
-    let id = state
-        .store()
-        .create_token(&auth::hash(&token), &role, "api", state.now())
+    let token = state
+        .cases()
+        .create_token(Some(&caller), role, "api")
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenView {
-            token,
-            id,
-            role: role.name().to_string(),
-            region: role.region().map(ToString::to_string),
+            token: token.secret,
+            id: token.id,
+            role: token.role.name().to_string(),
+            region: token.role.region().map(ToString::to_string),
         }),
     ))
 }

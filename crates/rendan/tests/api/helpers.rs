@@ -4,6 +4,7 @@ use rendan_api::AppState;
 use rendan_domain::access::Role;
 use rendan_store::Store;
 use rendan_store_sqlite::SqliteStore;
+use rendan_usecases::UseCases;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tempfile::TempDir;
@@ -43,7 +44,11 @@ pub async fn spawn_app_with(operations: Option<axum::Router>) -> TestApp {
         )
         .await
         .expect("admin token");
-    let state = AppState::new(store.clone(), file.topology.clone(), file.promise);
+    let state = AppState::new(UseCases::new(
+        store.clone(),
+        file.topology.clone(),
+        file.promise,
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
