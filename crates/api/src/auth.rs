@@ -1,7 +1,9 @@
 //! Bearer tokens: generation, hashing and the middleware that resolves a caller.
 //!
 //! Token generation and hashing live in [`rendan_usecases::tokens`]. Resolved principals are
-//! cached in memory: tokens are never modified after creation, so the cache cannot go stale.
+//! cached in memory; a revocation through this process clears the cache. (Another process
+//! sharing the database would keep a revoked token's entry until it restarts: a TTL is the
+//! step to take when several API processes share one store.)
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -38,6 +38,9 @@ pub struct Problem {
     /// For state conflicts: the state the resource is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<String>,
+    /// For a duplicate reference: the order that already has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_order: Option<i64>,
     /// Every field at fault when a request breaks several rules (`field` is the first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
@@ -57,6 +60,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             current_status: None,
+            existing_order: None,
             errors: Vec::new(),
         }))
     }
@@ -178,7 +182,25 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            StoreError::IdempotencyMismatch { .. } => ApiError::new(
+            StoreError::DuplicateReference(d) => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate-external-ref",
+                    "Duplicate external reference",
+                    d.to_string(),
+                )
+                .field("external_ref");
+                err.0.existing_order = Some(d.existing);
+                err
+            }
+            StoreError::RoleMismatch(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "principal-role",
+                "Principal has another role",
+                e.to_string(),
+            )
+            .field("role"),
+            StoreError::IdempotencyMismatch => ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
@@ -212,7 +234,7 @@ impl From<StoreError> for ApiError {
                 s.to_string(),
             ),
             StoreError::Invalid(i) => i.into(),
-            StoreError::Backend(_) => ApiError::internal(&e),
+            StoreError::Backend(_) | StoreError::InUse(_) => ApiError::internal(&e),
         }
     }
 }

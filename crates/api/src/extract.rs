@@ -4,7 +4,10 @@ use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
+use jiff::Timestamp;
+use rendan_domain::idempotency::Key;
+use rendan_domain::{Invalid, Invalids};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
@@ -161,6 +164,19 @@ fn serde_urlencoded_pairs(raw: &str) -> Result<Vec<(String, String)>, String> {
     .map_err(|e| e.body_text())
 }
 
+/// The `Idempotency-Key` header as a domain key (400 when absent or malformed).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Key, ApiError> {
+    let raw = headers.get("idempotency-key").ok_or_else(|| {
+        ApiError::bad_request("Idempotency-Key", "the Idempotency-Key header is required")
+    })?;
+    raw.to_str()
+        .ok()
+        .and_then(|k| Key::parse(k, "Idempotency-Key").ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("Idempotency-Key", "must be 1-255 visible ASCII characters")
+        })
+}
+
 /// Parses a path id; a non-number is a 404 for `what`, as no such resource can exist.
 pub fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
@@ -169,28 +185,71 @@ pub fn path_id(raw: &str, what: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("{what} {raw} not found")))
 }
 
+/// The value errors of one request, collected so that all are reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Invalid>);
+
+impl Problems {
+    /// The value, or `None` after noting its error.
+    pub fn take<T>(&mut self, r: Result<T, Invalid>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// 422 naming every field noted, or `Ok` when none was.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Invalids(self.0).into())
+        }
+    }
+}
+
 /// Parses `limit` (default 50, 1..=500).
-pub fn limit(q: &QueryMap) -> Result<u32, ApiError> {
+pub fn limit(q: &QueryMap) -> Result<u32, Invalid> {
     match q.get("limit") {
         None => Ok(50),
         Some(v) => v
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::bad_request("limit", "must be an integer between 1 and 500")),
+            .ok_or_else(|| Invalid::new("limit", "must be an integer between 1 and 500")),
     }
 }
 
 /// Parses an opaque `cursor` returned by a previous page.
-pub fn cursor(q: &QueryMap) -> Result<Option<i64>, ApiError> {
+pub fn cursor(q: &QueryMap) -> Result<Option<i64>, Invalid> {
     q.get("cursor")
         .map(|c| {
             c.parse::<i64>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor returned by this API"))
+                .ok_or_else(|| Invalid::new("cursor", "not a cursor returned by this API"))
         })
         .transpose()
+}
+
+/// Parses an optional RFC 3339 timestamp parameter.
+pub fn timestamp(q: &QueryMap, name: &str) -> Result<Option<Timestamp>, Invalid> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<Timestamp>().map_err(|_| {
+                Invalid::new(
+                    name,
+                    "must be an RFC 3339 timestamp, e.g. 2026-11-01T00:00:00Z",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Parses an optional parameter with `parse` (a domain constructor naming the field).
+pub fn param<T>(
+    q: &QueryMap,
+    name: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, Invalid>,
+) -> Result<Option<T>, Invalid> {
+    q.get(name).map(|v| parse(v, name)).transpose()
 }
 
 #[cfg(test)]

@@ -52,6 +52,13 @@ impl AppState {
         &self.inner.cases
     }
 
+    /// Drops every cached token, so that a revocation takes effect at once.
+    pub fn forget_tokens(&self) {
+        if let Ok(mut cache) = self.inner.principals.write() {
+            cache.clear();
+        }
+    }
+
     async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
         if let Some(p) = self
             .inner

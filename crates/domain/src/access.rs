@@ -4,15 +4,62 @@
 //! |---|---|---|---|
 //! | `admin` | all: read, create, cancel | all | create |
 //! | `planner` | its region's (all if unscoped): read, cancel | its region's sites | — |
-//! | `channel` | create; read those it created | — | — |
+//! | `channel` | create; read and cancel those it created | — | — |
 //!
 //! Network operations (the network watch under `/api/v1/network`): admins read and change,
 //! planners read, channels are refused.
 //!
+//! Rights and ownership belong to a *principal* (a channel, planner or admin, by name), not to
+//! one of its tokens: a principal may hold several tokens at once and rotate them, and its
+//! orders and idempotency keys stay its own.
+//!
 //! An order outside a caller's view is reported as absent (404), never as forbidden, so a
 //! scoped planner cannot even learn that another region's order exists.
 
+use crate::ident::slug_type;
 use crate::{Invalid, Region};
+
+/// A principal's name, e.g. `shop-eu` (1-64 characters of a-z, 0-9 and '-').
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PrincipalName(String);
+
+slug_type!(PrincipalName, "a principal name");
+
+/// A new token was asked for an existing principal with another role.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("principal {name} has role {existing}; a new token for it cannot have role {asked}")]
+pub struct RoleMismatch {
+    /// The principal.
+    pub name: String,
+    /// Its role.
+    pub existing: String,
+    /// The role asked for.
+    pub asked: String,
+}
+
+/// Whether a token with role `asked` may be issued to principal `name`, which exists with
+/// role `existing` (`None`: it is new and takes `asked`). A principal's tokens share its role.
+pub fn check_new_token(
+    name: &PrincipalName,
+    existing: Option<&Role>,
+    asked: &Role,
+) -> Result<(), RoleMismatch> {
+    match existing {
+        Some(role) if role != asked => Err(RoleMismatch {
+            name: name.to_string(),
+            existing: describe(role),
+            asked: describe(asked),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn describe(role: &Role) -> String {
+    match role.region() {
+        Some(r) => format!("{} of region {r}", role.name()),
+        None => role.name().to_string(),
+    }
+}
 
 /// A token's role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,10 +112,14 @@ impl Role {
     }
 }
 
-/// The authenticated caller.
+/// The authenticated caller: a principal, through one of its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The token's id (orders remember who created them).
+    /// The principal's id (orders and idempotency keys belong to it).
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The token it authenticated with.
     pub token_id: i64,
     /// What it may do.
     pub role: Role,
@@ -79,7 +130,7 @@ pub struct Principal {
 pub struct Visibility {
     /// Only this region.
     pub region: Option<Region>,
-    /// Only orders this token created.
+    /// Only orders this principal created.
     pub created_by: Option<i64>,
 }
 
@@ -98,14 +149,17 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Channel)
     }
 
-    /// May see an order of `region` created by token `created_by`.
+    /// May see an order of `region` created by principal `created_by`.
     pub fn can_see_order(&self, region: &Region, created_by: i64) -> bool {
         self.order_visibility().admits(region, created_by)
     }
 
-    /// May cancel an order it can see.
+    /// May cancel an order it can see (a channel sees only its own).
     pub fn can_change_orders(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Planner { .. })
+        matches!(
+            self.role,
+            Role::Admin | Role::Planner { .. } | Role::Channel
+        )
     }
 
     /// The filters a listing of orders must apply for this caller.
@@ -118,7 +172,7 @@ impl Principal {
             },
             Role::Channel => Visibility {
                 region: None,
-                created_by: Some(self.token_id),
+                created_by: Some(self.id),
             },
         }
     }
@@ -171,7 +225,9 @@ mod tests {
         let europe = Region::parse("europe", "").unwrap();
         let asia = Region::parse("asia", "").unwrap();
         let planner = Principal {
-            token_id: 2,
+            id: 2,
+            name: "eu".into(),
+            token_id: 12,
             role: Role::Planner {
                 region: Some(europe.clone()),
             },
@@ -180,11 +236,27 @@ mod tests {
         assert!(!planner.can_see_order(&asia, 9));
         assert!(!planner.can_create_orders());
         let channel = Principal {
-            token_id: 3,
+            id: 3,
+            name: "shop".into(),
+            token_id: 13,
             role: Role::Channel,
         };
         assert!(channel.can_see_order(&asia, 3));
         assert!(!channel.can_see_order(&asia, 4));
-        assert!(!channel.can_change_orders());
+        assert!(channel.can_change_orders());
+        assert!(!channel.order_visibility().admits(&asia, 4));
+    }
+
+    #[test]
+    fn a_principals_tokens_share_its_role() {
+        let name = PrincipalName::parse("shop", "principal").unwrap();
+        assert!(check_new_token(&name, None, &Role::Channel).is_ok());
+        assert!(check_new_token(&name, Some(&Role::Channel), &Role::Channel).is_ok());
+        let e = check_new_token(&name, Some(&Role::Channel), &Role::Admin).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "principal shop has role channel; a new token for it cannot have role admin"
+        );
+        assert!(PrincipalName::parse("Shop EU", "principal").is_err());
     }
 }

@@ -22,9 +22,10 @@ use crate::catalogue::Sku;
 use crate::order::{NewOrder, OrderStatus};
 use crate::stock::{Balance, MovementKind, StockError};
 use crate::topology::Topology;
-use crate::{Invalid, Invalids, Region, SiteId, SiteKind};
-use jiff::ToSpan;
+use crate::{Invalid, Invalids, NodeId, Region, SiteId, SiteKind};
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
 use std::collections::HashMap;
 
 /// Tunable constants of the promise: transfer speed and the last mile.
@@ -61,6 +62,8 @@ impl PromiseRules {
 pub struct ProductionOption {
     /// The chosen factory.
     pub factory: SiteId,
+    /// The factory node's time zone: its ready date is a local date there.
+    pub zone: TimeZone,
     /// Where the goods go: the order's serving warehouse.
     pub destination: SiteId,
     /// Production lead time.
@@ -117,6 +120,8 @@ impl LineOptions {
 pub struct OrderOptions {
     /// The order's region (its serving warehouse's).
     pub region: Region,
+    /// The serving warehouse node's time zone: the promise is a local date there.
+    pub zone: TimeZone,
     /// One entry per line, in order.
     pub lines: Vec<LineOptions>,
 }
@@ -135,6 +140,13 @@ impl OrderOptions {
         }
         keys
     }
+}
+
+fn zone_of(topology: &Topology, node: &NodeId) -> TimeZone {
+    // Topology::new guarantees every site's node exists; UTC only for a hand-built one.
+    topology
+        .node(node)
+        .map_or(TimeZone::UTC, |n| n.zone.clone())
 }
 
 /// Rules 1 and 3: the candidates for every line of `order`. Fails, naming every field at
@@ -173,15 +185,16 @@ pub fn options(
                 .filter_map(|m| {
                     let factory = topology.site(&m.factory)?;
                     let km = factory.location.distance_km(&home.location);
-                    Some((m.lead_days + rules.transfer_days(km), km, m))
+                    Some((m.lead_days + rules.transfer_days(km), km, m, factory))
                 })
                 .min_by(|a, b| {
                     a.0.cmp(&b.0)
                         .then(a.1.total_cmp(&b.1))
                         .then_with(|| a.2.factory.cmp(&b.2.factory))
                 })
-                .map(|(total, _, m)| ProductionOption {
+                .map(|(total, _, m, factory)| ProductionOption {
                     factory: m.factory.clone(),
+                    zone: zone_of(topology, &factory.node),
                     destination: home.id.clone(),
                     lead_days: m.lead_days,
                     transfer_days: total - m.lead_days,
@@ -205,6 +218,7 @@ pub fn options(
     let lines = lines.into_iter().filter_map(Result::ok).collect();
     Ok(OrderOptions {
         region: home.region.clone(),
+        zone: zone_of(topology, &home.node),
         lines,
     })
 }
@@ -231,15 +245,18 @@ pub struct Allocation {
     pub promised: Date,
 }
 
-/// Rules 2 to 5 for a whole order: decides each line against `balances` (as read in the
-/// caller's transaction, keyed by [`OrderOptions::stock_keys`]; a missing key is an empty
-/// balance), letting later lines of one SKU see what earlier lines reserved.
+/// Rules 2 to 5 for a whole order accepted at `now`: decides each line against `balances`
+/// (as read in the caller's transaction, keyed by [`OrderOptions::stock_keys`]; a missing key
+/// is an empty balance), letting later lines of one SKU see what earlier lines reserved.
+/// Dates are local: the promise counts from today at the serving warehouse's node, a ready
+/// date from today at the factory's node.
 pub fn allocate(
     options: &OrderOptions,
     rules: &PromiseRules,
-    today: Date,
+    now: Timestamp,
     balances: &HashMap<(SiteId, Sku), Balance>,
 ) -> Result<Allocation, StockError> {
+    let today = now.to_zoned(options.zone.clone()).date();
     let mut seen = balances.clone();
     let mut lines = Vec::with_capacity(options.lines.len());
     for line in &options.lines {
@@ -257,10 +274,13 @@ pub fn allocate(
                 );
                 (Some(before), None)
             }
-            LineChoice::Production(p) => (
-                None,
-                Some(today.saturating_add(i64::from(p.lead_days).days())),
-            ),
+            LineChoice::Production(p) => {
+                let factory_today = now.to_zoned(p.zone.clone()).date();
+                (
+                    None,
+                    Some(factory_today.saturating_add(i64::from(p.lead_days).days())),
+                )
+            }
         };
         lines.push(AllocatedLine {
             choice,
@@ -316,6 +336,7 @@ mod tests {
             region: region.clone(),
             location: ll(45.82, 8.83),
             availability_target: 99.8,
+            zone: TimeZone::get("Europe/Rome").unwrap(),
             agent: None,
             main: false,
         }];
@@ -383,6 +404,7 @@ mod tests {
         let today = Date::constant(2026, 11, 21);
         let prod = LineChoice::Production(ProductionOption {
             factory: SiteId::parse("f", "").unwrap(),
+            zone: TimeZone::UTC,
             destination: SiteId::parse("w", "").unwrap(),
             lead_days: 7,
             transfer_days: 2,
@@ -458,7 +480,8 @@ mod tests {
             ),
         ]);
         let today = Date::constant(2026, 11, 21);
-        let a = allocate(&opts, &rules, today, &balances).unwrap();
+        let morning: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let a = allocate(&opts, &rules, morning, &balances).unwrap();
         assert_eq!(a.lines[0].choice, LineChoice::Stock(near));
         assert_eq!(
             a.lines[0].prior,
@@ -474,6 +497,25 @@ mod tests {
         assert_eq!(
             a.promised,
             promise_date(today, &rules, &[a.lines[2].choice.clone()])
+        );
+    }
+
+    #[test]
+    fn dates_are_local_to_the_serving_and_the_making_node() {
+        let t = topology();
+        let rules = PromiseRules::default();
+        let opts = options(&t, &rules, &order(45.81, 8.81, "REF-1")).unwrap();
+        // 23:30 UTC on 21 November is already 22 November in Rome (UTC+1).
+        let late: Timestamp = "2026-11-21T23:30:00Z".parse().unwrap();
+        let a = allocate(&opts, &rules, late, &HashMap::new()).unwrap();
+        assert_eq!(a.lines[0].ready, Some(Date::constant(2026, 12, 2)));
+        let LineChoice::Production(p) = &a.lines[0].choice else {
+            panic!("no stock: made to order")
+        };
+        let days = i64::from(p.lead_days + p.transfer_days + rules.delivery_lead_days);
+        assert_eq!(
+            a.promised,
+            Date::constant(2026, 11, 22).saturating_add(days.days())
         );
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::LatLon;
 use crate::ident::slug_type;
+use jiff::tz::TimeZone;
 
 /// A node's identifier, e.g. `qingdao` (lowercase letters, digits and dashes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,6 +28,8 @@ pub struct Node {
     pub location: LatLon,
     /// Contracted availability in percent, e.g. 99.7.
     pub availability_target: f64,
+    /// The node's time zone: dates it serves (promises, ready dates) are local dates there.
+    pub zone: TimeZone,
     /// Address the node's agent listens on for probes, if any.
     pub agent: Option<String>,
     /// True for the headquarters node where the central ERP runs.

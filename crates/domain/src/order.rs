@@ -152,6 +152,31 @@ impl OrderStatus {
     }
 }
 
+/// A second order with a reference its channel already used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("external_ref {external_ref:?} of channel {channel} is already order {existing}")]
+pub struct DuplicateReference {
+    /// The channel.
+    pub channel: &'static str,
+    /// The reference.
+    pub external_ref: String,
+    /// The order that has it.
+    pub existing: i64,
+}
+
+/// A channel's reference names one order: placing `order` is refused when the same principal
+/// already has an order (`existing`) with its channel and reference.
+pub fn check_reference(order: &NewOrder, existing: Option<i64>) -> Result<(), DuplicateReference> {
+    match existing {
+        Some(id) => Err(DuplicateReference {
+            channel: order.channel.as_str(),
+            external_ref: order.external_ref.clone(),
+            existing: id,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The person an order is delivered to and installed for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
@@ -423,6 +448,18 @@ mod tests {
                 "lines[0].qty",
                 "lines[1].sku"
             ]
+        );
+    }
+
+    #[test]
+    fn a_reference_names_one_order() {
+        let o = NewOrder::new("web", "W-1", raw(), &[("REF-1", 1)]).unwrap();
+        assert_eq!(check_reference(&o, None), Ok(()));
+        let e = check_reference(&o, Some(7)).unwrap_err();
+        assert_eq!(e.existing, 7);
+        assert_eq!(
+            e.to_string(),
+            "external_ref \"W-1\" of channel web is already order 7"
         );
     }
 }

@@ -85,6 +85,7 @@ fn config(n: usize, interval: Duration) -> NetwatchConfig {
             region: region.clone(),
             location: LatLon::new(0.0, 0.0, "node").unwrap_or_else(|_| unreachable!()),
             availability_target: 99.8,
+            zone: jiff::tz::TimeZone::UTC,
             agent: Some(addr(i).to_string()),
             main: false,
         });

@@ -10,10 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use rendan_api::{AppState, CustomerBody, LineBody, OrderBody};
 use rendan_domain::SiteId;
-use rendan_domain::access::Role;
+use rendan_domain::access::{PrincipalName, Role};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::idempotency::Key;
-use rendan_store::Store;
+use rendan_store::{NewTokenRecord, Store};
 use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::UseCases;
 use std::path::PathBuf;
@@ -83,16 +83,17 @@ async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, Us
             stock,
             "bench",
             now,
+            None,
         )
         .await?;
-    store
-        .create_token(
-            &rendan_usecases::tokens::hash("bench-token"),
-            &Role::Admin,
-            "bench",
-            now,
-        )
-        .await?;
+    let token = NewTokenRecord {
+        hash: rendan_usecases::tokens::hash("bench-token"),
+        principal: PrincipalName::parse("bench", "principal")?,
+        role: Role::Admin,
+        label: "bench".into(),
+        now,
+    };
+    store.create_token(token, None).await?;
     let cases = UseCases::new(store.clone(), file.topology.clone(), file.promise);
     Ok((scratch, store, cases))
 }

@@ -35,7 +35,7 @@ pub async fn seed(store: &dyn Store, topology: &Topology) -> Result<()> {
             let qty = demo_qty(site.id.as_str(), p.sku.as_str());
             if qty > 0 {
                 store
-                    .receive_stock(&site.id, &p.sku, qty, "demo opening stock", now)
+                    .receive_stock(&site.id, &p.sku, qty, "demo opening stock", now, None)
                     .await?;
                 receipts += 1;
             }

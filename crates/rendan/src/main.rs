@@ -99,12 +99,27 @@ enum ImportCmd {
 enum TokenCmd {
     /// Create a token and print it alone on stdout.
     Create {
+        /// The principal it belongs to (created on first use); a new one when absent.
+        #[arg(long)]
+        principal: Option<String>,
         /// admin, planner or channel.
         #[arg(long)]
         role: String,
         /// For planners: limit the token to one region.
         #[arg(long)]
         region: Option<String>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Revoke a token: it stops authenticating; its principal keeps its orders.
+    Revoke {
+        /// The token's id (see `rendan token list`).
+        id: i64,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// List tokens (never their secrets).
+    List {
         #[command(flatten)]
         place: Place,
     },
@@ -146,11 +161,20 @@ fn main() -> Result<()> {
             Command::Token {
                 cmd:
                     TokenCmd::Create {
+                        principal,
                         role,
                         region,
                         place,
                     },
-            } => platform::create_token(&role, region.as_deref(), &place).await,
+            } => {
+                platform::create_token(principal.as_deref(), &role, region.as_deref(), &place).await
+            }
+            Command::Token {
+                cmd: TokenCmd::Revoke { id, place },
+            } => platform::revoke_token(id, &place).await,
+            Command::Token {
+                cmd: TokenCmd::List { place },
+            } => platform::list_tokens(&place).await,
             Command::Bench {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,

@@ -3,8 +3,8 @@
 use crate::Place;
 use anyhow::{Context, Result, bail};
 use rendan_api::AppState;
-use rendan_domain::access::Role;
-use rendan_store::Store;
+use rendan_domain::access::{PrincipalName, Role};
+use rendan_store::{NewTokenRecord, Store};
 use rendan_store_sqlite::SqliteStore;
 use rendan_topology::TopologyFile;
 use rendan_usecases::{UseCases, tokens};
@@ -46,9 +46,13 @@ pub async fn open(place: &Place) -> Result<Platform> {
     })
 }
 
+/// The principal that owns the admin tokens `serve` creates on its own.
+const ADMIN: &str = "admin";
+
 /// Makes sure an admin token exists: `RENDAN_ADMIN_TOKEN` if set, else a new one printed once.
-async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
-    let now = jiff::Timestamp::now();
+async fn bootstrap_admin(platform: &Platform) -> Result<()> {
+    let store = platform.store.as_ref();
+    let admin = PrincipalName::parse(ADMIN, "principal")?;
     match std::env::var("RENDAN_ADMIN_TOKEN") {
         Ok(token) if !token.trim().is_empty() => {
             let hash = tokens::hash(token.trim());
@@ -56,19 +60,26 @@ async fn bootstrap_admin(store: &dyn Store) -> Result<()> {
                 Some(p) if p.role == Role::Admin => {}
                 Some(_) => bail!("RENDAN_ADMIN_TOKEN is already a token with another role"),
                 None => {
-                    store
-                        .create_token(&hash, &Role::Admin, "RENDAN_ADMIN_TOKEN", now)
-                        .await?;
+                    let token = NewTokenRecord {
+                        hash,
+                        principal: admin,
+                        role: Role::Admin,
+                        label: "RENDAN_ADMIN_TOKEN".into(),
+                        now: jiff::Timestamp::now(),
+                    };
+                    store.create_token(token, None).await?;
                 }
             }
         }
         _ => {
             if !store.has_admin().await? {
-                let token = tokens::generate()?;
-                store
-                    .create_token(&tokens::hash(&token), &Role::Admin, "first admin", now)
-                    .await?;
-                println!("admin token (shown once, keep it): {token}");
+                let token = platform
+                    .cases()
+                    .create_token(None, None, Some(admin), Role::Admin, "first admin")
+                    .await?
+                    .into_inner();
+                let secret = token.secret.context("a new token without its secret")?;
+                println!("admin token (shown once, keep it): {secret}");
             }
         }
     }
@@ -107,7 +118,7 @@ pub async fn shutdown_signal() {
 /// `rendan serve`.
 pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool) -> Result<()> {
     let platform = open(place).await?;
-    bootstrap_admin(platform.store.as_ref()).await?;
+    bootstrap_admin(&platform).await?;
     if demo {
         crate::demo::seed(platform.store.as_ref(), &platform.file.topology).await?;
     }
@@ -154,7 +165,7 @@ pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
         config: args.config.clone(),
     };
     let platform = open(&place).await?;
-    bootstrap_admin(platform.store.as_ref()).await?;
+    bootstrap_admin(&platform).await?;
     rendan_api::install_metrics();
     let service = crate::netwatch_cmd::run_netwatch(args).await?;
     let state = AppState::new(platform.cases());
@@ -191,10 +202,52 @@ pub async fn check_ledger(place: &Place) -> Result<()> {
 }
 
 /// `rendan token create`: prints the token alone on stdout.
-pub async fn create_token(role: &str, region: Option<&str>, place: &Place) -> Result<()> {
+pub async fn create_token(
+    principal: Option<&str>,
+    role: &str,
+    region: Option<&str>,
+    place: &Place,
+) -> Result<()> {
     let platform = open(place).await?;
     let role = Role::parse(role, region)?;
-    let token = platform.cases().create_token(None, role, "cli").await?;
-    println!("{}", token.secret);
+    let name = principal
+        .map(|p| PrincipalName::parse(p, "--principal"))
+        .transpose()?;
+    let token = platform
+        .cases()
+        .create_token(None, None, name, role, "cli")
+        .await?
+        .into_inner();
+    println!(
+        "{}",
+        token.secret.context("a new token without its secret")?
+    );
+    Ok(())
+}
+
+/// `rendan token revoke ID`.
+pub async fn revoke_token(id: i64, place: &Place) -> Result<()> {
+    let platform = open(place).await?;
+    let info = platform.cases().revoke_token(None, id).await?;
+    println!("revoked token {} of principal {}", info.id, info.principal);
+    Ok(())
+}
+
+/// `rendan token list`: one token a line, tab-separated.
+pub async fn list_tokens(place: &Place) -> Result<()> {
+    let platform = open(place).await?;
+    println!("id\tprincipal\trole\tregion\tlabel\tcreated_at\trevoked_at");
+    for t in platform.cases().tokens(None).await? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            t.id,
+            t.principal,
+            t.role.name(),
+            t.role.region().map_or("-", |r| r.as_str()),
+            t.label,
+            t.created_at,
+            t.revoked_at.map_or("-".to_string(), |r| r.to_string())
+        );
+    }
     Ok(())
 }

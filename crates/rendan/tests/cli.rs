@@ -1,4 +1,5 @@
-//! The command line: CSV import (idempotent, line-numbered errors), token creation, ledger check.
+//! The command line: CSV import (header required, whole-file validation, idempotent,
+//! line-numbered errors), tokens of principals, ledger check.
 
 use std::process::{Command, Output};
 
@@ -36,10 +37,10 @@ fn import_is_idempotent_and_names_bad_lines() {
         "{out}"
     );
     assert!(
-        err.contains("line 5") && err.contains("lines[0].sku"),
+        err.contains("line 5: sku: unknown SKU NO-SUCH-SKU"),
         "{err}"
     );
-    assert!(err.contains("line 6"), "{err}");
+    assert!(err.contains("line 6: lat: not a number"), "{err}");
     let again = rendan(&["import", "orders", csv.to_str().expect("path")], &data);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("0 orders created, 2 already imported")
@@ -68,4 +69,132 @@ fn token_create_prints_the_token_alone() {
         dir.path(),
     );
     assert!(!bad.status.success());
+}
+
+#[test]
+fn tokens_belong_to_principals_and_can_be_revoked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mint = || {
+        let out = rendan(
+            &[
+                "token",
+                "create",
+                "--role",
+                "channel",
+                "--principal",
+                "shop",
+            ],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    mint();
+    mint();
+    let list = rendan(&["token", "list"], dir.path());
+    let text = String::from_utf8_lossy(&list.stdout).to_string();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows.iter().all(|r| r.split('\t').nth(1) == Some("shop")),
+        "{text}"
+    );
+    let first = rows[0].split('\t').next().expect("id");
+    assert!(
+        rendan(&["token", "revoke", first], dir.path())
+            .status
+            .success()
+    );
+    let list = rendan(&["token", "list"], dir.path());
+    let text = String::from_utf8_lossy(&list.stdout).to_string();
+    let revoked: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|r| r.split('\t').nth(6))
+        .collect();
+    assert!(revoked[0] != "-" && revoked[1] == "-", "{text}");
+    // Another role for the same principal is refused.
+    let bad = rendan(
+        &["token", "create", "--role", "admin", "--principal", "shop"],
+        dir.path(),
+    );
+    assert!(!bad.status.success());
+    assert!(
+        rendan(&["token", "revoke", "999"], dir.path())
+            .status
+            .code()
+            != Some(0)
+    );
+}
+
+fn import(csv: &std::path::Path, data: &std::path::Path) -> (bool, String, String) {
+    let out = rendan(&["import", "orders", csv.to_str().expect("path")], data);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Regression: a file without its header row used to lose its first row and exit 0.
+#[test]
+fn import_refuses_a_file_without_its_header_row() {
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("orders.csv");
+    std::fs::write(
+        &csv,
+        "web,A-1,Ana,+39 1,Via Roma 1,45.8,8.8,TV-LED-43,1\n\
+         web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,TV-LED-43,1\n",
+    )
+    .expect("write");
+    let (ok, out, err) = import(&csv, &dir.path().join("data"));
+    assert!(!ok);
+    assert!(err.contains("line 1 must be the header row"), "{err}");
+    assert!(!out.contains("created"), "{out}");
+}
+
+/// Regression: a bad row in the middle of an order used to place the rest of it, and the
+/// fixed file then failed with 409 forever.
+#[test]
+fn import_places_no_part_of_a_bad_order_and_a_fixed_file_completes_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("orders.csv");
+    let header = "channel,external_ref,name,phone,address,lat,lon,sku,qty\n";
+    let good_a = "web,A-1,Ana,+39 1,Via Roma 1,45.8,8.8,TV-LED-43,1\n\
+                  web,A-1,Ana,+39 1,Via Roma 1,45.8,8.8,WM-FL-8,2\n";
+    let good_c = "store,C-3,Cy,+39 3,Via Roma 3,45.8,8.8,TV-LED-43,1\n";
+    let b_first = "web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,TV-LED-43,1\n";
+    let broken_b = format!(
+        "{b_first}web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,WM-FL-8,zero\n\
+         web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,NO-SUCH-SKU,1\n"
+    );
+    let fixed_b = format!(
+        "{b_first}web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,WM-FL-8,1\n\
+         web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,AC-SPL-12,1\n"
+    );
+    std::fs::write(&csv, format!("{header}{good_a}{broken_b}{good_c}")).expect("write");
+    let (ok, out, err) = import(&csv, &data);
+    assert!(!ok, "bad rows must fail the import");
+    assert!(
+        out.contains("2 orders created, 0 already imported, 1 rejected"),
+        "{out}"
+    );
+    assert!(err.contains("line 5: qty: not a number"), "{err}");
+    assert!(
+        err.contains("line 6: sku: unknown SKU NO-SUCH-SKU"),
+        "{err}"
+    );
+
+    std::fs::write(&csv, format!("{header}{good_a}{fixed_b}{good_c}")).expect("write");
+    let (ok, out, err) = import(&csv, &data);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 orders created, 2 already imported, 0 rejected"),
+        "{out}"
+    );
+    assert!(rendan(&["check-ledger"], &data).status.success());
 }

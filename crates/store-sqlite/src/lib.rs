@@ -12,24 +12,30 @@ mod writes;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rendan_domain::access::{Principal, Role, Visibility};
+use rendan_domain::access::{Principal, Visibility};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
 use rendan_store::{
-    Movement, OrderQuery, Page, PlaceOrder, Placed, ProductionOrder, ProductionQuery, StockQuery,
-    StockRow, Store, StoreError,
+    Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionOrder,
+    ProductionQuery, StockQuery, StockRow, Store, StoreError, TokenInfo,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use writer::Writer;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "rendan.db";
+
+/// The lock file that keeps a second process out of the data directory.
+pub const LOCK_FILE: &str = "rendan.lock";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -38,6 +44,53 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
+    /// Held (locked) for as long as any clone of the store lives.
+    _lock: Arc<File>,
+}
+
+/// Takes the data directory's lock: the single writer is only single if one process writes.
+/// The file holds the owner's pid, so a refusal can name the process in the way.
+fn lock(data_dir: &Path) -> Result<File, StoreError> {
+    let path = data_dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut owner = String::new();
+            let _ = file.read_to_string(&mut owner);
+            let owner = owner.trim();
+            let who = if owner.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("process {owner}")
+            };
+            return Err(StoreError::InUse(format!(
+                "the data directory {} is in use by {who} (lock file {}); stop it or choose \
+                 another --data-dir",
+                data_dir.display(),
+                path.display()
+            )));
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(StoreError::Backend(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| write!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush());
+    written.map_err(|e| StoreError::Backend(format!("cannot write {}: {e}", path.display())))?;
+    Ok(file)
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
@@ -57,11 +110,13 @@ fn options(path: &Path) -> SqliteConnectOptions {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database in `data_dir` and applies migrations.
+    /// Opens (creating if needed) the database in `data_dir` and applies migrations; refused
+    /// with [`StoreError::InUse`] while another process (or store) has the directory open.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
+        let lock = Arc::new(lock(data_dir)?);
         let opts = options(&data_dir.join(DB_FILE));
         // The writer connects first: it creates the file and applies the migrations.
         let writer = Writer::start(opts.clone(), &MIGRATOR).await?;
@@ -71,7 +126,11 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(backend)?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            _lock: lock,
+        })
     }
 }
 
@@ -107,11 +166,14 @@ impl Store for SqliteStore {
         id: i64,
         visibility: &Visibility,
         now: Timestamp,
-    ) -> Result<Order, StoreError> {
+        idem: Option<Idem>,
+    ) -> Result<Outcome<Order>, StoreError> {
         let visibility = visibility.clone();
         self.writer
             .write(move |conn| {
-                Box::pin(async move { writes::cancel_order(conn, id, &visibility, now).await })
+                Box::pin(
+                    async move { writes::cancel_order(conn, id, &visibility, now, idem).await },
+                )
             })
             .await
     }
@@ -123,12 +185,13 @@ impl Store for SqliteStore {
         qty: i64,
         document: &str,
         now: Timestamp,
-    ) -> Result<StockRow, StoreError> {
+        idem: Option<Idem>,
+    ) -> Result<Outcome<StockRow>, StoreError> {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    writes::receive_stock(conn, &site, &sku, qty, &document, now).await
+                    writes::receive_stock(conn, &site, &sku, qty, &document, now, idem).await
                 })
             })
             .await
@@ -157,12 +220,13 @@ impl Store for SqliteStore {
         id: i64,
         region: Option<&Region>,
         now: Timestamp,
-    ) -> Result<(ProductionOrder, Order), StoreError> {
+        idem: Option<Idem>,
+    ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
         let region = region.cloned();
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    writes::complete_production(conn, id, region.as_ref(), now).await
+                    writes::complete_production(conn, id, region.as_ref(), now, idem).await
                 })
             })
             .await
@@ -170,17 +234,25 @@ impl Store for SqliteStore {
 
     async fn create_token(
         &self,
-        hash: &[u8],
-        role: &Role,
-        label: &str,
-        now: Timestamp,
-    ) -> Result<i64, StoreError> {
-        let (hash, role, label) = (hash.to_vec(), role.clone(), label.to_string());
+        token: NewTokenRecord,
+        idem: Option<Idem>,
+    ) -> Result<Outcome<TokenInfo>, StoreError> {
         self.writer
             .write(move |conn| {
-                Box::pin(async move { writes::create_token(conn, &hash, &role, &label, now).await })
+                Box::pin(async move { writes::create_token(conn, token, idem).await })
             })
             .await
+    }
+
+    async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError> {
+        self.writer
+            .write(move |conn| Box::pin(async move { writes::revoke_token(conn, id, now).await }))
+            .await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::tokens(&mut conn).await
     }
 
     async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {

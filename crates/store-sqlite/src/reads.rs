@@ -10,10 +10,11 @@ use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_store::{
     Movement, OrderQuery, Page, ProductionOrder, ProductionQuery, StockQuery, StockRow, StoreError,
+    TokenInfo,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-const ORDER_COLUMNS: &str = "id, token_id, status, channel, external_ref, customer_name, customer_phone, \
+const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
      customer_address, lat, lon, region, created_at, promised_date";
 
 /// Fills in the lines of `orders` with one query.
@@ -70,7 +71,7 @@ pub(crate) async fn orders(
         q.push(" AND region = ").push_bind(r.as_str().to_string());
     }
     if let Some(t) = query.visibility.created_by {
-        q.push(" AND token_id = ").push_bind(t);
+        q.push(" AND principal_id = ").push_bind(t);
     }
     if let Some(s) = query.status {
         q.push(" AND status = ").push_bind(s.as_str());
@@ -259,31 +260,81 @@ pub(crate) async fn production_orders(
     .await
 }
 
-/// The principal behind a token hash.
+/// The principal behind a token hash, unless the token is revoked.
 pub(crate) async fn principal(
     conn: &mut SqliteConnection,
     hash: &[u8],
 ) -> Result<Option<Principal>, StoreError> {
-    let row = sqlx::query("SELECT id, role, region FROM tokens WHERE hash = ?")
-        .bind(hash)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
+    let row = sqlx::query(
+        "SELECT t.id AS token_id, p.id, p.name, p.role, p.region FROM tokens t \
+         JOIN principals p ON p.id = t.principal_id WHERE t.hash = ? AND t.revoked_at IS NULL",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
     let Some(row) = row else { return Ok(None) };
     let role: String = get(&row, "role")?;
     let region: Option<String> = get(&row, "region")?;
     Ok(Some(Principal {
-        token_id: get(&row, "id")?,
+        id: get(&row, "id")?,
+        name: get(&row, "name")?,
+        token_id: get(&row, "token_id")?,
         role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
     }))
 }
 
-/// Whether an admin token exists.
-pub(crate) async fn has_admin(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM tokens WHERE role = 'admin') AS present")
-        .fetch_one(&mut *conn)
+const TOKEN_SELECT: &str = "SELECT t.id, t.principal_id, p.name, p.role, p.region, t.label, t.created_at, \
+     t.revoked_at FROM tokens t JOIN principals p ON p.id = t.principal_id";
+
+fn token_info(row: &sqlx::sqlite::SqliteRow) -> Result<TokenInfo, StoreError> {
+    let role: String = get(row, "role")?;
+    let region: Option<String> = get(row, "region")?;
+    let revoked: Option<i64> = get(row, "revoked_at")?;
+    Ok(TokenInfo {
+        id: get(row, "id")?,
+        principal_id: get(row, "principal_id")?,
+        principal: get(row, "name")?,
+        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+        label: get(row, "label")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        revoked_at: revoked.map(timestamp).transpose()?,
+    })
+}
+
+/// One token, without its secret.
+pub(crate) async fn token(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<TokenInfo>, StoreError> {
+    let sql = format!("{TOKEN_SELECT} WHERE t.id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
+    row.as_ref().map(token_info).transpose()
+}
+
+/// Every token, oldest first.
+pub(crate) async fn tokens(conn: &mut SqliteConnection) -> Result<Vec<TokenInfo>, StoreError> {
+    let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(token_info).collect()
+}
+
+/// Whether an admin token that is not revoked exists.
+pub(crate) async fn has_admin(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT EXISTS (SELECT 1 FROM tokens t JOIN principals p ON p.id = t.principal_id \
+         WHERE p.role = 'admin' AND t.revoked_at IS NULL) AS present",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
     Ok(get::<i64>(&row, "present")? != 0)
 }
 

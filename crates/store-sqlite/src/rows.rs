@@ -54,7 +54,7 @@ pub(crate) fn order_head(row: &SqliteRow) -> Result<Order, StoreError> {
                 .map_err(corrupt)?,
         },
         region: Region::parse(&region, "region").map_err(corrupt)?,
-        created_by: get(row, "token_id")?,
+        created_by: get(row, "principal_id")?,
         created_at: timestamp(get(row, "created_at")?)?,
         promised_date: date(&promised)?,
         lines: Vec::new(),

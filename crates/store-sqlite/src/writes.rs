@@ -3,12 +3,15 @@
 
 use crate::backend;
 use crate::reads;
-use crate::rows::{get, micros};
+use crate::rows::{corrupt, get, micros};
 use jiff::Timestamp;
-use rendan_domain::access::{Role, Visibility};
+use rendan_domain::access::{Role, Visibility, check_new_token};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::fulfilment::{LineChoice, allocate};
-use rendan_domain::order::{Fulfilment, Order, OrderEvent, OrderLine, OrderStatus};
+use rendan_domain::idempotency::judge;
+use rendan_domain::order::{
+    Fulfilment, Order, OrderEvent, OrderLine, OrderStatus, check_reference,
+};
 use rendan_domain::production::{
     CancelStep, ProductionEvent, ProductionOrder, ProductionStatus, on_order_cancel,
     order_after_completion,
@@ -16,7 +19,9 @@ use rendan_domain::production::{
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
-use rendan_store::{PlaceOrder, Placed, StockRow, StoreError};
+use rendan_store::{
+    Idem, NewTokenRecord, Outcome, PlaceOrder, Placed, StockRow, StoreError, TokenInfo,
+};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
@@ -161,24 +166,33 @@ pub(crate) async fn place_order(
     cmd: PlaceOrder,
 ) -> Result<Placed, StoreError> {
     let existing = sqlx::query(
-        "SELECT id, request_hash FROM orders WHERE token_id = ? AND idempotency_key = ?",
+        "SELECT id, request_hash FROM orders WHERE principal_id = ? AND idempotency_key = ?",
     )
-    .bind(cmd.token_id)
-    .bind(&cmd.idempotency_key)
+    .bind(cmd.idem.principal)
+    .bind(&cmd.idem.key)
     .fetch_optional(&mut *conn)
     .await
     .map_err(backend)?;
     if let Some(row) = existing {
         let id: i64 = get(&row, "id")?;
         let hash: Vec<u8> = get(&row, "request_hash")?;
-        if hash != cmd.request_hash {
-            return Err(StoreError::IdempotencyMismatch { order: id });
-        }
+        judge(&hash, &cmd.idem.fingerprint).map_err(|_| StoreError::IdempotencyMismatch)?;
         let order = reads::order(conn, id)
             .await?
             .ok_or_else(|| StoreError::Backend(format!("order {id} vanished")))?;
         return Ok(Placed::Replayed(order));
     }
+    let same_ref = sqlx::query(
+        "SELECT id FROM orders WHERE principal_id = ? AND channel = ? AND external_ref = ? LIMIT 1",
+    )
+    .bind(cmd.idem.principal)
+    .bind(cmd.order.channel.as_str())
+    .bind(&cmd.order.external_ref)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let existing = same_ref.map(|r| get::<i64>(&r, "id")).transpose()?;
+    check_reference(&cmd.order, existing)?;
 
     // Every balance a line may draw on is read in this transaction (the single writer
     // guarantees nobody reserves meanwhile); the domain decides.
@@ -187,18 +201,19 @@ pub(crate) async fn place_order(
         let b = reads::balance(conn, &site, &sku).await?;
         balances.insert((site, sku), b);
     }
-    let allocation = allocate(&cmd.options, &cmd.rules, cmd.today, &balances)?;
+    let allocation = allocate(&cmd.options, &cmd.rules, cmd.now, &balances)?;
     let status = allocation.status;
     let promised = allocation.promised;
     let o = &cmd.order;
     let row = sqlx::query(
-        "INSERT INTO orders (token_id, idempotency_key, request_hash, status, channel, external_ref, customer_name, \
+        "INSERT INTO orders (principal_id, token_id, idempotency_key, request_hash, status, channel, external_ref, customer_name, \
          customer_phone, customer_address, lat, lon, region, created_at, updated_at, promised_date) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
+    .bind(cmd.idem.principal)
     .bind(cmd.token_id)
-    .bind(&cmd.idempotency_key)
-    .bind(&cmd.request_hash)
+    .bind(&cmd.idem.key)
+    .bind(&cmd.idem.fingerprint)
     .bind(status.as_str())
     .bind(o.channel.as_str())
     .bind(&o.external_ref)
@@ -301,11 +316,71 @@ pub(crate) async fn place_order(
         external_ref: o.external_ref.clone(),
         customer: o.customer.clone(),
         region: cmd.options.region.clone(),
-        created_by: cmd.token_id,
+        created_by: cmd.idem.principal,
         created_at: cmd.now,
         promised_date: promised,
         lines,
     }))
+}
+
+/// What the first request with a key produced.
+pub(crate) struct Remembered {
+    pub ref_id: i64,
+    pub on_hand: Option<i64>,
+    pub reserved: Option<i64>,
+}
+
+/// The memory of `idem` for `operation`, if the key was used: refused when the command
+/// differs from the first one.
+pub(crate) async fn recall(
+    conn: &mut SqliteConnection,
+    operation: &str,
+    idem: &Idem,
+) -> Result<Option<Remembered>, StoreError> {
+    let row = sqlx::query(
+        "SELECT request_hash, ref_id, on_hand, reserved FROM idempotency \
+         WHERE principal_id = ? AND operation = ? AND key = ?",
+    )
+    .bind(idem.principal)
+    .bind(operation)
+    .bind(&idem.key)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let Some(row) = row else { return Ok(None) };
+    let hash: Vec<u8> = get(&row, "request_hash")?;
+    judge(&hash, &idem.fingerprint).map_err(|_| StoreError::IdempotencyMismatch)?;
+    Ok(Some(Remembered {
+        ref_id: get(&row, "ref_id")?,
+        on_hand: get(&row, "on_hand")?,
+        reserved: get(&row, "reserved")?,
+    }))
+}
+
+/// Remembers what the first request with `idem` produced, in the same transaction.
+pub(crate) async fn remember(
+    conn: &mut SqliteConnection,
+    operation: &str,
+    idem: &Idem,
+    what: Remembered,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO idempotency (principal_id, operation, key, request_hash, ref_id, on_hand, reserved, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(idem.principal)
+    .bind(operation)
+    .bind(&idem.key)
+    .bind(&idem.fingerprint)
+    .bind(what.ref_id)
+    .bind(what.on_hand)
+    .bind(what.reserved)
+    .bind(micros(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 async fn set_status(
@@ -326,6 +401,33 @@ async fn set_status(
 
 /// Cancels an order; see [`rendan_store::Store::cancel_order`].
 pub(crate) async fn cancel_order(
+    conn: &mut SqliteConnection,
+    id: i64,
+    visibility: &Visibility,
+    now: Timestamp,
+    idem: Option<Idem>,
+) -> Result<Outcome<Order>, StoreError> {
+    if let Some(idem) = &idem
+        && let Some(seen) = recall(conn, "cancel_order", idem).await?
+    {
+        let order = reads::order(conn, seen.ref_id)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("order {} vanished", seen.ref_id)))?;
+        return Ok(Outcome::Replayed(order));
+    }
+    let order = cancel(conn, id, visibility, now).await?;
+    if let Some(idem) = &idem {
+        let what = Remembered {
+            ref_id: order.id,
+            on_hand: None,
+            reserved: None,
+        };
+        remember(conn, "cancel_order", idem, what, now).await?;
+    }
+    Ok(Outcome::Created(order))
+}
+
+async fn cancel(
     conn: &mut SqliteConnection,
     id: i64,
     visibility: &Visibility,
@@ -422,7 +524,20 @@ pub(crate) async fn receive_stock(
     qty: i64,
     document: &str,
     now: Timestamp,
-) -> Result<StockRow, StoreError> {
+    idem: Option<Idem>,
+) -> Result<Outcome<StockRow>, StoreError> {
+    if let Some(idem) = &idem
+        && let Some(seen) = recall(conn, "receive_stock", idem).await?
+    {
+        return Ok(Outcome::Replayed(StockRow {
+            site: site.clone(),
+            sku: sku.clone(),
+            balance: Balance {
+                on_hand: seen.on_hand.unwrap_or_default(),
+                reserved: seen.reserved.unwrap_or_default(),
+            },
+        }));
+    }
     let balance = apply_movement(
         conn,
         Entry {
@@ -436,15 +551,57 @@ pub(crate) async fn receive_stock(
         now,
     )
     .await?;
-    Ok(StockRow {
+    if let Some(idem) = &idem {
+        let movement = sqlx::query("SELECT last_insert_rowid() AS id")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
+        let what = Remembered {
+            ref_id: get(&movement, "id")?,
+            on_hand: Some(balance.on_hand),
+            reserved: Some(balance.reserved),
+        };
+        remember(conn, "receive_stock", idem, what, now).await?;
+    }
+    Ok(Outcome::Created(StockRow {
         site: site.clone(),
         sku: sku.clone(),
         balance,
-    })
+    }))
 }
 
 /// Completes a production order; see [`rendan_store::Store::complete_production`].
 pub(crate) async fn complete_production(
+    conn: &mut SqliteConnection,
+    id: i64,
+    region: Option<&Region>,
+    now: Timestamp,
+    idem: Option<Idem>,
+) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
+    if let Some(idem) = &idem
+        && let Some(seen) = recall(conn, "complete_production", idem).await?
+    {
+        let po = reads::production(conn, seen.ref_id).await?.ok_or_else(|| {
+            StoreError::Backend(format!("production order {} vanished", seen.ref_id))
+        })?;
+        let order = reads::order(conn, po.order_id)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("order {} vanished", po.order_id)))?;
+        return Ok(Outcome::Replayed((po, order)));
+    }
+    let done = complete(conn, id, region, now).await?;
+    if let Some(idem) = &idem {
+        let what = Remembered {
+            ref_id: done.0.id,
+            on_hand: None,
+            reserved: None,
+        };
+        remember(conn, "complete_production", idem, what, now).await?;
+    }
+    Ok(Outcome::Created(done))
+}
+
+async fn complete(
     conn: &mut SqliteConnection,
     id: i64,
     region: Option<&Region>,
@@ -509,22 +666,92 @@ pub(crate) async fn complete_production(
     Ok((po, order))
 }
 
-/// Stores a token hash with its role.
+/// Stores a token for its principal, creating the principal on first use.
 pub(crate) async fn create_token(
     conn: &mut SqliteConnection,
-    hash: &[u8],
-    role: &Role,
-    label: &str,
-    now: Timestamp,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query("INSERT INTO tokens (hash, role, region, label, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
-        .bind(hash)
-        .bind(role.name())
-        .bind(role.region().map(Region::as_str))
-        .bind(label)
-        .bind(micros(now))
-        .fetch_one(&mut *conn)
+    token: NewTokenRecord,
+    idem: Option<Idem>,
+) -> Result<Outcome<TokenInfo>, StoreError> {
+    if let Some(idem) = &idem
+        && let Some(seen) = recall(conn, "create_token", idem).await?
+    {
+        let info = reads::token(conn, seen.ref_id)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("token {} vanished", seen.ref_id)))?;
+        return Ok(Outcome::Replayed(info));
+    }
+    let existing = sqlx::query("SELECT id, role, region FROM principals WHERE name = ?")
+        .bind(token.principal.as_str())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
-    get(&row, "id")
+    let (principal_id, role) = match existing {
+        Some(row) => {
+            let role: String = get(&row, "role")?;
+            let region: Option<String> = get(&row, "region")?;
+            let role = Role::parse(&role, region.as_deref()).map_err(corrupt)?;
+            (get::<i64>(&row, "id")?, Some(role))
+        }
+        None => {
+            let row = sqlx::query(
+                "INSERT INTO principals (name, role, region, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(token.principal.as_str())
+            .bind(token.role.name())
+            .bind(token.role.region().map(Region::as_str))
+            .bind(micros(token.now))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
+            (get::<i64>(&row, "id")?, None)
+        }
+    };
+    check_new_token(&token.principal, role.as_ref(), &token.role)?;
+    let row = sqlx::query(
+        "INSERT INTO tokens (hash, role, region, label, created_at, principal_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&token.hash)
+    .bind(token.role.name())
+    .bind(token.role.region().map(Region::as_str))
+    .bind(&token.label)
+    .bind(micros(token.now))
+    .bind(principal_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let id: i64 = get(&row, "id")?;
+    if let Some(idem) = &idem {
+        let what = Remembered {
+            ref_id: id,
+            on_hand: None,
+            reserved: None,
+        };
+        remember(conn, "create_token", idem, what, token.now).await?;
+    }
+    Ok(Outcome::Created(TokenInfo {
+        id,
+        principal_id,
+        principal: token.principal.to_string(),
+        role: token.role,
+        label: token.label,
+        created_at: token.now,
+        revoked_at: None,
+    }))
+}
+
+/// Revokes a token; a revoked token stays revoked at its first revocation time.
+pub(crate) async fn revoke_token(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: Timestamp,
+) -> Result<TokenInfo, StoreError> {
+    sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(micros(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    reads::token(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("token {id}")))
 }

@@ -27,15 +27,15 @@ async fn failing_jobs_do_not_disturb_their_group() {
         tasks.push(tokio::spawn(async move {
             match i % 3 {
                 0 => store
-                    .receive_stock(&site, &sku, 2, "r", now)
+                    .receive_stock(&site, &sku, 2, "r", now, None)
                     .await
                     .map(|_| ()),
                 1 => store
-                    .cancel_order(10_000 + i, &Visibility::default(), now)
+                    .cancel_order(10_000 + i, &Visibility::default(), now, None)
                     .await
                     .map(|_| ()),
                 _ => store
-                    .receive_stock(&site, &sku, -5, "bad", now)
+                    .receive_stock(&site, &sku, -5, "bad", now, None)
                     .await
                     .map(|_| ()),
             }
@@ -70,7 +70,7 @@ async fn survives_reopen_with_its_journal() {
         let store = SqliteStore::open(dir.path()).await.expect("open");
         store.save_topology(&file.topology).await.expect("topology");
         store
-            .receive_stock(&site, &sku, 7, "r", Timestamp::now())
+            .receive_stock(&site, &sku, 7, "r", Timestamp::now(), None)
             .await
             .expect("receipt");
     }

@@ -10,11 +10,12 @@ pub mod ledger;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use jiff::civil::Date;
-use rendan_domain::access::{Principal, Role, Visibility};
+use rendan_domain::access::{Principal, PrincipalName, Role, RoleMismatch, Visibility};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::fulfilment::{OrderOptions, PromiseRules};
-use rendan_domain::order::{Channel, IllegalTransition, NewOrder, Order, OrderStatus};
+use rendan_domain::order::{
+    Channel, DuplicateReference, IllegalTransition, NewOrder, Order, OrderStatus,
+};
 use rendan_domain::stock::{Balance, MovementKind, StockError};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, Region, SiteId};
@@ -28,11 +29,14 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(String),
     /// The idempotency key was used before with a different request.
-    #[error("Idempotency-Key was already used for a different request (order {order})")]
-    IdempotencyMismatch {
-        /// The order the key belongs to.
-        order: i64,
-    },
+    #[error("Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    /// The channel already has an order with this reference.
+    #[error(transparent)]
+    DuplicateReference(#[from] DuplicateReference),
+    /// A token was asked for a principal that has another role.
+    #[error(transparent)]
+    RoleMismatch(#[from] RoleMismatch),
     /// The order's state forbids the change.
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
@@ -50,39 +54,108 @@ pub enum StoreError {
     /// A referenced value is unknown or breaks a rule.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// Another process has the data open; the message names it and the lock file.
+    #[error("{0}")]
+    InUse(String),
     /// The backend failed (disk, corruption, shutdown); the message is for logs.
     #[error("storage failure: {0}")]
     Backend(String),
 }
 
+/// A principal's idempotency key for one request, with the fingerprint of its command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idem {
+    /// The principal the key belongs to.
+    pub principal: i64,
+    /// The client's key.
+    pub key: String,
+    /// A digest of the validated command, to tell a retry from a different request.
+    pub fingerprint: Vec<u8>,
+}
+
+/// The outcome of a mutating call made with an idempotency key.
+#[derive(Debug, Clone)]
+pub enum Outcome<T> {
+    /// Carried out now.
+    Created(T),
+    /// The key was seen before with the same command: what that request produced.
+    Replayed(T),
+}
+
+impl<T> Outcome<T> {
+    /// The value, however it came.
+    pub fn into_inner(self) -> T {
+        match self {
+            Outcome::Created(t) | Outcome::Replayed(t) => t,
+        }
+    }
+
+    /// Whether this is a replay.
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Outcome::Replayed(_))
+    }
+
+    /// Maps the value, keeping how it came.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Created(t) => Outcome::Created(f(t)),
+            Outcome::Replayed(t) => Outcome::Replayed(f(t)),
+        }
+    }
+}
+
 /// A request to accept an order; the options were computed from the topology beforehand.
 #[derive(Debug, Clone)]
 pub struct PlaceOrder {
-    /// Who sends it (orders remember their creator; keys are scoped per token).
+    /// The principal's key (orders belong to the principal).
+    pub idem: Idem,
+    /// The token the request came with (kept for audit).
     pub token_id: i64,
-    /// The client's idempotency key.
-    pub idempotency_key: String,
-    /// A digest of the canonical request, to tell a retry from a different request.
-    pub request_hash: Vec<u8>,
     /// The validated order.
     pub order: NewOrder,
     /// Fulfilment candidates for each line.
     pub options: OrderOptions,
     /// Promise-date constants.
     pub rules: PromiseRules,
-    /// The date it is accepted on.
-    pub today: Date,
-    /// The instant it is accepted at.
+    /// The instant it is accepted at (dates derive from it in each node's zone).
     pub now: Timestamp,
 }
 
 /// The outcome of [`Store::place_order`].
+pub type Placed = Outcome<Order>;
+
+/// A token to store, for a principal created on first use.
 #[derive(Debug, Clone)]
-pub enum Placed {
-    /// A new order.
-    Created(Order),
-    /// The key was seen before with the same request: the existing order.
-    Replayed(Order),
+pub struct NewTokenRecord {
+    /// SHA-256 of the secret.
+    pub hash: Vec<u8>,
+    /// The principal it belongs to.
+    pub principal: PrincipalName,
+    /// The role asked for (must be the principal's, when it exists).
+    pub role: Role,
+    /// Where it was created (`api`, `cli`, ...).
+    pub label: String,
+    /// When.
+    pub now: Timestamp,
+}
+
+/// A stored token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: i64,
+    /// Its principal's id.
+    pub principal_id: i64,
+    /// Its principal's name.
+    pub principal: String,
+    /// The principal's role.
+    pub role: Role,
+    /// Where it was created.
+    pub label: String,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// Filters and page position for listing orders. Results are newest first.
@@ -189,15 +262,18 @@ pub trait Store: Send + Sync + 'static {
     async fn orders(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 
     /// Cancels an order visible under `visibility`, releasing its reservations and cancelling
-    /// its open production orders in the same transaction.
+    /// its open production orders in the same transaction; `idem` makes a retry answer the
+    /// same order.
     async fn cancel_order(
         &self,
         id: i64,
         visibility: &Visibility,
         now: Timestamp,
-    ) -> Result<Order, StoreError>;
+        idem: Option<Idem>,
+    ) -> Result<Outcome<Order>, StoreError>;
 
-    /// Receives goods at a site; `document` names the receipt.
+    /// Receives goods at a site; `document` names the receipt. A retry with `idem` answers
+    /// the balance the first receipt produced and receives nothing.
     async fn receive_stock(
         &self,
         site: &SiteId,
@@ -205,7 +281,8 @@ pub trait Store: Send + Sync + 'static {
         qty: i64,
         document: &str,
         now: Timestamp,
-    ) -> Result<StockRow, StoreError>;
+        idem: Option<Idem>,
+    ) -> Result<Outcome<StockRow>, StoreError>;
 
     /// Balances matching the query, ordered by site then SKU.
     async fn stock(&self, query: &StockQuery) -> Result<Vec<StockRow>, StoreError>;
@@ -227,18 +304,24 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         region: Option<&Region>,
         now: Timestamp,
-    ) -> Result<(ProductionOrder, Order), StoreError>;
+        idem: Option<Idem>,
+    ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError>;
 
-    /// Stores a new token (by its hash) and returns its id.
+    /// Stores a new token (by its hash) for its principal, creating the principal on first
+    /// use; a principal's tokens share its role ([`rendan_domain::access::check_new_token`]).
     async fn create_token(
         &self,
-        hash: &[u8],
-        role: &Role,
-        label: &str,
-        now: Timestamp,
-    ) -> Result<i64, StoreError>;
+        token: NewTokenRecord,
+        idem: Option<Idem>,
+    ) -> Result<Outcome<TokenInfo>, StoreError>;
 
-    /// The principal of a token hash, if any.
+    /// Revokes a token (revoking it again changes nothing); its principal keeps its orders.
+    async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError>;
+
+    /// Every token, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// The principal behind a token hash, unless the token is unknown or revoked.
     async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError>;
 
     /// Whether any admin token exists.

@@ -5,6 +5,7 @@
 //! types stay here: what leaves this crate is the validated [`rendan_domain::topology::Topology`],
 //! the [`PromiseRules`] and, untouched, the `[netwatch]` table that the network monitor reads.
 
+use jiff::tz::TimeZone;
 use rendan_domain::catalogue::{Category, Maker, Product, Sku};
 use rendan_domain::fulfilment::PromiseRules;
 use rendan_domain::topology::Topology;
@@ -89,6 +90,9 @@ struct NodeDoc {
     lat: f64,
     lon: f64,
     availability_target: f64,
+    /// IANA time zone; UTC when absent.
+    #[serde(default)]
+    zone: Option<String>,
     #[serde(default)]
     agent: Option<String>,
     #[serde(default)]
@@ -170,6 +174,12 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
                 region: Region::parse(&n.region, &f("region"))?,
                 location: LatLon::new(n.lat, n.lon, &format!("node[{i}]"))?,
                 availability_target: n.availability_target,
+                zone: match &n.zone {
+                    None => TimeZone::UTC,
+                    Some(z) => TimeZone::get(z).map_err(|e| {
+                        Invalid::new(f("zone"), format!("not an IANA time zone: {e}"))
+                    })?,
+                },
                 agent: n.agent.clone(),
                 main: n.main,
             })

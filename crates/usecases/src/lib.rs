@@ -11,9 +11,9 @@
 mod fingerprint;
 pub mod tokens;
 
+use fingerprint::Fingerprint;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use rendan_domain::access::{Principal, Role};
+use rendan_domain::access::{Principal, PrincipalName, Role};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::fulfilment::{self, PromiseRules};
 use rendan_domain::idempotency::Key;
@@ -21,9 +21,10 @@ use rendan_domain::order::{NewOrder, Order};
 use rendan_domain::production::ProductionOrder;
 use rendan_domain::stock::Receipt;
 use rendan_domain::topology::Topology;
-use rendan_domain::{Invalid, Invalids, SiteId};
+use rendan_domain::{Invalid, Invalids, Region, SiteId, SiteKind};
 use rendan_store::{
-    OrderQuery, Page, PlaceOrder, Placed, ProductionQuery, StockQuery, StockRow, Store, StoreError,
+    Idem, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionQuery,
+    StockQuery, StockRow, Store, StoreError, TokenInfo,
 };
 use std::sync::Arc;
 
@@ -52,6 +53,28 @@ impl From<Invalid> for Error {
     }
 }
 
+fn idem(caller: &Principal, key: &Key, fingerprint: Vec<u8>) -> Idem {
+    Idem {
+        principal: caller.id,
+        key: key.as_str().to_string(),
+        fingerprint,
+    }
+}
+
+fn no_randomness(e: getrandom::Error) -> Error {
+    StoreError::Backend(format!("no randomness for a token: {e}")).into()
+}
+
+/// A fresh principal name such as `channel-3f9a0c12`, for a token asked without one.
+fn generated_name(role: &Role) -> Result<PrincipalName, Error> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(no_randomness)?;
+    Ok(PrincipalName::parse(
+        &format!("{}-{}", role.name(), hex::encode(bytes)),
+        "principal",
+    )?)
+}
+
 fn forbidden(message: impl Into<String>) -> Error {
     Error::Forbidden {
         message: message.into(),
@@ -62,15 +85,13 @@ fn forbidden(message: impl Into<String>) -> Error {
 /// The current instant, injected so tests fix "now".
 pub type Clock = Box<dyn Fn() -> Timestamp + Send + Sync>;
 
-/// A token just created: the secret is shown once.
+/// A token just created: the secret is shown once, so a replay of the creation has none.
 #[derive(Debug, Clone)]
 pub struct NewToken {
-    /// The secret; only its hash is stored.
-    pub secret: String,
-    /// Its id.
-    pub id: i64,
-    /// Its role.
-    pub role: Role,
+    /// The secret (only its hash is stored); `None` when answering a retry.
+    pub secret: Option<String>,
+    /// The stored token.
+    pub info: TokenInfo,
 }
 
 /// The use-cases over one store and one topology.
@@ -144,15 +165,47 @@ impl UseCases {
         let options = fulfilment::options(self.topology(), self.rules(), &order)?;
         let now = self.now();
         Ok(PlaceOrder {
+            idem: idem(caller, &key, fingerprint::order(&order)),
             token_id: caller.token_id,
-            idempotency_key: key.as_str().to_string(),
-            request_hash: fingerprint::order(&order),
             order,
             options,
             rules: *self.rules(),
-            today: now.to_zoned(TimeZone::UTC).date(),
             now,
         })
+    }
+
+    /// A region of the topology, parsed from a filter value (unknown regions are refused,
+    /// rather than answered with an empty list).
+    pub fn region(&self, value: &str, field: &str) -> Result<Region, Invalid> {
+        let region = Region::parse(value, field)?;
+        if self.topology().regions().contains(&region) {
+            Ok(region)
+        } else {
+            Err(Invalid::new(
+                field,
+                format!("no node of the topology is in region {region}"),
+            ))
+        }
+    }
+
+    /// A factory of the topology, parsed from a filter value.
+    pub fn factory(&self, value: &str, field: &str) -> Result<SiteId, Invalid> {
+        let id = SiteId::parse(value, field)?;
+        match self.topology().site(&id) {
+            Some(s) if s.kind == SiteKind::Factory => Ok(id),
+            Some(s) => Err(Invalid::new(
+                field,
+                format!("{id} is a {}, not a factory", s.kind.as_str()),
+            )),
+            None => Err(Invalid::new(field, format!("unknown site {id}"))),
+        }
+    }
+
+    /// Checks an order against the topology (known SKUs, a warehouse serving the customer)
+    /// without placing it, naming every field at fault.
+    pub fn check_order(&self, order: &NewOrder) -> Result<(), Error> {
+        fulfilment::options(self.topology(), self.rules(), order)?;
+        Ok(())
     }
 
     /// Accepts an order: each line from free stock at a warehouse that serves the customer,
@@ -200,15 +253,27 @@ impl UseCases {
     }
 
     /// Cancels an order the caller may see and change, releasing its reservations and
-    /// cancelling its open production orders.
-    pub async fn cancel_order(&self, caller: &Principal, id: i64) -> Result<Order, Error> {
+    /// cancelling its open production orders. A retry with the same key answers the same.
+    pub async fn cancel_order(
+        &self,
+        caller: &Principal,
+        key: Key,
+        id: i64,
+    ) -> Result<Outcome<Order>, Error> {
         if !caller.can_change_orders() {
-            return Err(forbidden("channel tokens cannot cancel orders"));
+            return Err(forbidden("this role cannot cancel orders"));
         }
+        let mut f = Fingerprint::new("cancel_order");
+        f.int(id);
         Ok(self
             .inner
             .store
-            .cancel_order(id, &caller.order_visibility(), self.now())
+            .cancel_order(
+                id,
+                &caller.order_visibility(),
+                self.now(),
+                Some(idem(caller, &key, f.finish())),
+            )
             .await?)
     }
 
@@ -231,16 +296,24 @@ impl UseCases {
         }
     }
 
-    /// Receives goods into a warehouse of the caller's region.
+    /// Receives goods into a warehouse of the caller's region. A retry with the same key
+    /// answers the balance the first receipt produced and receives nothing.
     pub async fn receive_stock(
         &self,
         caller: &Principal,
+        key: Key,
         receipt: Receipt,
-    ) -> Result<StockRow, Error> {
+    ) -> Result<Outcome<StockRow>, Error> {
         if !caller.can_read_stock() {
             return Err(forbidden("channel tokens cannot change stock"));
         }
         self.check_site_scope(caller, &receipt.site.id, "site")?;
+        let mut f = Fingerprint::new("receive_stock");
+        f.text(receipt.site.id.as_str())
+            .text(receipt.sku.as_str())
+            .int(receipt.qty)
+            .text(receipt.reference.as_deref().unwrap_or(""))
+            .int(i64::from(receipt.reference.is_some()));
         Ok(self
             .inner
             .store
@@ -250,6 +323,7 @@ impl UseCases {
                 receipt.qty,
                 &receipt.document(),
                 self.now(),
+                Some(idem(caller, &key, f.finish())),
             )
             .await?)
     }
@@ -309,28 +383,40 @@ impl UseCases {
     pub async fn complete_production(
         &self,
         caller: &Principal,
+        key: Key,
         id: i64,
-    ) -> Result<(ProductionOrder, Order), Error> {
+    ) -> Result<Outcome<(ProductionOrder, Order)>, Error> {
         if !caller.can_read_stock() {
             return Err(forbidden(
                 "channel tokens cannot complete production orders",
             ));
         }
+        let mut f = Fingerprint::new("complete_production");
+        f.int(id);
         Ok(self
             .inner
             .store
-            .complete_production(id, caller.role.region(), self.now())
+            .complete_production(
+                id,
+                caller.role.region(),
+                self.now(),
+                Some(idem(caller, &key, f.finish())),
+            )
             .await?)
     }
 
-    /// Creates a token with `role`. `caller` is `None` for the local operator (the CLI, the
-    /// first admin); over the API only admins may create tokens.
+    /// Creates a token with `role` for the principal `name` (created on first use; a new
+    /// principal with a generated name when `None`). `caller` is `None` for the local
+    /// operator (the CLI, the first admin); over the API only admins may create tokens, and
+    /// with a key, whose retry answers the same token without its secret.
     pub async fn create_token(
         &self,
         caller: Option<&Principal>,
+        key: Option<Key>,
+        name: Option<PrincipalName>,
         role: Role,
         label: &str,
-    ) -> Result<NewToken, Error> {
+    ) -> Result<Outcome<NewToken>, Error> {
         if caller.is_some_and(|c| !c.can_manage_tokens()) {
             return Err(forbidden("only admin tokens may create tokens"));
         }
@@ -339,14 +425,54 @@ impl UseCases {
         {
             return Err(Invalid::new("region", format!("no node is in region {r}")).into());
         }
-        let secret = tokens::generate()
-            .map_err(|e| StoreError::Backend(format!("no randomness for a token: {e}")))?;
-        let id = self
-            .inner
-            .store
-            .create_token(&tokens::hash(&secret), &role, label, self.now())
-            .await?;
-        Ok(NewToken { secret, id, role })
+        let mut f = Fingerprint::new("create_token");
+        f.text(name.as_ref().map_or("", PrincipalName::as_str))
+            .text(role.name())
+            .text(role.region().map_or("", Region::as_str));
+        let idem = match (caller, &key) {
+            (Some(c), Some(k)) => Some(idem(c, k, f.finish())),
+            _ => None,
+        };
+        let secret = tokens::generate().map_err(no_randomness)?;
+        let principal = match name {
+            Some(n) => n,
+            None => generated_name(&role)?,
+        };
+        let record = NewTokenRecord {
+            hash: tokens::hash(&secret),
+            principal,
+            role,
+            label: label.to_string(),
+            now: self.now(),
+        };
+        let outcome = self.inner.store.create_token(record, idem).await?;
+        Ok(match outcome {
+            Outcome::Created(info) => Outcome::Created(NewToken {
+                secret: Some(secret),
+                info,
+            }),
+            Outcome::Replayed(info) => Outcome::Replayed(NewToken { secret: None, info }),
+        })
+    }
+
+    /// Revokes a token (admins only); the principal keeps its orders and other tokens.
+    pub async fn revoke_token(
+        &self,
+        caller: Option<&Principal>,
+        id: i64,
+    ) -> Result<TokenInfo, Error> {
+        if caller.is_some_and(|c| !c.can_manage_tokens()) {
+            return Err(forbidden("only admin tokens may revoke tokens"));
+        }
+        Ok(self.inner.store.revoke_token(id, self.now()).await?)
+    }
+
+    /// Every token, without secrets (admins only).
+    pub async fn tokens(&self, caller: Option<&Principal>) -> Result<Vec<TokenInfo>, Error> {
+        if caller.is_some_and(|c| !c.can_manage_tokens()) {
+            return Err(forbidden("only admin tokens may list tokens"));
+        }
+        Ok(self.inner.store.tokens().await?)
     }
 
     /// The principal behind a token, if the token is known.

@@ -1,11 +1,11 @@
 //! Use-cases against the real SQLite store: what reaches the store was decided by the domain.
 
 use jiff::Timestamp;
-use rendan_domain::access::{Principal, Role};
+use rendan_domain::access::{Principal, PrincipalName, Role};
 use rendan_domain::idempotency::Key;
 use rendan_domain::order::{Fulfilment, NewOrder, OrderStatus, RawCustomer};
 use rendan_domain::stock::Receipt;
-use rendan_store::{Placed, Store};
+use rendan_store::{NewTokenRecord, Placed, Store};
 use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::{Error, UseCases};
 use std::sync::Arc;
@@ -16,10 +16,16 @@ async fn cases(dir: &std::path::Path) -> (UseCases, Principal) {
     store.save_topology(&file.topology).await.expect("save");
     let now = Timestamp::from_second(1_795_000_000).expect("instant");
     let hash = rendan_usecases::tokens::hash("admin");
-    store
-        .create_token(&hash, &Role::Admin, "test", now)
-        .await
-        .expect("token");
+    let token = NewTokenRecord {
+        hash: hash.clone(),
+        principal: PrincipalName::parse("admin", "principal").expect("name"),
+        role: Role::Admin,
+        label: "test".into(),
+        now,
+    };
+    if store.principal(&hash).await.expect("read").is_none() {
+        store.create_token(token, None).await.expect("token");
+    }
     let admin = store.principal(&hash).await.expect("read").expect("admin");
     let cases = UseCases::with_clock(
         store,
@@ -28,6 +34,10 @@ async fn cases(dir: &std::path::Path) -> (UseCases, Principal) {
         Box::new(move || now),
     );
     (cases, admin)
+}
+
+fn key(k: &str) -> Key {
+    Key::parse(k, "key").expect("key")
 }
 
 fn order(reference: &str, lines: &[(&str, i64)]) -> NewOrder {
@@ -46,7 +56,10 @@ async fn lines_sharing_a_sku_never_take_the_same_units() {
     let dir = tempfile::tempdir().expect("dir");
     let (cases, admin) = cases(dir.path()).await;
     let receipt = Receipt::new(cases.topology(), "wh-varese", "TV-LED-43", 3, None).expect("ok");
-    cases.receive_stock(&admin, receipt).await.expect("receipt");
+    cases
+        .receive_stock(&admin, key("r1"), receipt)
+        .await
+        .expect("receipt");
     let key = Key::parse("k1", "key").expect("key");
     let placed = cases
         .place_order(
@@ -85,17 +98,49 @@ async fn a_channel_cannot_receive_stock() {
     let dir = tempfile::tempdir().expect("dir");
     let (cases, _) = cases(dir.path()).await;
     let token = cases
-        .create_token(None, Role::Channel, "shop")
+        .create_token(None, None, None, Role::Channel, "shop")
         .await
-        .expect("token");
+        .expect("token")
+        .into_inner();
     let channel = cases
-        .principal(&token.secret)
+        .principal(token.secret.as_deref().expect("secret"))
         .await
         .expect("read")
         .expect("known");
     let receipt = Receipt::new(cases.topology(), "wh-varese", "TV-LED-43", 3, None).expect("ok");
     assert!(matches!(
-        cases.receive_stock(&channel, receipt).await,
+        cases.receive_stock(&channel, key("r1"), receipt).await,
         Err(Error::Forbidden { .. })
+    ));
+}
+
+#[tokio::test]
+async fn receipt_keys_are_remembered_across_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let receipt = |cases: &UseCases| {
+        Receipt::new(cases.topology(), "wh-varese", "TV-LED-43", 4, Some("DN-1")).expect("ok")
+    };
+    {
+        let (cases, admin) = cases(dir.path()).await;
+        let r = receipt(&cases);
+        let first = cases
+            .receive_stock(&admin, key("dn-1"), r)
+            .await
+            .expect("receipt");
+        assert!(!first.is_replay());
+    }
+    let (cases, admin) = cases(dir.path()).await;
+    let r = receipt(&cases);
+    let again = cases
+        .receive_stock(&admin, key("dn-1"), r)
+        .await
+        .expect("replay");
+    assert!(again.is_replay());
+    assert_eq!(again.into_inner().balance.on_hand, 4);
+    let mut other = receipt(&cases);
+    other.qty = 5;
+    assert!(matches!(
+        cases.receive_stock(&admin, key("dn-1"), other).await,
+        Err(Error::Store(rendan_store::StoreError::IdempotencyMismatch))
     ));
 }

@@ -70,6 +70,8 @@ pub struct NodeView {
     pub lon: f64,
     /// Contracted availability, percent.
     pub availability_target: f64,
+    /// IANA time zone: the node's dates (promises, ready dates) are local dates there.
+    pub zone: String,
     /// True for the headquarters.
     pub main: bool,
 }
@@ -142,6 +144,7 @@ pub async fn nodes(State(state): State<AppState>) -> Json<Vec<NodeView>> {
                 lat: n.location.lat(),
                 lon: n.location.lon(),
                 availability_target: n.availability_target,
+                zone: n.zone.iana_name().unwrap_or("UTC").to_string(),
                 main: n.main,
             })
             .collect(),

@@ -3,14 +3,14 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{QueryMap, ValidJson, cursor, limit, path_id};
+use crate::extract::{
+    Problems, QueryMap, ValidJson, cursor, idempotency_key, limit, param, path_id, timestamp,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use jiff::Timestamp;
-use rendan_domain::idempotency::Key;
+use rendan_domain::Invalids;
 use rendan_domain::order::{Channel, Fulfilment, NewOrder, Order, OrderStatus, RawCustomer};
-use rendan_domain::{Invalids, Region};
 use rendan_store::{OrderQuery, Placed};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -157,19 +157,6 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-/// The `Idempotency-Key` header as a domain key (400 when absent or malformed).
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Key, ApiError> {
-    let raw = headers.get("idempotency-key").ok_or_else(|| {
-        ApiError::bad_request("Idempotency-Key", "the Idempotency-Key header is required")
-    })?;
-    raw.to_str()
-        .ok()
-        .and_then(|k| Key::parse(k, "Idempotency-Key").ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("Idempotency-Key", "must be 1-255 visible ASCII characters")
-        })
-}
-
 /// Translates a body into a domain order, naming every field at fault.
 pub fn to_new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
     let lines: Vec<(&str, i64)> = body.lines.iter().map(|l| (l.sku.as_str(), l.qty)).collect();
@@ -227,31 +214,21 @@ pub async fn get_one(
     )))
 }
 
-fn timestamp(q: &QueryMap, name: &str) -> Result<Option<Timestamp>, ApiError> {
-    q.get(name)
-        .map(|v| {
-            v.parse::<Timestamp>().map_err(|_| {
-                ApiError::bad_request(
-                    name,
-                    "must be an RFC 3339 timestamp, e.g. 2026-11-01T00:00:00Z",
-                )
-            })
-        })
-        .transpose()
-}
-
 /// Orders visible to the caller, newest first, filtered and paginated by cursor.
 #[utoipa::path(get, path = "/orders", tag = "orders",
     params(
         ("status" = Option<String>, Query, description = "in_production, ready or cancelled"),
         ("channel" = Option<String>, Query, description = "web, marketplace or store"),
-        ("region" = Option<String>, Query, description = "Region of the serving warehouse"),
+        ("region" = Option<String>, Query, description = "Region of the serving warehouse (a region of the topology)"),
         ("created_from" = Option<String>, Query, description = "RFC 3339, inclusive"),
         ("created_to" = Option<String>, Query, description = "RFC 3339, exclusive"),
         ("limit" = Option<u32>, Query, description = "1-500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = OrderPage),
+        (status = 400, description = "Unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every parameter with a value it cannot take", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -266,32 +243,21 @@ pub async fn list(
         "limit",
         "cursor",
     ])?;
-    let region = q
-        .get("region")
-        .map(|r| Region::parse(r, "region").map_err(|e| ApiError::bad_request("region", e.message)))
-        .transpose()?;
+    let mut p = Problems::default();
+    let cases = state.cases();
     let query = OrderQuery {
         visibility: Default::default(),
-        status: q
-            .get("status")
-            .map(|s| {
-                OrderStatus::parse(s, "status")
-                    .map_err(|e| ApiError::bad_request("status", e.message))
-            })
-            .transpose()?,
-        channel: q
-            .get("channel")
-            .map(|s| {
-                Channel::parse(s, "channel")
-                    .map_err(|e| ApiError::bad_request("channel", e.message))
-            })
-            .transpose()?,
-        region,
-        created_from: timestamp(&q, "created_from")?,
-        created_to: timestamp(&q, "created_to")?,
-        before_id: cursor(&q)?,
-        limit: limit(&q)?,
+        status: p.take(param(&q, "status", OrderStatus::parse)).flatten(),
+        channel: p.take(param(&q, "channel", Channel::parse)).flatten(),
+        region: p
+            .take(param(&q, "region", |v, f| cases.region(v, f)))
+            .flatten(),
+        created_from: p.take(timestamp(&q, "created_from")).flatten(),
+        created_to: p.take(timestamp(&q, "created_to")).flatten(),
+        before_id: p.take(cursor(&q)).flatten(),
+        limit: p.take(limit(&q)).unwrap_or_default(),
     };
+    p.finish()?;
     let page = state.cases().orders(&caller, query).await?;
     Ok(Json(OrderPage {
         items: page.items.iter().map(OrderView::from).collect(),
@@ -299,9 +265,11 @@ pub async fn list(
     }))
 }
 
-/// Cancel an order, releasing its reservations and open production orders.
+/// Cancel an order, releasing its reservations and open production orders. A retry with
+/// the same `Idempotency-Key` answers the same order.
 #[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders",
-    params(("id" = i64, Path, description = "Order id")),
+    params(("id" = i64, Path, description = "Order id"),
+        ("Idempotency-Key" = String, Header, description = "Unique per intended cancellation, 1-255 characters")),
     responses(
         (status = 200, body = OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -310,9 +278,15 @@ pub async fn list(
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let id = path_id(&id, "order")?;
-    let order = state.cases().cancel_order(&caller, id).await?;
+    let key = idempotency_key(&headers)?;
+    let order = state
+        .cases()
+        .cancel_order(&caller, key, id)
+        .await?
+        .into_inner();
     Ok(Json(OrderView::from(&order)))
 }

@@ -4,10 +4,10 @@ use super::orders::OrderView;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{QueryMap, cursor, limit, path_id};
+use crate::extract::{Problems, QueryMap, cursor, idempotency_key, limit, param, path_id};
 use axum::Json;
 use axum::extract::{Path, State};
-use rendan_domain::SiteId;
+use axum::http::HeaderMap;
 use rendan_store::{ProductionOrder, ProductionQuery, ProductionStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -80,31 +80,30 @@ pub struct Completion {
         ("limit" = Option<u32>, Query, description = "1-500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, body = ProductionPage), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ProductionPage),
+        (status = 400, description = "Unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every parameter with a value it cannot take", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     q: QueryMap,
 ) -> Result<Json<ProductionPage>, ApiError> {
     let q = q.only(&["status", "factory", "limit", "cursor"])?;
+    let mut p = Problems::default();
+    let cases = state.cases();
     let query = ProductionQuery {
-        status: q
-            .get("status")
-            .map(|s| {
-                ProductionStatus::parse(s, "status")
-                    .map_err(|e| ApiError::bad_request("status", e.message))
-            })
-            .transpose()?,
-        factory: q
-            .get("factory")
-            .map(|s| {
-                SiteId::parse(s, "factory").map_err(|e| ApiError::bad_request("factory", e.message))
-            })
-            .transpose()?,
+        status: p
+            .take(param(&q, "status", ProductionStatus::parse))
+            .flatten(),
+        factory: p
+            .take(param(&q, "factory", |v, f| cases.factory(v, f)))
+            .flatten(),
         region: None,
-        before_id: cursor(&q)?,
-        limit: limit(&q)?,
+        before_id: p.take(cursor(&q)).flatten(),
+        limit: p.take(limit(&q)).unwrap_or_default(),
     };
+    p.finish()?;
     let page = state.cases().production_orders(&caller, query).await?;
     Ok(Json(ProductionPage {
         items: page.items.iter().map(ProductionView::from).collect(),
@@ -115,7 +114,8 @@ pub async fn list(
 /// Complete a production order: the goods are received into the destination warehouse and
 /// reserved for the order in one transaction.
 #[utoipa::path(post, path = "/production-orders/{id}/complete", tag = "production",
-    params(("id" = i64, Path, description = "Production order id")),
+    params(("id" = i64, Path, description = "Production order id"),
+        ("Idempotency-Key" = String, Header, description = "Unique per intended completion, 1-255 characters")),
     responses(
         (status = 200, body = Completion),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -124,10 +124,16 @@ pub async fn list(
 pub async fn complete(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Completion>, ApiError> {
     let id = path_id(&id, "production order")?;
-    let (po, order) = state.cases().complete_production(&caller, id).await?;
+    let key = idempotency_key(&headers)?;
+    let (po, order) = state
+        .cases()
+        .complete_production(&caller, key, id)
+        .await?
+        .into_inner();
     Ok(Json(Completion {
         production_order: ProductionView::from(&po),
         order: OrderView::from(&order),

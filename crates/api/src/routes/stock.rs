@@ -3,13 +3,13 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{QueryMap, ValidJson};
+use crate::extract::{Problems, QueryMap, ValidJson, idempotency_key, param};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use rendan_domain::SiteId;
 use rendan_domain::catalogue::Sku;
 use rendan_domain::stock::Receipt;
-use rendan_domain::{Invalids, SiteId};
 use rendan_store::StockRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -58,16 +58,22 @@ impl From<&StockRow> for StockView {
 
 /// Receive goods into a warehouse.
 #[utoipa::path(post, path = "/stock/receipts", tag = "stock", request_body = ReceiptBody,
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended receipt, 1-255 characters")),
     responses(
         (status = 201, body = StockView),
+        (status = 200, description = "Retry of a recorded receipt: the balance it produced", body = StockView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn receive(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ValidJson(body): ValidJson<ReceiptBody>,
 ) -> Result<(StatusCode, Json<StockView>), ApiError> {
+    let key = idempotency_key(&headers)?;
     let receipt = Receipt::new(
         state.cases().topology(),
         &body.site,
@@ -75,8 +81,13 @@ pub async fn receive(
         body.qty,
         body.reference.as_deref(),
     )?;
-    let row = state.cases().receive_stock(&caller, receipt).await?;
-    Ok((StatusCode::CREATED, Json(StockView::from(&row))))
+    let outcome = state.cases().receive_stock(&caller, key, receipt).await?;
+    let status = if outcome.is_replay() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(StockView::from(&outcome.into_inner()))))
 }
 
 /// Balances per site and SKU (a scoped planner sees its region's sites only).
@@ -89,16 +100,10 @@ pub async fn balances(
     q: QueryMap,
 ) -> Result<Json<Vec<StockView>>, ApiError> {
     let q = q.only(&["site", "sku"])?;
-    let mut errors = Vec::new();
-    let site = q
-        .get("site")
-        .and_then(|s| SiteId::parse(s, "site").map_err(|e| errors.push(e)).ok());
-    let sku = q
-        .get("sku")
-        .and_then(|s| Sku::parse(s, "sku").map_err(|e| errors.push(e)).ok());
-    if !errors.is_empty() {
-        return Err(Invalids(errors).into());
-    }
+    let mut p = Problems::default();
+    let site = p.take(param(&q, "site", SiteId::parse)).flatten();
+    let sku = p.take(param(&q, "sku", Sku::parse)).flatten();
+    p.finish()?;
     let rows = state.cases().stock(&caller, site, sku).await?;
     Ok(Json(rows.iter().map(StockView::from).collect()))
 }

@@ -1,13 +1,15 @@
-//! Token creation (admin only).
+//! Tokens of principals: creation, listing and revocation (admin only).
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::ValidJson;
+use crate::extract::{ValidJson, idempotency_key, path_id};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use rendan_domain::access::Role;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use rendan_domain::Invalids;
+use rendan_domain::access::{PrincipalName, Role};
+use rendan_store::TokenInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,47 +17,117 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
-    /// `admin`, `planner` or `channel`.
+    /// The principal the token belongs to, created on first use (a-z, 0-9, '-'; 1-64);
+    /// a new principal with a generated name when absent.
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// `admin`, `planner` or `channel` (the principal's role when it exists already).
     pub role: String,
     /// For planners only: the region it is limited to.
     #[serde(default)]
     pub region: Option<String>,
 }
 
-/// A new token, shown once.
+/// A token, without its secret unless just created.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
-    /// The secret; only its hash is stored.
-    pub token: String,
-    /// Token id (orders record it as their creator).
+    /// The secret, shown once when created; absent in listings and replays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Token id.
     pub id: i64,
+    /// The principal it belongs to (orders and idempotency keys are the principal's).
+    pub principal: String,
     /// Role.
     pub role: String,
     /// Region scope, if any.
     pub region: Option<String>,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Revocation time, RFC 3339, if revoked.
+    pub revoked_at: Option<String>,
 }
 
-/// Create a token.
+fn view(info: &TokenInfo, secret: Option<String>) -> TokenView {
+    TokenView {
+        token: secret,
+        id: info.id,
+        principal: info.principal.clone(),
+        role: info.role.name().to_string(),
+        region: info.role.region().map(ToString::to_string),
+        created_at: info.created_at.to_string(),
+        revoked_at: info.revoked_at.map(|t| t.to_string()),
+    }
+}
+
+/// Create a token for a principal.
+///
+/// A retry with the same `Idempotency-Key` and body answers 200 with the same token, without
+/// its secret (only its hash is kept); revoke it if the first answer was lost.
 #[utoipa::path(post, path = "/tokens", tag = "access", request_body = TokenBody,
-    responses((status = 201, body = TokenView), (status = 403, body = Problem, content_type = "application/problem+json"),
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended token, 1-255 characters")),
+    responses((status = 201, body = TokenView), (status = 200, description = "Retry", body = TokenView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ValidJson(body): ValidJson<TokenBody>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    let role = Role::parse(&body.role, body.region.as_deref())?;
-    let token = state
+    let key = idempotency_key(&headers)?;
+    let mut errors = Vec::new();
+    let name = body.principal.as_deref().and_then(|n| {
+        PrincipalName::parse(n, "principal")
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    let role = Role::parse(&body.role, body.region.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok();
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        return Err(Invalids(errors).into());
+    };
+    let outcome = state
         .cases()
-        .create_token(Some(&caller), role, "api")
+        .create_token(Some(&caller), Some(key), name, role, "api")
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenView {
-            token: token.secret,
-            id: token.id,
-            role: token.role.name().to_string(),
-            region: token.role.region().map(ToString::to_string),
-        }),
-    ))
+    let status = if outcome.is_replay() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let t = outcome.into_inner();
+    Ok((status, Json(view(&t.info, t.secret))))
+}
+
+/// Every token, oldest first, without secrets.
+#[utoipa::path(get, path = "/tokens", tag = "access",
+    responses((status = 200, body = Vec<TokenView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    let tokens = state.cases().tokens(Some(&caller)).await?;
+    Ok(Json(tokens.iter().map(|t| view(t, None)).collect()))
+}
+
+/// Revoke a token: it stops authenticating at once; its principal keeps its orders, keys and
+/// other tokens. Revoking it again answers the same.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "access",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, body = TokenView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TokenView>, ApiError> {
+    let id = path_id(&id, "token")?;
+    let info = state.cases().revoke_token(Some(&caller), id).await?;
+    state.forget_tokens();
+    Ok(Json(view(&info, None)))
 }

@@ -1,5 +1,6 @@
 //! The role matrix: channel, region-scoped planner, unscoped planner and admin each see and
-//! change exactly what they may; out-of-region orders are 404, not 403.
+//! change exactly what they may; out-of-region orders are 404, not 403; a channel cancels its
+//! own orders.
 
 use crate::helpers::{SEOUL, VARESE, order, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
@@ -69,12 +70,13 @@ async fn each_role_sees_and_changes_exactly_its_share() {
         status(
             app.post(
                 &channel_a,
-                &format!("/api/v1/orders/{eu_order}/cancel"),
+                &format!("/api/v1/orders/{b_order}/cancel"),
                 &json!({})
             )
             .await
         ),
-        403
+        404,
+        "a channel may cancel its own orders only, and others' do not exist for it"
     );
     assert_eq!(status(app.get(&channel_a, "/api/v1/stock").await), 403);
     assert_eq!(
@@ -304,4 +306,31 @@ async fn operations_routes_are_for_admins_and_reading_planners() {
         ),
         200
     );
+}
+
+/// Regression: a channel could not cancel its own order (403).
+#[tokio::test]
+async fn a_channel_cancels_its_own_orders() {
+    let app = spawn_app().await;
+    app.receipt("wh-varese", "TV-LED-43", 2).await;
+    let channel = app.token("channel", None).await;
+    let res = app
+        .post_order(
+            &channel,
+            "mine",
+            &order("mine", VARESE.0, VARESE.1, &[("TV-LED-43", 1)]),
+        )
+        .await;
+    let id = res.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let res = app
+        .post(&channel, &format!("/api/v1/orders/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.expect("json")["status"],
+        "cancelled"
+    );
+    assert_eq!(app.balance("wh-varese", "TV-LED-43").await, (2, 0, 2));
 }

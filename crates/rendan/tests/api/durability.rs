@@ -53,6 +53,7 @@ async fn acknowledged_orders_survive_sigkill() {
     let res = client
         .post(format!("{base}/api/v1/stock/receipts"))
         .bearer_auth(TOKEN)
+        .header("Idempotency-Key", "opening-stock")
         .json(&serde_json::json!({"site": "wh-varese", "sku": SKU, "qty": 300}))
         .send()
         .await

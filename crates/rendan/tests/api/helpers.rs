@@ -1,12 +1,16 @@
 //! `spawn_app()`: the platform on a random port with its own database, plus typed helpers.
 
 use rendan_api::AppState;
-use rendan_domain::access::Role;
-use rendan_store::Store;
+use rendan_domain::access::{PrincipalName, Role};
+use rendan_store::{NewTokenRecord, Store};
 use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::UseCases;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Makes the helpers' Idempotency-Keys unique within the test binary.
+static KEYS: AtomicU64 = AtomicU64::new(0);
 use tempfile::TempDir;
 
 /// A running app on 127.0.0.1 with an admin token.
@@ -27,6 +31,15 @@ pub async fn spawn_app() -> TestApp {
 /// As [`spawn_app`], with an operations router mounted under `/api/v1` (as `serve` mounts the
 /// network watch).
 pub async fn spawn_app_with(operations: Option<axum::Router>) -> TestApp {
+    spawn(operations, None).await
+}
+
+/// As [`spawn_app`], with the clock fixed at `now`.
+pub async fn spawn_app_at(now: jiff::Timestamp) -> TestApp {
+    spawn(None, Some(now)).await
+}
+
+async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = rendan_topology::load(None).expect("default topology");
     let store = Arc::new(SqliteStore::open(dir.path()).await.expect("open store"));
@@ -35,19 +48,23 @@ pub async fn spawn_app_with(operations: Option<axum::Router>) -> TestApp {
         .await
         .expect("save topology");
     let admin = rendan_api::auth::generate().expect("token");
-    store
-        .create_token(
-            &rendan_api::auth::hash(&admin),
-            &Role::Admin,
-            "test",
-            jiff::Timestamp::now(),
-        )
-        .await
-        .expect("admin token");
-    let state = AppState::new(UseCases::new(
+    let token = NewTokenRecord {
+        hash: rendan_api::auth::hash(&admin),
+        principal: PrincipalName::parse("admin", "principal").expect("name"),
+        role: Role::Admin,
+        label: "test".into(),
+        now: jiff::Timestamp::now(),
+    };
+    store.create_token(token, None).await.expect("admin token");
+    let clock: rendan_usecases::Clock = match now {
+        Some(t) => Box::new(move || t),
+        None => Box::new(jiff::Timestamp::now),
+    };
+    let state = AppState::new(UseCases::with_clock(
         store.clone(),
         file.topology.clone(),
         file.promise,
+        clock,
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -96,14 +113,7 @@ impl TestApp {
         if let Some(r) = region {
             body["region"] = json!(r);
         }
-        let res = self
-            .client
-            .post(self.url("/api/v1/tokens"))
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        let res = self.post(&self.admin, "/api/v1/tokens", &body).await;
         assert_eq!(res.status(), 201);
         res.json::<Value>().await.expect("json")["token"]
             .as_str()
@@ -131,10 +141,24 @@ impl TestApp {
             .expect("request")
     }
 
+    /// POSTs with a fresh Idempotency-Key, as a careful client does for each new intent.
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        let key = format!("k-{}", KEYS.fetch_add(1, Ordering::Relaxed));
+        self.post_with_key(token, &key, path, body).await
+    }
+
+    /// POSTs with the given Idempotency-Key (a retry reuses it).
+    pub async fn post_with_key(
+        &self,
+        token: &str,
+        key: &str,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .bearer_auth(token)
+            .header("Idempotency-Key", key)
             .json(body)
             .send()
             .await

@@ -59,7 +59,7 @@ fn call(
         method,
         path: path.into(),
         auth: Auth::Admin,
-        key: None,
+        key: (method == "POST").then(|| format!("key-{}", name.replace(' ', "-"))),
         content_type: "application/json",
         body: if body.is_null() {
             String::new()
@@ -262,7 +262,7 @@ fn cases() -> Vec<Case> {
             "GET",
             "/api/v1/orders?status=shipped",
             Value::Null,
-            400,
+            422,
             Some("status"),
         ),
         call(
@@ -270,7 +270,7 @@ fn cases() -> Vec<Case> {
             "GET",
             "/api/v1/orders?limit=0",
             Value::Null,
-            400,
+            422,
             Some("limit"),
         ),
         call(
@@ -278,8 +278,32 @@ fn cases() -> Vec<Case> {
             "GET",
             "/api/v1/orders?created_from=yesterday",
             Value::Null,
-            400,
+            422,
             Some("created_from"),
+        ),
+        call(
+            "unknown region filter",
+            "GET",
+            "/api/v1/orders?region=mars",
+            Value::Null,
+            422,
+            Some("region"),
+        ),
+        call(
+            "unknown production status filter",
+            "GET",
+            "/api/v1/production-orders?status=bogus",
+            Value::Null,
+            422,
+            Some("status"),
+        ),
+        call(
+            "a warehouse is not a factory",
+            "GET",
+            "/api/v1/production-orders?factory=wh-varese",
+            Value::Null,
+            422,
+            Some("factory"),
         ),
         call(
             "unknown query parameter",
@@ -294,7 +318,7 @@ fn cases() -> Vec<Case> {
             "GET",
             "/api/v1/orders?cursor=abc",
             Value::Null,
-            400,
+            422,
             Some("cursor"),
         ),
         call(

@@ -1,6 +1,6 @@
 //! The order lifecycle: stock or production, promise dates, cancellation, completion, listing.
 
-use crate::helpers::{SEOUL, VARESE, order, spawn_app};
+use crate::helpers::{SEOUL, VARESE, order, spawn_app, spawn_app_at};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -270,5 +270,178 @@ async fn catalogue_health_metrics_and_openapi() {
     assert!(
         metrics.contains("rendan_orders{status=\"in_production\"} 1"),
         "{metrics}"
+    );
+}
+
+/// Regression: the same channel and external_ref with a new Idempotency-Key used to create a
+/// second order and a second reservation.
+#[tokio::test]
+async fn a_reference_already_used_by_the_channel_is_a_conflict_naming_the_order() {
+    let app = spawn_app().await;
+    app.receipt("wh-varese", "TV-LED-43", 5).await;
+    let channel = app.token("channel", None).await;
+    let body = order("W-77", VARESE.0, VARESE.1, &[("TV-LED-43", 1)]);
+    let res = app.post_order(&channel, "first", &body).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.expect("json")["id"].clone();
+    let res = app.post_order(&channel, "second", &body).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let problem: Value = res.json().await.expect("json");
+    assert_eq!(problem["field"], "external_ref");
+    assert_eq!(problem["existing_order"], id);
+    assert!(
+        problem["type"]
+            .as_str()
+            .expect("type")
+            .ends_with("duplicate-external-ref")
+    );
+    assert_eq!(app.balance("wh-varese", "TV-LED-43").await, (5, 1, 4));
+    // Another channel may use the same reference for its own order.
+    let other = app.token("channel", None).await;
+    assert_eq!(app.post_order(&other, "first", &body).await.status(), 201);
+}
+
+/// Regression: only the first validation error was reported, and `region=mars` answered 200
+/// with an empty list.
+#[tokio::test]
+async fn every_validation_error_is_reported_at_once() {
+    let app = spawn_app().await;
+    let res = app
+        .get(
+            &app.admin,
+            "/api/v1/orders?status=bogus&region=mars&limit=0",
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(fields, ["status", "region", "limit"], "{problem}");
+    assert_eq!(problem["field"], "status");
+
+    let mut body = order("", VARESE.0, VARESE.1, &[("TV-LED-43", 0), ("NOPE!", 1)]);
+    body["customer"]["lat"] = json!(95.0);
+    let res = app.post_order(&app.admin, "bad", &body).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "external_ref",
+            "customer.lat",
+            "lines[0].qty",
+            "lines[1].sku"
+        ],
+        "{problem}"
+    );
+}
+
+/// Regression: promise dates were UTC dates, so a Seoul order placed early in the morning was
+/// promised a day early.
+#[tokio::test]
+async fn a_seoul_morning_order_is_promised_from_the_local_date() {
+    // 07:30 in Seoul on 22 November is 22:30 UTC on the 21st.
+    let app = spawn_app_at("2026-11-21T22:30:00Z".parse().expect("instant")).await;
+    app.receipt("wh-seoul", "TV-LED-43", 1).await;
+    let res = app
+        .post_order(
+            &app.admin,
+            "seoul-1",
+            &order("seoul-1", SEOUL.0, SEOUL.1, &[("TV-LED-43", 1)]),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let o: Value = res.json().await.expect("json");
+    assert_eq!(o["lines"][0]["fulfilment"]["site"], "wh-seoul");
+    // From stock: the local date plus the 2 delivery days (UTC would say the 23rd).
+    assert_eq!(o["promised_date"], "2026-11-24");
+
+    // A production line's ready date is local to the factory; its promise to Seoul.
+    let res = app
+        .post_order(
+            &app.admin,
+            "seoul-2",
+            &order("seoul-2", SEOUL.0, SEOUL.1, &[("TV-LED-43", 1)]),
+        )
+        .await;
+    let o: Value = res.json().await.expect("json");
+    let po = o["lines"][0]["fulfilment"]["production_order"]
+        .as_i64()
+        .expect("made to order");
+    let pos = app.all(&app.admin, "/api/v1/production-orders").await;
+    let p = pos.iter().find(|p| p["id"] == po).expect("listed");
+    let factory = p["factory"].as_str().expect("factory").to_string();
+    let nodes: Value = app
+        .get(&app.admin, "/api/v1/nodes")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sites: Value = app
+        .get(&app.admin, "/api/v1/sites")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let node = sites
+        .as_array()
+        .expect("sites")
+        .iter()
+        .find(|s| s["id"] == factory.as_str())
+        .expect("factory site")["node"]
+        .clone();
+    let zone = nodes
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["id"] == node)
+        .expect("node")["zone"]
+        .as_str()
+        .expect("zone")
+        .to_string();
+    let local: jiff::civil::Date = "2026-11-21T22:30:00Z"
+        .parse::<jiff::Timestamp>()
+        .expect("instant")
+        .to_zoned(jiff::tz::TimeZone::get(&zone).expect("zone"))
+        .date();
+    let ready: jiff::civil::Date = p["ready_date"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("date");
+    let products: Value = app
+        .get(&app.admin, "/api/v1/products")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let lead = products
+        .as_array()
+        .expect("products")
+        .iter()
+        .find(|p| p["sku"] == "TV-LED-43")
+        .expect("product")["makers"]
+        .as_array()
+        .expect("makers")
+        .iter()
+        .find(|m| m["factory"] == factory.as_str())
+        .expect("maker")["lead_days"]
+        .as_i64()
+        .expect("lead");
+    assert_eq!(
+        ready,
+        local.saturating_add(jiff::Span::new().days(lead)),
+        "{zone}: the ready date counts from the factory's local date"
     );
 }
