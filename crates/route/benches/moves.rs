@@ -191,7 +191,7 @@ fn bench(c: &mut Criterion) {
     let day = depot_day(301);
     let mut planned = day.clone();
     planned.jobs.truncate(300);
-    let mut stop = Limits::new(None, Some(300));
+    let mut stop = Limits::new(None, Some(3000));
     let sol = solve(
         &planned,
         &Config::new(Objective::Distance, 1),

@@ -26,6 +26,8 @@ use super::route::{Route, exact_cost};
 use super::segment::{Penalties, Seg, route_cost};
 
 /// A move must gain at least this much to be applied (avoids cycling on float noise).
+/// Applied moves per client after which one descent stops (a guard; see [`LocalSearch::run`]).
+const MAX_MOVES_PER_CLIENT: u64 = 50;
 pub const MIN_GAIN: f64 = 1e-7;
 
 /// Route index of an unrouted client.
@@ -875,9 +877,16 @@ impl<'a> LocalSearch<'a> {
         rng.shuffle(&mut self.order);
         rng.shuffle(&mut self.type_order);
         let d = self.d;
+        // Every applied move lowers the penalised cost by more than MIN_GAIN, so the descent
+        // ends; the cap makes sure of it even if rounding ever let two moves undo each other.
+        let cap = MAX_MOVES_PER_CLIENT * (d.n as u64 + 1);
+        let mut applied: u64 = 0;
         loop {
             let mut improved = false;
             for oi in 0..self.order.len() {
+                if applied > cap {
+                    return;
+                }
                 let u = self.order[oi];
                 if !self.exhaustive && !self.promising[u as usize] {
                     continue;
@@ -898,6 +907,7 @@ impl<'a> LocalSearch<'a> {
                     }
                     if self.try_moves(&NODE_MOVES, ru, iu, rv, iv) {
                         improved = true;
+                        applied += 1;
                         continue;
                     }
                     if iv == 1 {
@@ -905,19 +915,23 @@ impl<'a> LocalSearch<'a> {
                         let (ru, iu) = self.position(u);
                         if self.try_moves(&DEPOT_MOVES, ru, iu, rv, 0) {
                             improved = true;
+                            applied += 1;
                         }
                     }
                 }
                 let (ru, iu) = self.position(u);
                 if self.routes[ru].modified > last && self.move_to_empty(ru, iu) {
                     improved = true;
+                    applied += 1;
                 }
             }
             if !improved && d.types.len() > 1 && self.route_pass() {
                 improved = true;
+                applied += 1;
             }
             if !improved && self.swap_star && self.swap_star_pass() {
                 improved = true;
+                applied += 1;
             }
             if !improved {
                 break;
