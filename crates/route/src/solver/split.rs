@@ -35,7 +35,8 @@ pub fn sweep_split(d: &Data, pen: &Penalties, limit: &[u32], rng: &mut Rng) -> (
     }
     let offset = rng.unit() * std::f64::consts::TAU;
     for (g, tour) in groups.iter_mut().enumerate() {
-        tour.sort_by(|&a, &b| angle(d, g, a, offset).total_cmp(&angle(d, g, b, offset)));
+        let of = |c: u32| angle(d, g, d.xy[c as usize], offset);
+        tour.sort_by(|&a, &b| of(a).total_cmp(&of(b)));
     }
     cut_all(d, pen, groups, limit, unplaced)
 }
@@ -65,9 +66,7 @@ pub fn resplit(
             y += d.xy[c as usize].1;
         }
         let k = clients.len() as f64;
-        let (gx, gy) = d.xy[g];
-        let a = ((y / k - gy).atan2(x / k - gx) - offset).rem_euclid(std::f64::consts::TAU);
-        by_depot[g].push((a, clients));
+        by_depot[g].push((angle(d, g, (x / k, y / k), offset), clients));
     }
     let groups = by_depot
         .into_iter()
@@ -79,10 +78,9 @@ pub fn resplit(
     cut_all(d, pen, groups, limit, Vec::new())
 }
 
-/// Angle of client `c` around depot node `g`, measured from `offset`.
-fn angle(d: &Data, g: usize, c: u32, offset: f64) -> f64 {
+/// Angle of point `(x, y)` around depot node `g`, measured from `offset`.
+fn angle(d: &Data, g: usize, (x, y): (f64, f64), offset: f64) -> f64 {
     let (gx, gy) = d.xy[g];
-    let (x, y) = d.xy[c as usize];
     ((y - gy).atan2(x - gx) - offset).rem_euclid(std::f64::consts::TAU)
 }
 
