@@ -35,7 +35,7 @@ impl fmt::Display for Sku {
 }
 
 /// Product families rendan knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     /// Refrigerators and freezers.
     Refrigerator,

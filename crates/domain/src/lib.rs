@@ -15,6 +15,7 @@ mod ident;
 pub mod network;
 pub mod order;
 pub mod production;
+pub mod schedule;
 pub mod site;
 pub mod stock;
 pub mod topology;

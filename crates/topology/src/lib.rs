@@ -8,10 +8,11 @@
 use jiff::tz::TimeZone;
 use rendan_domain::catalogue::{Category, Maker, Product, Sku};
 use rendan_domain::fulfilment::PromiseRules;
+use rendan_domain::schedule::Capacities;
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, LatLon, Node, NodeId, Region, Site, SiteId, SiteKind};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The default topology shipped with rendan.
@@ -57,6 +58,8 @@ pub struct TopologyFile {
     pub netwatch: Option<toml::Table>,
     /// Each node's `probe` sub-table, untouched, for the network monitor to interpret.
     pub node_probe: HashMap<NodeId, toml::Table>,
+    /// Each factory's daily capacity per product category (`capacity` of a factory site).
+    pub capacities: Capacities,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,9 @@ struct SiteDoc {
     lon: f64,
     #[serde(default)]
     radius_km: f64,
+    /// Units a factory makes a day, per category wire name.
+    #[serde(default)]
+    capacity: BTreeMap<String, u32>,
 }
 
 #[derive(Deserialize)]
@@ -213,6 +219,23 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
             })
         })
         .collect::<Result<Vec<_>, Invalid>>()?;
+    let mut capacities = Capacities::new();
+    for (i, (doc_site, site)) in doc.site.iter().zip(&sites).enumerate() {
+        if !doc_site.capacity.is_empty() && site.kind != SiteKind::Factory {
+            return Err(Invalid::new(
+                format!("site[{i}].capacity"),
+                "only a factory has a production capacity",
+            ));
+        }
+        for (name, &units) in &doc_site.capacity {
+            let field = format!("site[{i}].capacity.{name}");
+            let category = Category::parse(name, &field)?;
+            if units == 0 {
+                return Err(Invalid::new(field, "must be at least 1 unit a day"));
+            }
+            capacities.set(site.id.clone(), category, units);
+        }
+    }
     let products = doc
         .product
         .iter()
@@ -264,6 +287,7 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         promise,
         netwatch: doc.netwatch,
         node_probe,
+        capacities,
     })
 }
 
@@ -301,5 +325,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn every_factory_declares_a_capacity_for_what_it_makes() {
+        let file = load(None).unwrap();
+        for p in file.topology.products() {
+            for m in &p.makers {
+                assert!(
+                    file.capacities.per_day(&m.factory, p.category).is_some(),
+                    "{} at {}",
+                    p.sku,
+                    m.factory
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_capacity_outside_a_factory_or_for_an_unknown_category_is_refused() {
+        let node = "[[node]]\nid = \"x\"\nname = \"X\"\nregion = \"asia\"\nlat = 1.0\nlon = 1.0\navailability_target = 99.7\n";
+        let site = |kind: &str, cap: &str| {
+            format!("{node}[[site]]\nid = \"s\"\nkind = \"{kind}\"\nnode = \"x\"\nlat = 1.0\nlon = 1.0\ncapacity = {{ {cap} }}\n")
+        };
+        let err = parse(&site("warehouse", "refrigerator = 5"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("site[0].capacity"), "{err}");
+        let err = parse(&site("factory", "sofa = 5"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("site[0].capacity.sofa"), "{err}");
+        let err = parse(&site("factory", "refrigerator = 0"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        let ok = parse(&site("factory", "refrigerator = 5"), "t.toml").unwrap();
+        let f = SiteId::parse("s", "id").unwrap();
+        assert_eq!(ok.capacities.per_day(&f, Category::Refrigerator), Some(5));
     }
 }
