@@ -140,6 +140,7 @@ impl Store for SqliteStore {
         let topology = topology.clone();
         self.writer
             .write(move |conn| {
+                let topology = topology.clone();
                 Box::pin(async move { writes::save_topology(conn, &topology).await })
             })
             .await
@@ -147,7 +148,10 @@ impl Store for SqliteStore {
 
     async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
         self.writer
-            .write(move |conn| Box::pin(async move { writes::place_order(conn, cmd).await }))
+            .write(move |conn| {
+                let cmd = cmd.clone();
+                Box::pin(async move { writes::place_order(conn, cmd).await })
+            })
             .await
     }
 
@@ -171,6 +175,7 @@ impl Store for SqliteStore {
         let visibility = visibility.clone();
         self.writer
             .write(move |conn| {
+                let (visibility, idem) = (visibility.clone(), idem.clone());
                 Box::pin(
                     async move { writes::cancel_order(conn, id, &visibility, now, idem).await },
                 )
@@ -190,6 +195,8 @@ impl Store for SqliteStore {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
         self.writer
             .write(move |conn| {
+                let (site, sku, document, idem) =
+                    (site.clone(), sku.clone(), document.clone(), idem.clone());
                 Box::pin(async move {
                     writes::receive_stock(conn, &site, &sku, qty, &document, now, idem).await
                 })
@@ -225,6 +232,7 @@ impl Store for SqliteStore {
         let region = region.cloned();
         self.writer
             .write(move |conn| {
+                let (region, idem) = (region.clone(), idem.clone());
                 Box::pin(async move {
                     writes::complete_production(conn, id, region.as_ref(), now, idem).await
                 })
@@ -239,6 +247,7 @@ impl Store for SqliteStore {
     ) -> Result<Outcome<TokenInfo>, StoreError> {
         self.writer
             .write(move |conn| {
+                let (token, idem) = (token.clone(), idem.clone());
                 Box::pin(async move { writes::create_token(conn, token, idem).await })
             })
             .await
