@@ -113,11 +113,21 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and applies migrations; refused
     /// with [`StoreError::InUse`] while another process (or store) has the directory open.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, options(&data_dir.join(DB_FILE))).await
+    }
+
+    /// As [`SqliteStore::open`], with every file access going through the SQLite VFS
+    /// registered under `vfs`: durability tests run the store on one that simulates a power
+    /// cut.
+    pub async fn open_on_vfs(data_dir: &Path, vfs: &'static str) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, options(&data_dir.join(DB_FILE)).vfs(vfs)).await
+    }
+
+    async fn open_with(data_dir: &Path, opts: SqliteConnectOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let lock = Arc::new(lock(data_dir)?);
-        let opts = options(&data_dir.join(DB_FILE));
         // The writer connects first: it creates the file and applies the migrations.
         let writer = Writer::start(opts.clone(), &MIGRATOR).await?;
         let pool = SqlitePoolOptions::new()
