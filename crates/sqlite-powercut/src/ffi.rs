@@ -21,7 +21,10 @@ struct Shim {
 }
 
 const SHIM: usize = size_of::<Shim>();
-const _: () = assert!(SHIM.is_multiple_of(8), "the platform's file must stay 8-byte aligned");
+const _: () = assert!(
+    SHIM.is_multiple_of(8),
+    "the platform's file must stay 8-byte aligned"
+);
 
 /// The VFS we wrap.
 static REAL: AtomicPtr<sys::sqlite3_vfs> = AtomicPtr::new(null_mut());
@@ -75,7 +78,8 @@ pub(crate) fn register(name: &'static CStr) -> Result<(), String> {
 }
 
 /// The files whose durability is modelled.
-const TRACKED: c_int = sys::SQLITE_OPEN_MAIN_DB | sys::SQLITE_OPEN_WAL | sys::SQLITE_OPEN_MAIN_JOURNAL;
+const TRACKED: c_int =
+    sys::SQLITE_OPEN_MAIN_DB | sys::SQLITE_OPEN_WAL | sys::SQLITE_OPEN_MAIN_JOURNAL;
 
 fn path_of(name: *const c_char) -> Option<PathBuf> {
     if name.is_null() {
@@ -179,7 +183,8 @@ unsafe extern "C" fn x_read(
     // SAFETY: forwards SQLite's own arguments.
     unsafe {
         let (m, inner, _) = parts(file);
-        m.xRead.map_or(sys::SQLITE_IOERR_READ, |f| f(inner, buf, amt, off))
+        m.xRead
+            .map_or(sys::SQLITE_IOERR_READ, |f| f(inner, buf, amt, off))
     }
 }
 
@@ -192,7 +197,10 @@ unsafe extern "C" fn x_write(
     // SAFETY: SQLite's buffer holds `amt` bytes for the duration of the call.
     unsafe {
         let (m, inner, tracked) = parts(file);
-        let forward = || m.xWrite.map_or(code::IOERR_WRITE, |f| f(inner, buf, amt, off));
+        let forward = || {
+            m.xWrite
+                .map_or(code::IOERR_WRITE, |f| f(inner, buf, amt, off))
+        };
         match tracked {
             Some(t) => {
                 let data =
@@ -235,7 +243,8 @@ unsafe extern "C" fn x_file_size(
     // SAFETY: forwards SQLite's own arguments.
     unsafe {
         let (m, inner, _) = parts(file);
-        m.xFileSize.map_or(sys::SQLITE_IOERR_FSTAT, |f| f(inner, size))
+        m.xFileSize
+            .map_or(sys::SQLITE_IOERR_FSTAT, |f| f(inner, size))
     }
 }
 
@@ -251,7 +260,8 @@ unsafe extern "C" fn x_unlock(file: *mut sys::sqlite3_file, level: c_int) -> c_i
     // SAFETY: forwards SQLite's own arguments.
     unsafe {
         let (m, inner, _) = parts(file);
-        m.xUnlock.map_or(sys::SQLITE_IOERR_UNLOCK, |f| f(inner, level))
+        m.xUnlock
+            .map_or(sys::SQLITE_IOERR_UNLOCK, |f| f(inner, level))
     }
 }
 
@@ -272,7 +282,8 @@ unsafe extern "C" fn x_file_control(
     // SAFETY: forwards SQLite's own arguments.
     unsafe {
         let (m, inner, _) = parts(file);
-        m.xFileControl.map_or(sys::SQLITE_NOTFOUND, |f| f(inner, op, arg))
+        m.xFileControl
+            .map_or(sys::SQLITE_NOTFOUND, |f| f(inner, op, arg))
     }
 }
 
@@ -302,8 +313,9 @@ unsafe extern "C" fn x_shm_map(
     // SAFETY: forwards SQLite's own arguments.
     unsafe {
         let (m, inner, _) = parts(file);
-        m.xShmMap
-            .map_or(sys::SQLITE_IOERR_SHMMAP, |f| f(inner, page, size, extend, out))
+        m.xShmMap.map_or(sys::SQLITE_IOERR_SHMMAP, |f| {
+            f(inner, page, size, extend, out)
+        })
     }
 }
 
