@@ -8,7 +8,7 @@ use rendan_domain::access::{Principal, PrincipalName, Role, Visibility};
 use rendan_domain::idempotency::Key;
 use rendan_domain::order::{Fulfilment, NewOrder, Order, RawCustomer};
 use rendan_domain::stock::Receipt;
-use rendan_store::{NewTokenRecord, OrderQuery, Store, StockQuery};
+use rendan_store::{NewTokenRecord, OrderQuery, StockQuery, Store};
 use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::UseCases;
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,11 @@ async fn acknowledged_orders_survive_a_power_cut() {
     let image = tempfile::tempdir().expect("image dir");
     let file = rendan_topology::load(None).expect("topology");
 
-    let store = Arc::new(SqliteStore::open_on_vfs(dir.path(), vfs).await.expect("open"));
+    let store = Arc::new(
+        SqliteStore::open_on_vfs(dir.path(), vfs)
+            .await
+            .expect("open"),
+    );
     store.save_topology(&file.topology).await.expect("topology");
     let admin = admin(&store).await;
     let cases = UseCases::new(store.clone(), file.topology.clone(), file.promise);
@@ -72,8 +76,12 @@ async fn acknowledged_orders_survive_a_power_cut() {
     let count_tx = Arc::new(count_tx);
     let mut clients = Vec::new();
     for c in 0..8 {
-        let (cases, admin, acked, count_tx) =
-            (cases.clone(), admin.clone(), acked.clone(), count_tx.clone());
+        let (cases, admin, acked, count_tx) = (
+            cases.clone(),
+            admin.clone(),
+            acked.clone(),
+            count_tx.clone(),
+        );
         clients.push(tokio::spawn(async move {
             for i in 0.. {
                 let reference = format!("c{c}-{i}");
@@ -91,10 +99,7 @@ async fn acknowledged_orders_survive_a_power_cut() {
             }
         }));
     }
-    count_rx
-        .wait_for(|n| *n >= BEFORE_CUT)
-        .await
-        .expect("load");
+    count_rx.wait_for(|n| *n >= BEFORE_CUT).await.expect("load");
     let files = rendan_sqlite_powercut::power_cut(dir.path(), image.path()).expect("power cut");
     assert!(!files.is_empty(), "the VFS tracked no file");
     for c in clients {
@@ -105,7 +110,9 @@ async fn acknowledged_orders_survive_a_power_cut() {
     drop(store);
 
     // The reboot: the synced images, opened with the ordinary VFS.
-    let store = SqliteStore::open(image.path()).await.expect("reopen after the cut");
+    let store = SqliteStore::open(image.path())
+        .await
+        .expect("reopen after the cut");
     for o in &acked {
         let stored = store.order(o.id).await.expect("read");
         let stored = stored.unwrap_or_else(|| panic!("acknowledged order {} was lost", o.id));
@@ -131,11 +138,11 @@ async fn acknowledged_orders_survive_a_power_cut() {
         }
     }
     assert!(all.len() >= acked.len());
-    assert!(all.iter().all(|o| o.lines.len() == 1), "an order lost its line");
-    let rows = store
-        .stock(&StockQuery::default())
-        .await
-        .expect("stock");
+    assert!(
+        all.iter().all(|o| o.lines.len() == 1),
+        "an order lost its line"
+    );
+    let rows = store.stock(&StockQuery::default()).await.expect("stock");
     let row = rows
         .iter()
         .find(|r| r.site.as_str() == "wh-varese" && r.sku.as_str() == SKU)
@@ -148,5 +155,9 @@ async fn acknowledged_orders_survive_a_power_cut() {
         "reservations and orders disagree"
     );
     let report = rendan_store::ledger::check(&store).await.expect("ledger");
-    assert!(report.discrepancies.is_empty(), "{:?}", report.discrepancies);
+    assert!(
+        report.discrepancies.is_empty(),
+        "{:?}",
+        report.discrepancies
+    );
 }
