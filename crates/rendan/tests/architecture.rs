@@ -13,6 +13,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rendan-topology", &["rendan-domain"]),
     ("rendan-store", &["rendan-domain"]),
     ("rendan-store-sqlite", &["rendan-domain", "rendan-store"]),
+    // Test-only: the power-cut VFS the SQLite durability test runs on.
+    ("rendan-sqlite-powercut", &[]),
     ("rendan-usecases", &["rendan-domain", "rendan-store"]),
     (
         "rendan-api",

@@ -113,11 +113,21 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and applies migrations; refused
     /// with [`StoreError::InUse`] while another process (or store) has the directory open.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, options(&data_dir.join(DB_FILE))).await
+    }
+
+    /// As [`SqliteStore::open`], with every file access going through the SQLite VFS
+    /// registered under `vfs`: durability tests run the store on one that simulates a power
+    /// cut.
+    pub async fn open_on_vfs(data_dir: &Path, vfs: &'static str) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, options(&data_dir.join(DB_FILE)).vfs(vfs)).await
+    }
+
+    async fn open_with(data_dir: &Path, opts: SqliteConnectOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let lock = Arc::new(lock(data_dir)?);
-        let opts = options(&data_dir.join(DB_FILE));
         // The writer connects first: it creates the file and applies the migrations.
         let writer = Writer::start(opts.clone(), &MIGRATOR).await?;
         let pool = SqlitePoolOptions::new()
@@ -140,6 +150,7 @@ impl Store for SqliteStore {
         let topology = topology.clone();
         self.writer
             .write(move |conn| {
+                let topology = topology.clone();
                 Box::pin(async move { writes::save_topology(conn, &topology).await })
             })
             .await
@@ -147,7 +158,10 @@ impl Store for SqliteStore {
 
     async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
         self.writer
-            .write(move |conn| Box::pin(async move { writes::place_order(conn, cmd).await }))
+            .write(move |conn| {
+                let cmd = cmd.clone();
+                Box::pin(async move { writes::place_order(conn, cmd).await })
+            })
             .await
     }
 
@@ -171,6 +185,7 @@ impl Store for SqliteStore {
         let visibility = visibility.clone();
         self.writer
             .write(move |conn| {
+                let (visibility, idem) = (visibility.clone(), idem.clone());
                 Box::pin(
                     async move { writes::cancel_order(conn, id, &visibility, now, idem).await },
                 )
@@ -190,6 +205,8 @@ impl Store for SqliteStore {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
         self.writer
             .write(move |conn| {
+                let (site, sku, document, idem) =
+                    (site.clone(), sku.clone(), document.clone(), idem.clone());
                 Box::pin(async move {
                     writes::receive_stock(conn, &site, &sku, qty, &document, now, idem).await
                 })
@@ -225,6 +242,7 @@ impl Store for SqliteStore {
         let region = region.cloned();
         self.writer
             .write(move |conn| {
+                let (region, idem) = (region.clone(), idem.clone());
                 Box::pin(async move {
                     writes::complete_production(conn, id, region.as_ref(), now, idem).await
                 })
@@ -239,6 +257,7 @@ impl Store for SqliteStore {
     ) -> Result<Outcome<TokenInfo>, StoreError> {
         self.writer
             .write(move |conn| {
+                let (token, idem) = (token.clone(), idem.clone());
                 Box::pin(async move { writes::create_token(conn, token, idem).await })
             })
             .await

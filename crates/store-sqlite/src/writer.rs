@@ -5,33 +5,78 @@
 //! runs each job inside its own SAVEPOINT of one transaction, commits once, and only then
 //! answers every caller. With `synchronous=FULL` that commit is an fsync of the WAL, so a
 //! caller's success means its change is on disk, and one fsync is shared by the whole group.
-//! A job that fails is rolled back to its savepoint and does not disturb its neighbours.
+//!
+//! The writer never answers a caller with something the disk contradicts:
+//! - a job that fails is rolled back to its savepoint and answered with its error, without
+//!   disturbing its neighbours;
+//! - when the group's transaction is lost (SQLite rolls the whole transaction back on
+//!   `SQLITE_FULL` or `SQLITE_IOERR`, a savepoint cannot be closed, or the commit fails),
+//!   nothing of the group is on disk and no caller has been answered yet, so the writer runs
+//!   every job of the group again, each alone in its own transaction, and answers each from
+//!   that;
+//! - only the writer's own `COMMIT` may commit: a commit hook refuses every other one, so no
+//!   statement of a job can take effect outside the writer's transaction (after an automatic
+//!   rollback, say) and a rollback hook tells the writer that the transaction is gone.
 
 use crate::backend;
 use futures_util::future::BoxFuture;
 use rendan_store::StoreError;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, SqliteConnection};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
+
+#[cfg(test)]
+mod tests;
 
 /// Most jobs committed together; bounds the latency one group adds to its first member.
 pub const MAX_BATCH: usize = 512;
 
-/// What a job hands back: whether it succeeded, and how to answer its caller once the group's
-/// commit outcome is known.
-pub(crate) struct Done {
-    ok: bool,
-    reply: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+/// One caller's job. It can run more than once: a group whose transaction is lost is run
+/// again job by job, and only the last run counts.
+trait Task: Send {
+    /// Runs the job on `conn` and keeps its result for the answer; returns whether it succeeded.
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
+    /// Answers the caller: the last run's result once `commit` made it durable, else the
+    /// reason it is not.
+    fn answer(self: Box<Self>, commit: Result<(), StoreError>);
 }
 
-/// A unit of work run on the writer's connection.
-pub(crate) type Job =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Done> + Send>;
+/// A job waiting for its answer.
+struct Pending<T, F> {
+    job: F,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Task for Pending<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send,
+{
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
+        Box::pin(async move {
+            let result = (self.job)(conn).await;
+            let ok = result.is_ok();
+            self.result = Some(result);
+            ok
+        })
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), StoreError>) {
+        let result = self
+            .result
+            .unwrap_or_else(|| Err(StoreError::Backend("the job never ran".into())));
+        // The caller may have gone away (client disconnected): nothing to tell.
+        let _ = self.reply.send(commit.and(result));
+    }
+}
 
 /// A handle for submitting jobs.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Task>>,
 }
 
 impl Writer {
@@ -78,9 +123,16 @@ impl Writer {
                             .send(Err(StoreError::Backend(format!("migration failed: {e}"))));
                         return;
                     }
+                    let guard = match Guard::install(&mut conn).await {
+                        Ok(g) => g,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
                     let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
                     if ready_tx.send(Ok(Writer { jobs: tx })).is_ok() {
-                        run(conn, rx).await;
+                        run(conn, guard, rx).await;
                     }
                 });
             })
@@ -90,28 +142,25 @@ impl Writer {
             .map_err(|_| StoreError::Backend("the writer thread stopped while starting".into()))?
     }
 
-    /// Runs `f` in the next group and returns its result once the group is durable.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `job` in the next group and returns its result once the group is durable.
+    ///
+    /// `job` may be called more than once (a lost group is run again job by job); every call
+    /// starts from a database without the previous call's writes.
+    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+        F: for<'c> FnMut(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                let result = f(conn).await;
-                let ok = result.is_ok();
-                let reply = Box::new(move |commit: Result<(), StoreError>| {
-                    // The caller may have gone away (client disconnected): nothing to tell.
-                    let _ = tx.send(commit.and(result));
-                });
-                Done { ok, reply }
-            })
+        let (reply, rx) = oneshot::channel();
+        let task: Box<dyn Task> = Box::new(Pending {
+            job,
+            result: None,
+            reply,
         });
         self.jobs
-            .send(job)
+            .send(task)
             .await
             .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
         rx.await
@@ -129,6 +178,75 @@ fn pin_to_last_core() {
     }
 }
 
+/// The writer's hold on its connection's transactions: SQLite hooks that let only the
+/// writer's `COMMIT` through and report every rollback, including SQLite's own.
+struct Guard {
+    /// Set only while the writer's `COMMIT` runs.
+    committing: Arc<AtomicBool>,
+    /// Set when a transaction is rolled back; cleared when the writer begins one.
+    rolled_back: Arc<AtomicBool>,
+}
+
+/// Why a group's transaction could not be used any more.
+struct Lost(StoreError);
+
+impl Guard {
+    async fn install(conn: &mut SqliteConnection) -> Result<Guard, StoreError> {
+        let committing = Arc::new(AtomicBool::new(false));
+        let rolled_back = Arc::new(AtomicBool::new(true));
+        let mut handle = conn.lock_handle().await.map_err(backend)?;
+        let allowed = committing.clone();
+        handle.set_commit_hook(move || allowed.load(Ordering::SeqCst));
+        let seen = rolled_back.clone();
+        handle.set_rollback_hook(move || seen.store(true, Ordering::SeqCst));
+        drop(handle);
+        Ok(Guard {
+            committing,
+            rolled_back,
+        })
+    }
+
+    /// Whether the current transaction is gone (rolled back, by the writer or by SQLite).
+    fn lost(&self) -> bool {
+        self.rolled_back.load(Ordering::SeqCst)
+    }
+
+    async fn begin(&self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+        exec(conn, "BEGIN IMMEDIATE").await?;
+        self.rolled_back.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Runs a statement of the writer's own inside the open transaction; a failure, or a
+    /// transaction that is gone afterwards, loses the group.
+    async fn step(&self, conn: &mut SqliteConnection, sql: &'static str) -> Result<(), Lost> {
+        let done = exec(conn, sql).await;
+        match done {
+            Err(e) => Err(Lost(e)),
+            Ok(()) if self.lost() => Err(Lost(StoreError::Backend(format!(
+                "the transaction was rolled back during {sql}"
+            )))),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    async fn commit(&self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+        self.committing.store(true, Ordering::SeqCst);
+        let done = exec(conn, "COMMIT").await;
+        self.committing.store(false, Ordering::SeqCst);
+        done
+    }
+
+    /// Rolls back whatever is still open; afterwards nothing since `begin` is on disk.
+    async fn rollback(&self, conn: &mut SqliteConnection) {
+        if !self.lost()
+            && let Err(e) = exec(conn, "ROLLBACK").await
+        {
+            tracing::error!(error = %e, "cannot roll back the writer's transaction");
+        }
+    }
+}
+
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), StoreError> {
     sqlx::query(sql)
         .execute(&mut *conn)
@@ -137,8 +255,8 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), Stor
         .map_err(backend)
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+async fn run(mut conn: SqliteConnection, guard: Guard, mut rx: mpsc::Receiver<Box<dyn Task>>) {
+    let mut batch: Vec<Box<dyn Task>> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Callers just answered by the previous commit are about to send their next job.
         // Yield to them for as long as the group keeps growing, so one fsync serves as many as
@@ -156,42 +274,84 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
                 break;
             }
         }
-        let mut replies = Vec::with_capacity(batch.len());
-        if let Err(e) = exec(&mut conn, "BEGIN IMMEDIATE").await {
-            tracing::error!(error = %e, "cannot begin a write transaction");
-            // The jobs never ran; dropping them tells each caller that nothing was written.
-            batch.clear();
-            continue;
-        }
-        for job in batch.drain(..) {
-            if let Err(e) = exec(&mut conn, "SAVEPOINT job").await {
-                tracing::error!(error = %e, "cannot open a savepoint");
-                // Never ran: dropping it tells its caller that nothing was written.
-                drop(job);
-                continue;
-            }
-            let done = job(&mut conn).await;
-            let closed = if done.ok {
-                exec(&mut conn, "RELEASE job").await
-            } else {
-                match exec(&mut conn, "ROLLBACK TO job").await {
-                    Ok(()) => exec(&mut conn, "RELEASE job").await,
-                    Err(e) => Err(e),
+        match group(&mut conn, &guard, &mut batch).await {
+            Ok(()) => {
+                for task in batch.drain(..) {
+                    task.answer(Ok(()));
                 }
-            };
-            match closed {
-                Ok(()) => replies.push(done.reply),
-                Err(e) => (done.reply)(Err(e)),
             }
-        }
-        let commit = exec(&mut conn, "COMMIT").await;
-        if let Err(e) = &commit {
-            tracing::error!(error = %e, "group commit failed; its jobs are reported as failed");
-            let _ = exec(&mut conn, "ROLLBACK").await;
-        }
-        for reply in replies {
-            reply(commit.clone());
+            Err(Lost(e)) => {
+                guard.rollback(&mut conn).await;
+                tracing::warn!(
+                    error = %e,
+                    jobs = batch.len(),
+                    "group transaction lost; running its jobs one by one"
+                );
+                for task in batch.drain(..) {
+                    alone(&mut conn, &guard, task).await;
+                }
+            }
         }
     }
     tracing::debug!("writer stopped: every handle was dropped");
+}
+
+/// Runs every task in one transaction, each in its own savepoint, and commits. On `Ok` every
+/// task's last run is durable (a failed task's writes were rolled back to its savepoint); on
+/// `Err` the transaction must be rolled back and nothing of the group counts.
+async fn group(
+    conn: &mut SqliteConnection,
+    guard: &Guard,
+    tasks: &mut [Box<dyn Task>],
+) -> Result<(), Lost> {
+    guard.begin(conn).await.map_err(Lost)?;
+    for task in tasks.iter_mut() {
+        guard.step(conn, "SAVEPOINT job").await?;
+        let ok = task.run(conn).await;
+        if guard.lost() {
+            return Err(Lost(StoreError::Backend(
+                "SQLite rolled the transaction back during a job".into(),
+            )));
+        }
+        if !ok {
+            guard.step(conn, "ROLLBACK TO job").await?;
+        }
+        guard.step(conn, "RELEASE job").await?;
+    }
+    if let Err(e) = guard.commit(conn).await {
+        return Err(Lost(e));
+    }
+    if guard.lost() {
+        return Err(Lost(StoreError::Backend(
+            "the commit was rolled back".into(),
+        )));
+    }
+    Ok(())
+}
+
+/// Runs one task in a transaction of its own and answers it.
+async fn alone(conn: &mut SqliteConnection, guard: &Guard, mut task: Box<dyn Task>) {
+    if let Err(e) = guard.begin(conn).await {
+        task.answer(Err(e));
+        return;
+    }
+    let ok = task.run(conn).await;
+    let outcome = if guard.lost() {
+        Err(StoreError::Backend(
+            "SQLite rolled the transaction back during the job".into(),
+        ))
+    } else if ok {
+        match guard.commit(conn).await {
+            Ok(()) if guard.lost() => Err(StoreError::Backend("the commit was rolled back".into())),
+            other => other,
+        }
+    } else {
+        // The job's own error is the answer; its writes go.
+        guard.rollback(conn).await;
+        Ok(())
+    };
+    if outcome.is_err() {
+        guard.rollback(conn).await;
+    }
+    task.answer(outcome);
 }
