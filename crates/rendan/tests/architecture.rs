@@ -13,6 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rendan-topology", &["rendan-domain"]),
     ("rendan-store", &["rendan-domain"]),
     ("rendan-store-sqlite", &["rendan-domain", "rendan-store"]),
+    ("rendan-store-postgres", &["rendan-domain", "rendan-store"]),
     ("rendan-usecases", &["rendan-domain", "rendan-store"]),
     (
         "rendan-api",
