@@ -1,10 +1,13 @@
 //! `rendan bench orders`: orders per second through HTTP, and in the same run the same
-//! fulfilment transactions issued straight to the store, with their ratio.
+//! fulfilment transactions issued straight to the store, with their ratios.
 //!
-//! Each round gets fresh databases. Customers are spread around Varese; the warehouse there
-//! holds stock for half the orders, so the mix is half reservations, half production orders,
-//! on both paths alike. Rounds alternate direct/HTTP so machine noise hits both; medians are
-//! reported.
+//! Each round gets fresh databases (a scratch directory for SQLite, a scratch database on the
+//! server for PostgreSQL). Customers are spread around Varese; the warehouse there holds stock
+//! for half the orders, so the mix is half reservations, half production orders, on every path
+//! alike. On SQLite the HTTP path is served in this process (one data directory admits one
+//! process). On PostgreSQL it is served by one, then two `rendan serve` child processes
+//! sharing the database, with the clients spread over them. Rounds run every path in turn so
+//! machine noise hits all; medians are reported.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -14,9 +17,12 @@ use rendan_domain::access::{PrincipalName, Role};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::idempotency::Key;
 use rendan_store::{NewTokenRecord, Store};
+use rendan_store_postgres::{PgStore, is_postgres_url, scratch};
 use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::UseCases;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -30,9 +36,13 @@ pub struct OrdersArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     clients: usize,
-    /// Rounds (each runs both paths).
+    /// Rounds (each runs every path).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// PostgreSQL server to measure (`postgres://USER@HOST/DB`; each round creates and drops
+    /// a database of its own there); SQLite in a scratch directory when absent.
+    #[arg(long, env = "RENDAN_DATABASE_URL")]
+    database: Option<String>,
 }
 
 const SKU: &str = "TV-LED-43";
@@ -59,20 +69,58 @@ fn body(i: usize) -> OrderBody {
     }
 }
 
-struct Scratch(PathBuf);
+/// Where a round's data lives, removed by [`Scratch::remove`].
+enum Scratch {
+    Dir(PathBuf),
+    Database { admin: String, name: String },
+}
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl Scratch {
+    async fn remove(self) {
+        match self {
+            Scratch::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Scratch::Database { admin, name } => {
+                if let Err(e) = scratch::drop(&admin, &name).await {
+                    tracing::warn!(error = %e, database = %name, "cannot drop the bench database");
+                }
+            }
+        }
     }
 }
 
-async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, UseCases)> {
-    let dir = std::env::temp_dir().join(format!("rendan-bench-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let scratch = Scratch(dir.clone());
+/// A round's fresh store, with the stock and the token the orders need.
+struct Round {
+    scratch: Scratch,
+    store: Arc<dyn Store>,
+    cases: UseCases,
+    /// The PostgreSQL URL of the round's database, for `rendan serve` children.
+    url: Option<String>,
+}
+
+async fn prepare(args: &OrdersArgs, tag: &str) -> Result<Round> {
+    let stock = (args.orders / 2) as i64;
+    let (scratch, store, url): (Scratch, Arc<dyn Store>, Option<String>) = match &args.database {
+        Some(admin) => {
+            let name = format!("rendan_bench_{}_{tag}", std::process::id());
+            let url = scratch::create(admin, &name).await?;
+            let scratch = Scratch::Database {
+                admin: admin.clone(),
+                name,
+            };
+            let store = PgStore::connect(&url).await?;
+            (scratch, Arc::new(store), Some(url))
+        }
+        None => {
+            let dir =
+                std::env::temp_dir().join(format!("rendan-bench-{}-{tag}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let store = SqliteStore::open(&dir).await?;
+            (Scratch::Dir(dir), Arc::new(store), None)
+        }
+    };
     let file = rendan_topology::load(None)?;
-    let store = Arc::new(SqliteStore::open(&dir).await?);
     store.save_topology(&file.topology).await?;
     let now = jiff::Timestamp::now();
     let sku = Sku::parse(SKU, "sku")?;
@@ -87,7 +135,7 @@ async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, Us
         )
         .await?;
     let token = NewTokenRecord {
-        hash: rendan_usecases::tokens::hash("bench-token"),
+        hash: rendan_usecases::tokens::hash(TOKEN),
         principal: PrincipalName::parse("bench", "principal")?,
         role: Role::Admin,
         label: "bench".into(),
@@ -95,14 +143,25 @@ async fn prepare(tag: &str, stock: i64) -> Result<(Scratch, Arc<SqliteStore>, Us
     };
     store.create_token(token, None).await?;
     let cases = UseCases::new(store.clone(), file.topology.clone(), file.promise);
-    Ok((scratch, store, cases))
+    Ok(Round {
+        scratch,
+        store,
+        cases,
+        url,
+    })
 }
 
+const TOKEN: &str = "bench-token";
+
 async fn direct(args: &OrdersArgs, round: usize) -> Result<f64> {
-    let (_scratch, store, cases) =
-        prepare(&format!("direct-{round}"), (args.orders / 2) as i64).await?;
+    let Round {
+        scratch,
+        store,
+        cases,
+        ..
+    } = prepare(args, &format!("direct_{round}")).await?;
     let caller = cases
-        .principal("bench-token")
+        .principal(TOKEN)
         .await?
         .context("the bench token vanished")?;
     // Validation and option building happen before the clock starts: this path measures the
@@ -137,12 +196,20 @@ async fn direct(args: &OrdersArgs, round: usize) -> Result<f64> {
     for t in tasks {
         t.await??;
     }
-    Ok(args.orders as f64 / start.elapsed().as_secs_f64())
+    let rate = args.orders as f64 / start.elapsed().as_secs_f64();
+    drop((store, cases));
+    scratch.remove().await;
+    Ok(rate)
 }
 
-async fn http(args: &OrdersArgs, round: usize) -> Result<f64> {
-    let (_scratch, _store, cases) =
-        prepare(&format!("http-{round}"), (args.orders / 2) as i64).await?;
+/// HTTP served in this process.
+async fn http_here(args: &OrdersArgs, round: usize) -> Result<f64> {
+    let Round {
+        scratch,
+        store,
+        cases,
+        ..
+    } = prepare(args, &format!("http_{round}")).await?;
     let state = AppState::new(cases);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -154,15 +221,92 @@ async fn http(args: &OrdersArgs, round: usize) -> Result<f64> {
             let _ = stop_rx.await;
         },
     ));
+    let rate = load(args, &[format!("http://{addr}")]).await;
+    let _ = stop_tx.send(());
+    server.await??;
+    drop(store);
+    scratch.remove().await;
+    rate
+}
+
+/// `rendan serve` children on the round's PostgreSQL database, killed when dropped.
+struct Servers(Vec<Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `rendan serve` on a random port against `url`; answers its base URL.
+fn spawn_server(url: &str, servers: &mut Servers) -> Result<String> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "serve",
+            "--no-demo",
+            "--no-netwatch",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            url,
+        ])
+        .env("RENDAN_ADMIN_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting rendan serve")?;
+    let stderr = child.stderr.take().context("no stderr from rendan serve")?;
+    servers.0.push(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .context("rendan serve exited before listening")??;
+        if let Some(base) = line.strip_prefix("listening on ") {
+            break base.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(base)
+}
+
+/// HTTP served by `processes` child processes sharing the round's PostgreSQL database.
+async fn http_processes(args: &OrdersArgs, round: usize, processes: usize) -> Result<f64> {
+    let Round {
+        scratch,
+        store,
+        cases,
+        url,
+    } = prepare(args, &format!("procs{processes}_{round}")).await?;
+    drop((store, cases));
+    let url = url.context("child processes need a PostgreSQL database")?;
+    let mut servers = Servers(Vec::new());
+    let mut bases = Vec::new();
+    for _ in 0..processes {
+        bases.push(spawn_server(&url, &mut servers)?);
+    }
+    let rate = load(args, &bases).await;
+    drop(servers);
+    scratch.remove().await;
+    rate
+}
+
+/// Places `args.orders` orders through HTTP, client `c` talking to `bases[c % len]`.
+async fn load(args: &OrdersArgs, bases: &[String]) -> Result<f64> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()?;
-    let url = format!("http://{addr}/api/v1/orders");
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
-        let (client, url, next, n) = (client.clone(), url.clone(), next.clone(), args.orders);
+    for c in 0..args.clients {
+        let url = format!("{}/api/v1/orders", bases[c % bases.len()]);
+        let (client, next, n) = (client.clone(), next.clone(), args.orders);
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +315,7 @@ async fn http(args: &OrdersArgs, round: usize) -> Result<f64> {
                 }
                 let res = client
                     .post(&url)
-                    .bearer_auth("bench-token")
+                    .bearer_auth(TOKEN)
                     .header("Idempotency-Key", format!("k{i}"))
                     .json(&body(i))
                     .send()
@@ -185,10 +329,7 @@ async fn http(args: &OrdersArgs, round: usize) -> Result<f64> {
     for t in tasks {
         t.await??;
     }
-    let rate = args.orders as f64 / start.elapsed().as_secs_f64();
-    let _ = stop_tx.send(());
-    server.await??;
-    Ok(rate)
+    Ok(args.orders as f64 / start.elapsed().as_secs_f64())
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -196,31 +337,67 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs the benchmark and prints per-round figures, medians and the ratio.
+/// Runs the benchmark and prints per-round figures, medians and the ratios.
 pub async fn orders(args: OrdersArgs) -> Result<()> {
     if args.orders == 0 || args.clients == 0 || args.rounds == 0 {
         bail!("--orders, --clients and --rounds must be positive");
     }
+    if let Some(url) = &args.database
+        && !is_postgres_url(url)
+    {
+        bail!("--database must be a postgres:// URL");
+    }
+    let backend = if args.database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!(
-        "{} single-line orders per path and round, {} concurrent clients, {} rounds",
+        "{backend}: {} single-line orders per path and round, {} concurrent clients, {} rounds",
         args.orders, args.clients, args.rounds
     );
-    let (mut d, mut h) = (Vec::new(), Vec::new());
+    let (mut d, mut h1, mut h2) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let rd = direct(&args, round).await?;
-        let rh = http(&args, round).await?;
-        println!(
-            "round {}: direct {rd:.0} orders/s, http {rh:.0} orders/s, ratio {:.2}",
-            round + 1,
-            rh / rd
-        );
+        if args.database.is_some() {
+            let r1 = http_processes(&args, round, 1).await?;
+            let r2 = http_processes(&args, round, 2).await?;
+            println!(
+                "round {}: direct {rd:.0} orders/s, http 1 process {r1:.0} orders/s ({:.2}), \
+                 http 2 processes {r2:.0} orders/s ({:.2})",
+                round + 1,
+                r1 / rd,
+                r2 / rd
+            );
+            h1.push(r1);
+            h2.push(r2);
+        } else {
+            let rh = http_here(&args, round).await?;
+            println!(
+                "round {}: direct {rd:.0} orders/s, http {rh:.0} orders/s, ratio {:.2}",
+                round + 1,
+                rh / rd
+            );
+            h1.push(rh);
+        }
         d.push(rd);
-        h.push(rh);
     }
-    let (md, mh) = (median(&mut d), median(&mut h));
-    println!(
-        "median: direct {md:.0} orders/s, http {mh:.0} orders/s, http/direct {:.2}",
-        mh / md
-    );
+    let (md, mh1) = (median(&mut d), median(&mut h1));
+    if h2.is_empty() {
+        println!(
+            "median: direct {md:.0} orders/s, http {mh1:.0} orders/s, http/direct {:.2}",
+            mh1 / md
+        );
+    } else {
+        let mh2 = median(&mut h2);
+        println!(
+            "median: direct {md:.0} orders/s, http 1 process {mh1:.0} orders/s, \
+             http 2 processes {mh2:.0} orders/s; http/direct {:.2} (1 process), {:.2} (2 \
+             processes); 2 processes / 1 process {:.2}",
+            mh1 / md,
+            mh2 / md,
+            mh2 / mh1
+        );
+    }
     Ok(())
 }

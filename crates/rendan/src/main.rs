@@ -29,6 +29,10 @@ pub struct Place {
     /// Topology TOML (nodes, sites, catalogue); the built-in 16-node network when absent.
     #[arg(long, env = "RENDAN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// PostgreSQL database (`postgres://USER@HOST/DB`) to keep the platform's data in, shared
+    /// by any number of processes; without it, SQLite in the data directory.
+    #[arg(long, env = "RENDAN_DATABASE_URL")]
+    pub database: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -77,6 +77,10 @@ pub struct NetwatchArgs {
     /// Directory for `netwatch.db`.
     #[arg(long, default_value = "./rendan-data", env = "RENDAN_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// PostgreSQL database holding the platform's tokens; SQLite in the data directory when
+    /// absent.
+    #[arg(long, env = "RENDAN_DATABASE_URL")]
+    pub database: Option<String>,
     /// Address of the HTTP API.
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,

@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use rendan_api::AppState;
 use rendan_domain::access::{PrincipalName, Role};
 use rendan_store::{NewTokenRecord, Store};
+use rendan_store_postgres::{PgStore, is_postgres_url};
 use rendan_store_sqlite::SqliteStore;
 use rendan_topology::TopologyFile;
 use rendan_usecases::{UseCases, tokens};
@@ -15,8 +16,8 @@ use std::sync::Arc;
 pub struct Platform {
     /// Topology file contents.
     pub file: TopologyFile,
-    /// The store.
-    pub store: Arc<SqliteStore>,
+    /// The store (SQLite or PostgreSQL).
+    pub store: Arc<dyn Store>,
 }
 
 impl Platform {
@@ -30,20 +31,36 @@ impl Platform {
     }
 }
 
-/// Loads the topology and opens the store in the data directory.
+/// Opens the store `place` names: PostgreSQL at `--database`, else SQLite in `--data-dir`.
+pub async fn open_store(place: &Place) -> Result<Arc<dyn Store>> {
+    match place.database.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => {
+            if !is_postgres_url(url) {
+                bail!("--database must be a postgres:// URL (SQLite lives in --data-dir)");
+            }
+            let store = PgStore::connect(url)
+                .await
+                .context("connecting to the PostgreSQL database")?;
+            Ok(Arc::new(store))
+        }
+        _ => {
+            let store = SqliteStore::open(&place.data_dir)
+                .await
+                .with_context(|| format!("opening the database in {}", place.data_dir.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Loads the topology and opens the store, saving the topology into it.
 pub async fn open(place: &Place) -> Result<Platform> {
     let file = rendan_topology::load(place.config.as_deref())?;
-    let store = SqliteStore::open(&place.data_dir)
-        .await
-        .with_context(|| format!("opening the database in {}", place.data_dir.display()))?;
+    let store = open_store(place).await?;
     store
         .save_topology(&file.topology)
         .await
         .context("saving the topology")?;
-    Ok(Platform {
-        file,
-        store: Arc::new(store),
-    })
+    Ok(Platform { file, store })
 }
 
 /// The principal that owns the admin tokens `serve` creates on its own.
@@ -61,13 +78,22 @@ async fn bootstrap_admin(platform: &Platform) -> Result<()> {
                 Some(_) => bail!("RENDAN_ADMIN_TOKEN is already a token with another role"),
                 None => {
                     let token = NewTokenRecord {
-                        hash,
+                        hash: hash.clone(),
                         principal: admin,
                         role: Role::Admin,
                         label: "RENDAN_ADMIN_TOKEN".into(),
                         now: jiff::Timestamp::now(),
                     };
-                    store.create_token(token, None).await?;
+                    // Processes sharing a database may start together: when another one
+                    // stored the same token first, its admin token is the one wanted.
+                    if let Err(e) = store.create_token(token, None).await
+                        && !store
+                            .principal(&hash)
+                            .await?
+                            .is_some_and(|p| p.role == Role::Admin)
+                    {
+                        return Err(e.into());
+                    }
                 }
             }
         }
@@ -163,6 +189,7 @@ pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
     let place = Place {
         data_dir: args.data_dir.clone(),
         config: args.config.clone(),
+        database: args.database.clone(),
     };
     let platform = open(&place).await?;
     bootstrap_admin(&platform).await?;

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rendan-store-sqlite", &["rendan-domain", "rendan-store"]),
     // Test-only: the power-cut VFS the SQLite durability test runs on.
     ("rendan-sqlite-powercut", &[]),
+    ("rendan-store-postgres", &["rendan-domain", "rendan-store"]),
     ("rendan-usecases", &["rendan-domain", "rendan-store"]),
     (
         "rendan-api",

@@ -1,6 +1,7 @@
 //! SIGKILL in the middle of a load: every order that got a 2xx is there after a restart, with
 //! its reservations, and the ledger still balances.
 
+use crate::database::Database;
 use crate::helpers::{VARESE, order};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -11,8 +12,8 @@ use std::time::Duration;
 const TOKEN: &str = "rdn_durability_test_admin_token";
 const SKU: &str = "TV-QLED-65";
 
-/// Starts `rendan serve` on a random port and returns the child and its base URL.
-fn start(dir: &std::path::Path) -> (Child, String) {
+/// Starts `rendan serve` on a random port over `db` and returns the child and its base URL.
+pub fn start(db: &Database) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rendan"))
         .args([
             "serve",
@@ -20,9 +21,8 @@ fn start(dir: &std::path::Path) -> (Child, String) {
             "--no-netwatch",
             "--listen",
             "127.0.0.1:0",
-            "--data-dir",
         ])
-        .arg(dir)
+        .args(db.args())
         .env("RENDAN_ADMIN_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -47,8 +47,10 @@ fn start(dir: &std::path::Path) -> (Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_orders_survive_sigkill() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (mut child, base) = start(dir.path());
+    let Some(db) = Database::fresh().await else {
+        return;
+    };
+    let (mut child, base) = start(&db);
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{base}/api/v1/stock/receipts"))
@@ -104,7 +106,7 @@ async fn acknowledged_orders_survive_sigkill() {
     let acked = acked.lock().expect("acked").clone();
     assert!(acked.len() >= 400);
 
-    let (mut child, base) = start(dir.path());
+    let (mut child, base) = start(&db);
     let mut stock_lines = 0;
     for o in &acked {
         let id = o["id"].as_i64().expect("id");
@@ -142,8 +144,8 @@ async fn acknowledged_orders_survive_sigkill() {
     child.wait().expect("reap");
 
     let status = Command::new(env!("CARGO_BIN_EXE_rendan"))
-        .args(["check-ledger", "--data-dir"])
-        .arg(dir.path())
+        .arg("check-ledger")
+        .args(db.args())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -1,9 +1,9 @@
 //! `spawn_app()`: the platform on a random port with its own database, plus typed helpers.
 
+use crate::database::Database;
 use rendan_api::AppState;
 use rendan_domain::access::{PrincipalName, Role};
 use rendan_store::{NewTokenRecord, Store};
-use rendan_store_sqlite::SqliteStore;
 use rendan_usecases::UseCases;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -11,38 +11,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Makes the helpers' Idempotency-Keys unique within the test binary.
 static KEYS: AtomicU64 = AtomicU64::new(0);
-use tempfile::TempDir;
 
 /// A running app on 127.0.0.1 with an admin token.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub admin: String,
-    pub store: Arc<SqliteStore>,
-    _dir: TempDir,
+    pub store: Arc<dyn Store>,
+    _db: Database,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Starts the API in-process on a fresh database with the default topology and no stock.
-pub async fn spawn_app() -> TestApp {
+/// Starts the API in-process on a fresh database of the binary's backend with the default
+/// topology and no stock; `None` when that backend is unavailable and the test is skipped.
+pub async fn spawn_app() -> Option<TestApp> {
     spawn_app_with(None).await
 }
 
 /// As [`spawn_app`], with an operations router mounted under `/api/v1` (as `serve` mounts the
 /// network watch).
-pub async fn spawn_app_with(operations: Option<axum::Router>) -> TestApp {
+pub async fn spawn_app_with(operations: Option<axum::Router>) -> Option<TestApp> {
     spawn(operations, None).await
 }
 
 /// As [`spawn_app`], with the clock fixed at `now`.
-pub async fn spawn_app_at(now: jiff::Timestamp) -> TestApp {
+pub async fn spawn_app_at(now: jiff::Timestamp) -> Option<TestApp> {
     spawn(None, Some(now)).await
 }
 
-async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -> Option<TestApp> {
+    let db = Database::fresh().await?;
     let file = rendan_topology::load(None).expect("default topology");
-    let store = Arc::new(SqliteStore::open(dir.path()).await.expect("open store"));
+    let store = db.open().await;
     store
         .save_topology(&file.topology)
         .await
@@ -78,14 +78,14 @@ async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -
             let _ = stopped.await;
         },
     ));
-    TestApp {
+    Some(TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         admin,
         store,
-        _dir: dir,
+        _db: db,
         _stop: stop,
-    }
+    })
 }
 
 /// An order body for one customer at (lat, lon).

