@@ -439,3 +439,16 @@ fn documented_patterns_accept_exactly_what_the_domain_accepts() {
         assert_eq!(documented, contract::limit(Some(value)).is_ok(), "limit {value:?}");
     }
 }
+
+/// Regression (schemathesis): `"qty": 7263.0` is an integer to JSON Schema, and was refused
+/// with 422 as a float.
+#[test]
+fn whole_numbers_written_with_a_fraction_are_integers() {
+    let line = |qty: &str| serde_json::from_str::<LineBody>(&format!(r#"{{"sku": "TV-LED-43", "qty": {qty}}}"#));
+    assert_eq!(line("7263.0").expect("a whole number").qty, 7263);
+    assert_eq!(line("7263").expect("an integer").qty, 7263);
+    assert_eq!(line("-2.0").expect("a whole number").qty, -2);
+    for refused in ["1.5", "1e300", "18446744073709551615", "\"2\"", "null"] {
+        assert!(line(refused).is_err(), "qty {refused} taken");
+    }
+}

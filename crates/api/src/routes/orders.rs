@@ -46,12 +46,20 @@ pub struct LineBody {
     pub sku: String,
     /// Units, 1..10000.
     #[schema(schema_with = contract::line_qty)]
+    #[serde(deserialize_with = "contract::whole")]
     pub qty: i64,
 }
 
 /// `POST /orders` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "channel": "web",
+    "external_ref": "W-1",
+    "customer": {"name": "Ana Rossi", "phone": "+39 0332 123456",
+        "address": "Via Roma 1, Varese", "lat": 45.82, "lon": 8.83},
+    "lines": [{"sku": "WM-FL-8", "qty": 1}, {"sku": "AC-MS-36", "qty": 40}]
+}))]
 pub struct OrderBody {
     /// `web`, `marketplace` or `store`.
     #[schema(schema_with = contract::channel)]

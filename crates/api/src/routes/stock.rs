@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 /// `POST /stock/receipts` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"site": "wh-varese", "sku": "WM-FL-8", "qty": 20, "reference": "DN-1"}))]
 pub struct ReceiptBody {
     /// Warehouse id.
     #[schema(value_type = contract::Warehouse)]
@@ -27,6 +28,7 @@ pub struct ReceiptBody {
     pub sku: String,
     /// Units received, 1..1000000.
     #[schema(schema_with = contract::receipt_qty)]
+    #[serde(deserialize_with = "contract::whole")]
     pub qty: i64,
     /// The delivery note or other document (optional).
     #[serde(default)]
