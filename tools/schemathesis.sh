@@ -9,7 +9,7 @@
 #   RENDAN_BIN=path/to/rendan tools/schemathesis.sh
 #
 # Environment: SCHEMATHESIS_VENV (a venv with schemathesis; default
-# ~/.cache/rendan-schemathesis), ST_EXAMPLES (cases per operation and phase, default 40),
+# ~/.cache/rendan-schemathesis), ST_EXAMPLES (cases per operation and phase, default 100),
 # ST_SEED (default 1; the run is reproducible), ST_WORKERS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,14 +74,23 @@ parameters = { "path.id" = $victim }
 [[operations]]
 include-name = "POST /orders"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+# Half the customers near Varese, which a warehouse serves, so that orders are placed and
+# the stateful phase has orders and production orders to read, cancel and complete.
+parameters = { "body.customer.lat" = { dictionary = "varese-lat", probability = 0.5 }, "body.customer.lon" = { dictionary = "varese-lon", probability = 0.5 } }
+
+[dictionaries.varese-lat]
+values = [45.82]
+
+[dictionaries.varese-lon]
+values = [8.83]
 EOF
 
 set +e
-"$st" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
+SCHEMATHESIS_HOOKS="$PWD/tools/schemathesis_hooks.py" "$st" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" \
     --checks all \
     --mode all \
-    --max-examples "${ST_EXAMPLES:-40}" \
+    --max-examples "${ST_EXAMPLES:-100}" \
     --seed "${ST_SEED:-1}" \
     --workers "${ST_WORKERS:-2}" \
     --report junit --report-dir "$work/report"

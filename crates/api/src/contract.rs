@@ -13,12 +13,12 @@
 //! path id, 400/409 for an `Idempotency-Key`), each as `application/problem+json`, and the
 //! links from creating operations to the ones that read or act on what they created.
 
+use rendan_domain::SiteKind;
 use rendan_domain::order::{Channel, MAX_LINE_QTY, MAX_LINES, OrderStatus};
 use rendan_domain::production::ProductionStatus;
-use rendan_domain::SiteKind;
 use rendan_domain::stock::MAX_RECEIPT;
-use rendan_domain::{Invalid, Invalids};
 use rendan_domain::topology::Topology;
+use rendan_domain::{Invalid, Invalids};
 use std::borrow::Cow;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -26,7 +26,7 @@ use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
 use utoipa::openapi::{
-    ContentBuilder, KnownFormat, OpenApi, Ref, RefOr, ResponseBuilder, Response,
+    ContentBuilder, KnownFormat, OpenApi, Ref, RefOr, Response, ResponseBuilder,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -158,8 +158,9 @@ pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         }
 
         fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
-            // The bounds are exactly representable: -2^63 and 2^63 (exclusive).
-            if v.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&v) {
+            // -2^63 and 2^63 are exact as f64; the range excludes the upper one.
+            let bound = -(i64::MIN as f64);
+            if v.fract() == 0.0 && (-bound..bound).contains(&v) {
                 Ok(v as i64)
             } else {
                 Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
@@ -304,9 +305,7 @@ pub fn receipt_qty() -> RefOr<Schema> {
 
 /// `ReceiptBody.reference`.
 pub fn reference() -> RefOr<Schema> {
-    nullable(
-        text(REFERENCE_MAX).description(Some("The delivery note or other document")),
-    )
+    nullable(text(REFERENCE_MAX).description(Some("The delivery note or other document")))
 }
 
 /// A principal's name.
@@ -479,7 +478,11 @@ macro_rules! topology_schema {
 }
 
 topology_schema!(Sku, "Sku", "A SKU of the catalogue");
-topology_schema!(Site, "Site", "A site of the topology (factory, warehouse or depot)");
+topology_schema!(
+    Site,
+    "Site",
+    "A site of the topology (factory, warehouse or depot)"
+);
 topology_schema!(Warehouse, "Warehouse", "A warehouse of the topology");
 topology_schema!(Factory, "Factory", "A factory of the topology");
 topology_schema!(Region, "Region", "A region of the topology");
@@ -515,7 +518,9 @@ fn problem() -> Response {
 /// What a status means when the operation's inputs alone can produce it.
 fn generic(status: &str) -> &'static str {
     match status {
-        "400" => "The request cannot be read: malformed JSON, an unknown or repeated query parameter, a missing or malformed Idempotency-Key",
+        "400" => {
+            "The request cannot be read: malformed JSON, an unknown or repeated query parameter, a missing or malformed Idempotency-Key"
+        }
         "401" => "No valid bearer token",
         "404" => "No such resource (or not visible to this token)",
         "409" => "The Idempotency-Key was used for another request",
@@ -571,12 +576,29 @@ fn add_input_statuses(op: &mut Operation) {
 }
 
 /// Links from a response of a creating operation to the operations on what it created.
-fn links(op_id: &str) -> Vec<(&'static str, &'static [&'static str], &'static str, &'static str)> {
+fn links(
+    op_id: &str,
+) -> Vec<(
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+)> {
     // (link name, statuses, target operationId, runtime expression of the target's `id`)
     match op_id {
         "createOrder" => vec![
-            ("GetOrder", &["201", "200"], "getOrder", "$response.body#/id"),
-            ("CancelOrder", &["201", "200"], "cancelOrder", "$response.body#/id"),
+            (
+                "GetOrder",
+                &["201", "200"],
+                "getOrder",
+                "$response.body#/id",
+            ),
+            (
+                "CancelOrder",
+                &["201", "200"],
+                "cancelOrder",
+                "$response.body#/id",
+            ),
             (
                 "CompleteFirstLine",
                 &["201", "200"],
@@ -591,12 +613,9 @@ fn links(op_id: &str) -> Vec<(&'static str, &'static [&'static str], &'static st
             "completeProduction",
             "$response.body#/items/0/id",
         )],
-        "completeProduction" => vec![(
-            "GetOrder",
-            &["200"],
-            "getOrder",
-            "$response.body#/order/id",
-        )],
+        "completeProduction" => {
+            vec![("GetOrder", &["200"], "getOrder", "$response.body#/order/id")]
+        }
         "listOrders" => vec![(
             "GetFirst",
             &["200"],

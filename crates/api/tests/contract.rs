@@ -11,7 +11,9 @@ use rendan_domain::topology::Topology;
 use serde_json::Value;
 
 fn topology() -> Topology {
-    rendan_topology::load(None).expect("default topology").topology
+    rendan_topology::load(None)
+        .expect("default topology")
+        .topology
 }
 
 fn doc() -> Value {
@@ -74,7 +76,10 @@ fn every_operation_documents_what_its_inputs_can_answer() {
         }
         let responses = op["responses"].as_object().expect("responses");
         for status in expected {
-            assert!(responses.contains_key(status), "{name} does not document {status}");
+            assert!(
+                responses.contains_key(status),
+                "{name} does not document {status}"
+            );
         }
         for (status, response) in responses {
             if status.starts_with('4') {
@@ -181,7 +186,10 @@ fn every_validated_input_carries_its_constraint() {
         "POST /orders \"header\" \"Idempotency-Key\"",
         "GET /orders/{id} \"path\" \"id\"",
     ] {
-        assert!(seen.iter().any(|s| s == field), "{field} not reached: {seen:#?}");
+        assert!(
+            seen.iter().any(|s| s == field),
+            "{field} not reached: {seen:#?}"
+        );
     }
 }
 
@@ -220,15 +228,27 @@ fn creating_operations_link_to_reading_ones() {
         .collect();
     let link = |path: &str, method: &str, status: &str, name: &str| {
         let l = &doc["paths"][path][method]["responses"][status]["links"][name];
-        let target = l["operationId"].as_str().unwrap_or_else(|| {
-            panic!("{method} {path} {status} has no link {name}")
-        });
+        let target = l["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} {status} has no link {name}"));
         assert!(ids.iter().any(|i| i == target), "{name} → unknown {target}");
-        l["parameters"]["id"].as_str().expect("id expression").to_string()
+        l["parameters"]["id"]
+            .as_str()
+            .expect("id expression")
+            .to_string()
     };
-    assert_eq!(link("/orders", "post", "201", "GetOrder"), "$response.body#/id");
-    assert_eq!(link("/orders", "post", "200", "GetOrder"), "$response.body#/id");
-    assert_eq!(link("/orders", "post", "201", "CancelOrder"), "$response.body#/id");
+    assert_eq!(
+        link("/orders", "post", "201", "GetOrder"),
+        "$response.body#/id"
+    );
+    assert_eq!(
+        link("/orders", "post", "200", "GetOrder"),
+        "$response.body#/id"
+    );
+    assert_eq!(
+        link("/orders", "post", "201", "CancelOrder"),
+        "$response.body#/id"
+    );
     assert_eq!(
         link("/orders", "post", "201", "CompleteFirstLine"),
         "$response.body#/lines/0/fulfilment/production_order"
@@ -238,14 +258,25 @@ fn creating_operations_link_to_reading_ones() {
         "$response.body#/items/0/id"
     );
     assert_eq!(
-        link("/production-orders/{id}/complete", "post", "200", "GetOrder"),
+        link(
+            "/production-orders/{id}/complete",
+            "post",
+            "200",
+            "GetOrder"
+        ),
         "$response.body#/order/id"
     );
-    assert_eq!(link("/tokens", "post", "201", "RevokeToken"), "$response.body#/id");
+    assert_eq!(
+        link("/tokens", "post", "201", "RevokeToken"),
+        "$response.body#/id"
+    );
 }
 
 fn prop<'a>(doc: &'a Value, schema: &str, field: &str) -> &'a Value {
-    resolve(doc, &doc["components"]["schemas"][schema]["properties"][field])
+    resolve(
+        doc,
+        &doc["components"]["schemas"][schema]["properties"][field],
+    )
 }
 
 fn max_len(doc: &Value, schema: &str, field: &str) -> usize {
@@ -286,10 +317,18 @@ fn documented_limits_are_the_enforced_ones() {
     assert!(refused(&good_order()).is_empty());
     type Set = fn(&mut OrderBody, String);
     let texts: [(&str, &str, &str, Set); 4] = [
-        ("OrderBody", "external_ref", "external_ref", |b, v| b.external_ref = v),
-        ("CustomerBody", "name", "customer.name", |b, v| b.customer.name = v),
-        ("CustomerBody", "address", "customer.address", |b, v| b.customer.address = v),
-        ("CustomerBody", "phone", "customer.phone", |b, v| b.customer.phone = v),
+        ("OrderBody", "external_ref", "external_ref", |b, v| {
+            b.external_ref = v
+        }),
+        ("CustomerBody", "name", "customer.name", |b, v| {
+            b.customer.name = v
+        }),
+        ("CustomerBody", "address", "customer.address", |b, v| {
+            b.customer.address = v
+        }),
+        ("CustomerBody", "phone", "customer.phone", |b, v| {
+            b.customer.phone = v
+        }),
     ];
     for (schema, field, path, set) in texts {
         let max = max_len(&doc, schema, field);
@@ -299,11 +338,20 @@ fn documented_limits_are_the_enforced_ones() {
         assert!(refused(&at).is_empty(), "{path}: {max} characters refused");
         let mut over = good_order();
         set(&mut over, fill.repeat(max + 1));
-        assert_eq!(refused(&over), [path], "{path}: {} characters taken", max + 1);
+        assert_eq!(
+            refused(&over),
+            [path],
+            "{path}: {} characters taken",
+            max + 1
+        );
         // Padding counts: the limit is on what the client sends.
         let mut padded = good_order();
         set(&mut padded, format!(" {} ", fill.repeat(max - 1)));
-        assert_eq!(refused(&padded), [path], "{path}: padded past the limit taken");
+        assert_eq!(
+            refused(&padded),
+            [path],
+            "{path}: padded past the limit taken"
+        );
     }
     let bound = |schema: &str, field: &str, key: &str| -> f64 {
         prop(&doc, schema, field)[key]
@@ -366,22 +414,59 @@ fn documented_limits_are_the_enforced_ones() {
     assert!(receipt(qty_max + 1, None).is_err());
     assert!(receipt(bound("ReceiptBody", "qty", "minimum") as i64 - 1, None).is_err());
     let reference = &doc["components"]["schemas"]["ReceiptBody"]["properties"]["reference"];
-    let max = reference["oneOf"][0]["maxLength"].as_u64().expect("maxLength") as usize;
+    let max = reference["oneOf"][0]["maxLength"]
+        .as_u64()
+        .expect("maxLength") as usize;
     // Characters, not bytes: 200 Hangul syllables are 600 bytes.
-    assert!(receipt(1, Some(&"한".repeat(max))).is_ok(), "reference of {max} characters");
+    assert!(
+        receipt(1, Some(&"한".repeat(max))).is_ok(),
+        "reference of {max} characters"
+    );
     assert!(contract::within(&"한".repeat(max + 1), max, "reference").is_err());
 }
 
 /// Strings a fuzzer is likely to try against a text field, beside ordinary ones.
 const SAMPLES: &[&str] = &[
-    "Ana", "W-1", " padded ", "\tTabbed\n", "a\tb", "a\u{1}b", "\u{7f}", "\u{85}x\u{85}",
-    "x\u{9f}", "\u{a0}", "\u{3000}名\u{3000}", "\u{1c}x", "x\u{1f}", "", " ", "\n", "한국어",
-    "a b", "+39 0332 123456", "(02) 555-0100", "+", "-", "5", " 5 ", "12.34", "1 2", "5x",
-    "\u{2028}5", "5\u{200b}", "+ (0) 5", "5 ", "٣", "x\u{0}", "  \u{2003}a\u{2003}  ",
+    "Ana",
+    "W-1",
+    " padded ",
+    "\tTabbed\n",
+    "a\tb",
+    "a\u{1}b",
+    "\u{7f}",
+    "\u{85}x\u{85}",
+    "x\u{9f}",
+    "\u{a0}",
+    "\u{3000}名\u{3000}",
+    "\u{1c}x",
+    "x\u{1f}",
+    "",
+    " ",
+    "\n",
+    "한국어",
+    "a b",
+    "+39 0332 123456",
+    "(02) 555-0100",
+    "+",
+    "-",
+    "5",
+    " 5 ",
+    "12.34",
+    "1 2",
+    "5x",
+    "\u{2028}5",
+    "5\u{200b}",
+    "+ (0) 5",
+    "5 ",
+    "٣",
+    "x\u{0}",
+    "  \u{2003}a\u{2003}  ",
 ];
 
 fn matches(pattern: &str, value: &str) -> bool {
-    Regex::new(pattern).expect("a valid pattern").is_match(value)
+    Regex::new(pattern)
+        .expect("a valid pattern")
+        .is_match(value)
 }
 
 #[test]
@@ -412,21 +497,48 @@ fn documented_patterns_accept_exactly_what_the_domain_accepts() {
         );
     }
     let key = contract::KEY_PATTERN;
-    for value in ["k", "k-1", "a b", "", "ü", &"x".repeat(255), &"x".repeat(256)] {
+    for value in [
+        "k",
+        "k-1",
+        "a b",
+        "",
+        "ü",
+        &"x".repeat(255),
+        &"x".repeat(256),
+    ] {
         assert_eq!(
             matches(key, value),
             rendan_domain::idempotency::Key::parse(value, "Idempotency-Key").is_ok(),
             "Idempotency-Key {value:?}"
         );
     }
-    for value in ["1", "42", "0", "01", "-1", "+5", "", "x", &"9".repeat(18), &"9".repeat(19)] {
+    for value in [
+        "1",
+        "42",
+        "0",
+        "01",
+        "-1",
+        "+5",
+        "",
+        "x",
+        &"9".repeat(18),
+        &"9".repeat(19),
+    ] {
         assert_eq!(
             matches(contract::CURSOR_PATTERN, value),
             contract::cursor(Some(value)).is_ok(),
             "cursor {value:?}"
         );
     }
-    for value in ["admin", "shop-eu", "Shop", "a_b", "", &"a".repeat(64), &"a".repeat(65)] {
+    for value in [
+        "admin",
+        "shop-eu",
+        "Shop",
+        "a_b",
+        "",
+        &"a".repeat(64),
+        &"a".repeat(65),
+    ] {
         assert_eq!(
             matches(contract::SLUG_PATTERN, value),
             rendan_domain::access::PrincipalName::parse(value, "principal").is_ok(),
@@ -434,9 +546,16 @@ fn documented_patterns_accept_exactly_what_the_domain_accepts() {
         );
     }
     for value in ["1", "500", "0", "501", "050", "+5", "", "x"] {
-        let n: Option<u32> = value.parse().ok().filter(|_| value.bytes().all(|b| b.is_ascii_digit()));
+        let n: Option<u32> = value
+            .parse()
+            .ok()
+            .filter(|_| value.bytes().all(|b| b.is_ascii_digit()));
         let documented = n.is_some_and(|n| (1..=contract::LIMIT_MAX).contains(&n));
-        assert_eq!(documented, contract::limit(Some(value)).is_ok(), "limit {value:?}");
+        assert_eq!(
+            documented,
+            contract::limit(Some(value)).is_ok(),
+            "limit {value:?}"
+        );
     }
 }
 
@@ -444,7 +563,9 @@ fn documented_patterns_accept_exactly_what_the_domain_accepts() {
 /// with 422 as a float.
 #[test]
 fn whole_numbers_written_with_a_fraction_are_integers() {
-    let line = |qty: &str| serde_json::from_str::<LineBody>(&format!(r#"{{"sku": "TV-LED-43", "qty": {qty}}}"#));
+    let line = |qty: &str| {
+        serde_json::from_str::<LineBody>(&format!(r#"{{"sku": "TV-LED-43", "qty": {qty}}}"#))
+    };
     assert_eq!(line("7263.0").expect("a whole number").qty, 7263);
     assert_eq!(line("7263").expect("an integer").qty, 7263);
     assert_eq!(line("-2.0").expect("a whole number").qty, -2);

@@ -185,7 +185,11 @@ pub fn to_new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
     contract::merge(
         new_order(body),
         [
-            contract::within(&body.external_ref, contract::EXTERNAL_REF_MAX, "external_ref"),
+            contract::within(
+                &body.external_ref,
+                contract::EXTERNAL_REF_MAX,
+                "external_ref",
+            ),
             contract::within(&c.name, contract::NAME_MAX, "customer.name"),
             contract::within(&c.phone, contract::PHONE_MAX, "customer.phone"),
             contract::within(&c.address, contract::ADDRESS_MAX, "customer.address"),
