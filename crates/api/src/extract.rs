@@ -125,12 +125,9 @@ impl QueryMap {
         Ok(self)
     }
 
-    /// A parameter's value, if present and non-empty.
+    /// A parameter's value, if present (an empty value is a value, which its parser refuses).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str)
     }
 }
 
@@ -205,28 +202,14 @@ impl Problems {
     }
 }
 
-/// Parses `limit` (default 50, 1..=500).
+/// Parses `limit` ([`crate::contract::limit`]).
 pub fn limit(q: &QueryMap) -> Result<u32, Invalid> {
-    match q.get("limit") {
-        None => Ok(50),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| Invalid::new("limit", "must be an integer between 1 and 500")),
-    }
+    crate::contract::limit(q.get("limit"))
 }
 
-/// Parses an opaque `cursor` returned by a previous page.
+/// Parses an opaque `cursor` returned by a previous page ([`crate::contract::cursor`]).
 pub fn cursor(q: &QueryMap) -> Result<Option<i64>, Invalid> {
-    q.get("cursor")
-        .map(|c| {
-            c.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Invalid::new("cursor", "not a cursor returned by this API"))
-        })
-        .transpose()
+    crate::contract::cursor(q.get("cursor"))
 }
 
 /// Parses an optional RFC 3339 timestamp parameter.

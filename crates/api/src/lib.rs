@@ -6,6 +6,7 @@
 //! so tests can call it directly; [`serve`] runs it on a listener until shutdown.
 
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
 mod observe;
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub use observe::install_metrics;
+pub use routes::openapi;
 pub use routes::orders::{CustomerBody, LineBody, OrderBody, OrderView, to_new_order};
 
 /// Largest request body accepted.

@@ -212,7 +212,9 @@ impl Receipt {
             ));
         }
         let reference = match reference.map(str::trim) {
-            Some(r) if r.is_empty() || r.len() > 200 || r.chars().any(char::is_control) => {
+            Some(r)
+                if r.is_empty() || r.chars().count() > 200 || r.chars().any(char::is_control) =>
+            {
                 errors.push(Invalid::new(
                     "reference",
                     "must be 1-200 printable characters",

@@ -77,7 +77,7 @@ pub struct NodeView {
 }
 
 /// The catalogue.
-#[utoipa::path(get, path = "/products", tag = "catalogue", responses((status = 200, body = Vec<ProductView>)))]
+#[utoipa::path(get, path = "/products", tag = "catalogue", operation_id = "listProducts", responses((status = 200, body = Vec<ProductView>)))]
 pub async fn products(State(state): State<AppState>) -> Json<Vec<ProductView>> {
     Json(
         state
@@ -107,7 +107,7 @@ pub async fn products(State(state): State<AppState>) -> Json<Vec<ProductView>> {
 }
 
 /// Factories, warehouses and depots.
-#[utoipa::path(get, path = "/sites", tag = "catalogue", responses((status = 200, body = Vec<SiteView>)))]
+#[utoipa::path(get, path = "/sites", tag = "catalogue", operation_id = "listSites", responses((status = 200, body = Vec<SiteView>)))]
 pub async fn sites(State(state): State<AppState>) -> Json<Vec<SiteView>> {
     Json(
         state
@@ -129,7 +129,7 @@ pub async fn sites(State(state): State<AppState>) -> Json<Vec<SiteView>> {
 }
 
 /// The network's nodes.
-#[utoipa::path(get, path = "/nodes", tag = "catalogue", responses((status = 200, body = Vec<NodeView>)))]
+#[utoipa::path(get, path = "/nodes", tag = "catalogue", operation_id = "listNodes", responses((status = 200, body = Vec<NodeView>)))]
 pub async fn nodes(State(state): State<AppState>) -> Json<Vec<NodeView>> {
     Json(
         state

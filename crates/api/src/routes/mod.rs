@@ -7,8 +7,10 @@ mod stock;
 mod tokens;
 
 use crate::AppState;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use axum::Router;
+use rendan_domain::topology::Topology;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +22,7 @@ use utoipa_axum::routes;
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    components(schemas(Problem))
+    components(schemas(Problem, crate::error::FieldProblem, orders::LineBody))
 )]
 struct ApiDoc;
 
@@ -37,9 +39,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API router (paths relative to `/api/v1`) and its OpenAPI document.
-pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(orders::create, orders::list))
         .routes(routes!(orders::get_one))
         .routes(routes!(orders::cancel))
@@ -52,9 +53,22 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(catalogue::products))
         .routes(routes!(catalogue::sites))
         .routes(routes!(catalogue::nodes))
-        .with_state(state)
-        .split_for_parts();
+}
+
+/// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by
+/// [`contract::complete`] for the topology `state` serves.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let topology = state.cases().topology().clone();
+    let (router, mut doc) = router().with_state(state).split_for_parts();
+    contract::complete(&mut doc, &topology);
     (router, doc)
+}
+
+/// The OpenAPI document of the API serving `topology`, without a running API.
+pub fn openapi(topology: &Topology) -> utoipa::openapi::OpenApi {
+    let mut doc = router().into_openapi();
+    contract::complete(&mut doc, topology);
+    doc
 }
 
 /// 404 for any path that is not a route.

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use crate::extract::{
     Problems, QueryMap, ValidJson, cursor, idempotency_key, limit, param, path_id, timestamp,
@@ -20,14 +21,19 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CustomerBody {
     /// Full name.
+    #[schema(schema_with = contract::customer_name)]
     pub name: String,
     /// Phone number.
+    #[schema(schema_with = contract::phone)]
     pub phone: String,
     /// Street address.
+    #[schema(schema_with = contract::address)]
     pub address: String,
     /// Latitude, -90..90.
+    #[schema(schema_with = contract::latitude)]
     pub lat: f64,
     /// Longitude, -180..180.
+    #[schema(schema_with = contract::longitude)]
     pub lon: f64,
 }
 
@@ -36,22 +42,35 @@ pub struct CustomerBody {
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
     /// A SKU of the catalogue.
+    #[schema(value_type = contract::Sku)]
     pub sku: String,
     /// Units, 1..10000.
+    #[schema(schema_with = contract::line_qty)]
+    #[serde(deserialize_with = "contract::whole")]
     pub qty: i64,
 }
 
 /// `POST /orders` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "channel": "web",
+    "external_ref": "W-1",
+    "customer": {"name": "Ana Rossi", "phone": "+39 0332 123456",
+        "address": "Via Roma 1, Varese", "lat": 45.82, "lon": 8.83},
+    "lines": [{"sku": "WM-FL-8", "qty": 1}, {"sku": "AC-MS-36", "qty": 40}]
+}))]
 pub struct OrderBody {
     /// `web`, `marketplace` or `store`.
+    #[schema(schema_with = contract::channel)]
     pub channel: String,
     /// The channel's own reference.
+    #[schema(schema_with = contract::external_ref)]
     pub external_ref: String,
     /// Recipient.
     pub customer: CustomerBody,
     /// At least one line.
+    #[schema(schema_with = contract::lines)]
     pub lines: Vec<LineBody>,
 }
 
@@ -90,8 +109,10 @@ pub struct OrderView {
     /// Order id.
     pub id: i64,
     /// `in_production`, `ready` or `cancelled`.
+    #[schema(schema_with = contract::order_status)]
     pub status: String,
     /// Origin channel.
+    #[schema(schema_with = contract::channel)]
     pub channel: String,
     /// The channel's reference.
     pub external_ref: String,
@@ -159,6 +180,24 @@ pub struct OrderPage {
 
 /// Translates a body into a domain order, naming every field at fault.
 pub fn to_new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
+    let c = &body.customer;
+    // The contract's limits apply to the text as sent; the domain counts after trimming.
+    contract::merge(
+        new_order(body),
+        [
+            contract::within(
+                &body.external_ref,
+                contract::EXTERNAL_REF_MAX,
+                "external_ref",
+            ),
+            contract::within(&c.name, contract::NAME_MAX, "customer.name"),
+            contract::within(&c.phone, contract::PHONE_MAX, "customer.phone"),
+            contract::within(&c.address, contract::ADDRESS_MAX, "customer.address"),
+        ],
+    )
+}
+
+fn new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
     let lines: Vec<(&str, i64)> = body.lines.iter().map(|l| (l.sku.as_str(), l.qty)).collect();
     let c = &body.customer;
     let customer = RawCustomer {
@@ -176,14 +215,14 @@ pub fn to_new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
 /// Serves each line from free stock at a warehouse that serves the customer (nearest first),
 /// else creates a production order. A retry with the same `Idempotency-Key` and body returns
 /// the same order with 200; the same key with another body is 409.
-#[utoipa::path(post, path = "/orders", tag = "orders", request_body = OrderBody,
-    params(("Idempotency-Key" = String, Header, description = "Unique per intended order, 1-255 characters")),
+#[utoipa::path(post, path = "/orders", tag = "orders", operation_id = "createOrder", request_body = OrderBody,
+    params(("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended order")),
     responses(
         (status = 201, description = "Accepted", body = OrderView),
         (status = 200, description = "Retry of an accepted order", body = OrderView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Planner tokens cannot place orders", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused for another body, or the channel's external_ref names another order (`existing_order`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every field at fault, including a SKU no factory makes and a customer no warehouse serves", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -200,9 +239,10 @@ pub async fn create(
 }
 
 /// One order.
-#[utoipa::path(get, path = "/orders/{id}", tag = "orders",
-    params(("id" = i64, Path, description = "Order id")),
-    responses((status = 200, body = OrderView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", operation_id = "getOrder",
+    params(("id" = inline(contract::params::Id), Path, description = "Order id")),
+    responses((status = 200, body = OrderView),
+        (status = 404, description = "No such order visible to this token", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,15 +255,15 @@ pub async fn get_one(
 }
 
 /// Orders visible to the caller, newest first, filtered and paginated by cursor.
-#[utoipa::path(get, path = "/orders", tag = "orders",
+#[utoipa::path(get, path = "/orders", tag = "orders", operation_id = "listOrders",
     params(
-        ("status" = Option<String>, Query, description = "in_production, ready or cancelled"),
-        ("channel" = Option<String>, Query, description = "web, marketplace or store"),
-        ("region" = Option<String>, Query, description = "Region of the serving warehouse (a region of the topology)"),
-        ("created_from" = Option<String>, Query, description = "RFC 3339, inclusive"),
-        ("created_to" = Option<String>, Query, description = "RFC 3339, exclusive"),
-        ("limit" = Option<u32>, Query, description = "1-500, default 50"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("status" = inline(Option<contract::params::OrderStatusName>), Query, description = "Only orders in this status"),
+        ("channel" = inline(Option<contract::params::ChannelName>), Query, description = "Only orders from this channel"),
+        ("region" = Option<contract::Region>, Query, description = "Region of the serving warehouse"),
+        ("created_from" = inline(Option<contract::params::Instant>), Query, description = "RFC 3339, inclusive"),
+        ("created_to" = inline(Option<contract::params::Instant>), Query, description = "RFC 3339, exclusive"),
+        ("limit" = inline(Option<contract::params::Limit>), Query, description = "Page size"),
+        ("cursor" = inline(Option<contract::params::Cursor>), Query, description = "next_cursor of the previous page"),
     ),
     responses((status = 200, body = OrderPage),
         (status = 400, description = "Unknown query parameter", body = Problem, content_type = "application/problem+json"),
@@ -267,13 +307,14 @@ pub async fn list(
 
 /// Cancel an order, releasing its reservations and open production orders. A retry with
 /// the same `Idempotency-Key` answers the same order.
-#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders",
-    params(("id" = i64, Path, description = "Order id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per intended cancellation, 1-255 characters")),
+#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", operation_id = "cancelOrder",
+    params(("id" = inline(contract::params::Id), Path, description = "Order id"),
+        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended cancellation")),
     responses(
         (status = 200, body = OrderView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not cancellable in its current state", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Planner tokens cannot cancel orders, scoped planners only in their region", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order visible to this token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not cancellable in its current state (`current_status`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,

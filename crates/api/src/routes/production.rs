@@ -3,6 +3,7 @@
 use super::orders::OrderView;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Problems, QueryMap, cursor, idempotency_key, limit, param, path_id};
 use axum::Json;
@@ -30,6 +31,7 @@ pub struct ProductionView {
     /// Region of the destination.
     pub region: String,
     /// `open`, `completed` or `cancelled`.
+    #[schema(schema_with = contract::production_status)]
     pub status: String,
     /// Planned ready date at the factory.
     pub ready_date: String,
@@ -73,12 +75,12 @@ pub struct Completion {
 }
 
 /// Production orders, newest first.
-#[utoipa::path(get, path = "/production-orders", tag = "production",
+#[utoipa::path(get, path = "/production-orders", tag = "production", operation_id = "listProductionOrders",
     params(
-        ("status" = Option<String>, Query, description = "open, completed or cancelled"),
-        ("factory" = Option<String>, Query, description = "Factory id"),
-        ("limit" = Option<u32>, Query, description = "1-500, default 50"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("status" = inline(Option<contract::params::ProductionStatusName>), Query, description = "Only production orders in this status"),
+        ("factory" = Option<contract::Factory>, Query, description = "Only production orders of this factory"),
+        ("limit" = inline(Option<contract::params::Limit>), Query, description = "Page size"),
+        ("cursor" = inline(Option<contract::params::Cursor>), Query, description = "next_cursor of the previous page"),
     ),
     responses((status = 200, body = ProductionPage),
         (status = 400, description = "Unknown query parameter", body = Problem, content_type = "application/problem+json"),
@@ -113,13 +115,14 @@ pub async fn list(
 
 /// Complete a production order: the goods are received into the destination warehouse and
 /// reserved for the order in one transaction.
-#[utoipa::path(post, path = "/production-orders/{id}/complete", tag = "production",
-    params(("id" = i64, Path, description = "Production order id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per intended completion, 1-255 characters")),
+#[utoipa::path(post, path = "/production-orders/{id}/complete", tag = "production", operation_id = "completeProduction",
+    params(("id" = inline(contract::params::Id), Path, description = "Production order id"),
+        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended completion")),
     responses(
         (status = 200, body = Completion),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Channel tokens cannot complete production orders", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such production order in this token's region", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not open (`current_status`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn complete(
     State(state): State<AppState>,

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Problems, QueryMap, ValidJson, idempotency_key, param};
 use axum::Json;
@@ -17,15 +18,21 @@ use utoipa::ToSchema;
 /// `POST /stock/receipts` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"site": "wh-varese", "sku": "WM-FL-8", "qty": 20, "reference": "DN-1"}))]
 pub struct ReceiptBody {
     /// Warehouse id.
+    #[schema(value_type = contract::Warehouse)]
     pub site: String,
     /// SKU.
+    #[schema(value_type = contract::Sku)]
     pub sku: String,
     /// Units received, 1..1000000.
+    #[schema(schema_with = contract::receipt_qty)]
+    #[serde(deserialize_with = "contract::whole")]
     pub qty: i64,
     /// The delivery note or other document (optional).
     #[serde(default)]
+    #[schema(schema_with = contract::reference)]
     pub reference: Option<String>,
 }
 
@@ -57,15 +64,12 @@ impl From<&StockRow> for StockView {
 }
 
 /// Receive goods into a warehouse.
-#[utoipa::path(post, path = "/stock/receipts", tag = "stock", request_body = ReceiptBody,
-    params(("Idempotency-Key" = String, Header, description = "Unique per intended receipt, 1-255 characters")),
+#[utoipa::path(post, path = "/stock/receipts", tag = "stock", operation_id = "receiveStock", request_body = ReceiptBody,
+    params(("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended receipt")),
     responses(
         (status = 201, body = StockView),
         (status = 200, description = "Retry of a recorded receipt: the balance it produced", body = StockView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Channel tokens cannot receive stock, scoped planners only in their region", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn receive(
     State(state): State<AppState>,
@@ -74,12 +78,19 @@ pub async fn receive(
     ValidJson(body): ValidJson<ReceiptBody>,
 ) -> Result<(StatusCode, Json<StockView>), ApiError> {
     let key = idempotency_key(&headers)?;
-    let receipt = Receipt::new(
-        state.cases().topology(),
-        &body.site,
-        &body.sku,
-        body.qty,
-        body.reference.as_deref(),
+    let long = body
+        .reference
+        .as_deref()
+        .map(|r| contract::within(r, contract::REFERENCE_MAX, "reference"));
+    let receipt = contract::merge(
+        Receipt::new(
+            state.cases().topology(),
+            &body.site,
+            &body.sku,
+            body.qty,
+            body.reference.as_deref(),
+        ),
+        long,
     )?;
     let outcome = state.cases().receive_stock(&caller, key, receipt).await?;
     let status = if outcome.is_replay() {
@@ -91,9 +102,11 @@ pub async fn receive(
 }
 
 /// Balances per site and SKU (a scoped planner sees its region's sites only).
-#[utoipa::path(get, path = "/stock", tag = "stock",
-    params(("site" = Option<String>, Query, description = "Site id"), ("sku" = Option<String>, Query, description = "SKU")),
-    responses((status = 200, body = Vec<StockView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/stock", tag = "stock", operation_id = "listStock",
+    params(("site" = Option<contract::Site>, Query, description = "Only this site"),
+        ("sku" = Option<contract::Sku>, Query, description = "Only this SKU")),
+    responses((status = 200, body = Vec<StockView>),
+        (status = 403, description = "Channel tokens cannot read stock, scoped planners only their region's sites", body = Problem, content_type = "application/problem+json")))]
 pub async fn balances(
     State(state): State<AppState>,
     caller: Caller,

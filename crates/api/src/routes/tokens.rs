@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ValidJson, idempotency_key, path_id};
 use axum::Json;
@@ -11,10 +12,11 @@ use rendan_domain::Invalids;
 use rendan_domain::access::{PrincipalName, Role};
 use rendan_store::TokenInfo;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
-/// `POST /tokens` body.
-#[derive(Debug, Deserialize, ToSchema)]
+/// `POST /tokens` body (its schema is [`contract::token_body`]).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The principal the token belongs to, created on first use (a-z, 0-9, '-'; 1-64);
@@ -28,6 +30,14 @@ pub struct TokenBody {
     pub region: Option<String>,
 }
 
+impl PartialSchema for TokenBody {
+    fn schema() -> RefOr<Schema> {
+        contract::token_body()
+    }
+}
+
+impl ToSchema for TokenBody {}
+
 /// A token, without its secret unless just created.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
@@ -39,6 +49,7 @@ pub struct TokenView {
     /// The principal it belongs to (orders and idempotency keys are the principal's).
     pub principal: String,
     /// Role.
+    #[schema(schema_with = contract::role)]
     pub role: String,
     /// Region scope, if any.
     pub region: Option<String>,
@@ -64,13 +75,11 @@ fn view(info: &TokenInfo, secret: Option<String>) -> TokenView {
 ///
 /// A retry with the same `Idempotency-Key` and body answers 200 with the same token, without
 /// its secret (only its hash is kept); revoke it if the first answer was lost.
-#[utoipa::path(post, path = "/tokens", tag = "access", request_body = TokenBody,
-    params(("Idempotency-Key" = String, Header, description = "Unique per intended token, 1-255 characters")),
+#[utoipa::path(post, path = "/tokens", tag = "access", operation_id = "createToken", request_body = TokenBody,
+    params(("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended token")),
     responses((status = 201, body = TokenView), (status = 200, description = "Retry", body = TokenView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "Only admin tokens may create tokens", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The principal exists with another role, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,8 +93,20 @@ pub async fn create(
             .map_err(|e| errors.push(e))
             .ok()
     });
+    // A planner's region must be one of the topology's, as the document's enum says.
+    if let Some(Err(e)) = body
+        .region
+        .as_deref()
+        .map(|r| state.cases().region(r, "region"))
+    {
+        errors.push(e);
+    }
     let role = Role::parse(&body.role, body.region.as_deref())
-        .map_err(|e| errors.push(e))
+        .map_err(|e| {
+            if !errors.iter().any(|seen| seen.field == e.field) {
+                errors.push(e);
+            }
+        })
         .ok();
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return Err(Invalids(errors).into());
@@ -104,8 +125,9 @@ pub async fn create(
 }
 
 /// Every token, oldest first, without secrets.
-#[utoipa::path(get, path = "/tokens", tag = "access",
-    responses((status = 200, body = Vec<TokenView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/tokens", tag = "access", operation_id = "listTokens",
+    responses((status = 200, body = Vec<TokenView>),
+        (status = 403, description = "Only admin tokens may list tokens", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,11 +138,11 @@ pub async fn list(
 
 /// Revoke a token: it stops authenticating at once; its principal keeps its orders, keys and
 /// other tokens. Revoking it again answers the same.
-#[utoipa::path(delete, path = "/tokens/{id}", tag = "access",
-    params(("id" = i64, Path, description = "Token id")),
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "access", operation_id = "revokeToken",
+    params(("id" = inline(contract::params::Id), Path, description = "Token id")),
     responses((status = 200, body = TokenView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "Only admin tokens may revoke tokens", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such token", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
