@@ -1,9 +1,9 @@
 //! Bearer tokens: generation, hashing and the middleware that resolves a caller.
 //!
 //! Token generation and hashing live in [`rendan_usecases::tokens`]. Resolved principals are
-//! cached in memory; a revocation through this process clears the cache. (Another process
-//! sharing the database would keep a revoked token's entry until it restarts: a TTL is the
-//! step to take when several API processes share one store.)
+//! cached in memory; a revocation through this process clears the cache at once, and another
+//! process sharing the store stops admitting the token within [`crate::TOKEN_CACHE_TTL`],
+//! when its cached entry expires and the store is asked again.
 
 use crate::AppState;
 use crate::error::ApiError;

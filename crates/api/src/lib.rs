@@ -27,6 +27,10 @@ pub use routes::orders::{CustomerBody, LineBody, OrderBody, OrderView, to_new_or
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
 
+/// How long a resolved token is trusted without asking the store again: the longest a
+/// revocation made through another process on the same store goes unnoticed here.
+pub const TOKEN_CACHE_TTL: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+
 /// Shared state of every handler: the use-cases and a cache of resolved tokens.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,7 +39,8 @@ pub struct AppState {
 
 struct Inner {
     cases: UseCases,
-    principals: RwLock<HashMap<Vec<u8>, Principal>>,
+    /// Resolved tokens and when they were read from the store.
+    principals: RwLock<HashMap<Vec<u8>, (Principal, jiff::Timestamp)>>,
 }
 
 impl AppState {
@@ -62,18 +67,26 @@ impl AppState {
     }
 
     async fn principal(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
-        if let Some(p) = self
-            .inner
-            .principals
-            .read()
-            .ok()
-            .and_then(|m| m.get(hash).cloned())
-        {
+        let now = self.inner.cases.now();
+        let fresh = |at: jiff::Timestamp| now.duration_since(at) < TOKEN_CACHE_TTL;
+        if let Some(p) = self.inner.principals.read().ok().and_then(|m| {
+            m.get(hash)
+                .filter(|(_, at)| fresh(*at))
+                .map(|(p, _)| p.clone())
+        }) {
             return Ok(Some(p));
         }
         let found = self.inner.cases.store().principal(hash).await?;
-        if let (Some(p), Ok(mut cache)) = (&found, self.inner.principals.write()) {
-            cache.insert(hash.to_vec(), p.clone());
+        if let Ok(mut cache) = self.inner.principals.write() {
+            match &found {
+                Some(p) => {
+                    cache.insert(hash.to_vec(), (p.clone(), now));
+                }
+                // Revoked elsewhere since it was cached: forget it.
+                None => {
+                    cache.remove(hash);
+                }
+            }
         }
         Ok(found)
     }

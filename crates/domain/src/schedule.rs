@@ -191,16 +191,15 @@ mod tests {
     #[test]
     fn large_orders_spill_over_days_in_promise_order() {
         let d0 = date(2026, 11, 23);
-        let q = [
-            job(1, 10_000, d0),
-            job(2, 10_000, d0),
-            job(3, 10_000, d0),
-        ];
+        let q = [job(1, 10_000, d0), job(2, 10_000, d0), job(3, 10_000, d0)];
         let p = plan(&caps(2_000), &BTreeMap::new(), &q).expect("capacity");
         assert_eq!(p[0].finish, date(2026, 11, 27));
         assert_eq!(p[1].finish, date(2026, 12, 2));
         assert_eq!(p[2].finish, date(2026, 12, 7));
-        assert!(p.iter().all(|s| s.days.iter().map(|d| d.1).sum::<u32>() == 10_000));
+        assert!(
+            p.iter()
+                .all(|s| s.days.iter().map(|d| d.1).sum::<u32>() == 10_000)
+        );
     }
 
     #[test]
@@ -222,8 +221,12 @@ mod tests {
     #[test]
     fn undeclared_capacity_is_the_lead_time_alone() {
         let d0 = date(2026, 11, 23);
-        let p = plan(&Capacities::new(), &BTreeMap::new(), &[job(1, 1_000_000, d0)])
-            .expect("unlimited");
+        let p = plan(
+            &Capacities::new(),
+            &BTreeMap::new(),
+            &[job(1, 1_000_000, d0)],
+        )
+        .expect("unlimited");
         assert_eq!(p[0].finish, d0);
     }
 

@@ -346,7 +346,9 @@ mod tests {
     fn a_capacity_outside_a_factory_or_for_an_unknown_category_is_refused() {
         let node = "[[node]]\nid = \"x\"\nname = \"X\"\nregion = \"asia\"\nlat = 1.0\nlon = 1.0\navailability_target = 99.7\n";
         let site = |kind: &str, cap: &str| {
-            format!("{node}[[site]]\nid = \"s\"\nkind = \"{kind}\"\nnode = \"x\"\nlat = 1.0\nlon = 1.0\ncapacity = {{ {cap} }}\n")
+            format!(
+                "{node}[[site]]\nid = \"s\"\nkind = \"{kind}\"\nnode = \"x\"\nlat = 1.0\nlon = 1.0\ncapacity = {{ {cap} }}\n"
+            )
         };
         let err = parse(&site("warehouse", "refrigerator = 5"), "t.toml")
             .unwrap_err()

@@ -2,7 +2,7 @@
 //! change exactly what they may; out-of-region orders are 404, not 403; a channel cancels its
 //! own orders.
 
-use crate::helpers::{SEOUL, VARESE, order, spawn_app, spawn_app_with};
+use crate::helpers::{ManualClock, SEOUL, VARESE, order, spawn_app, spawn_app_on, spawn_app_with};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -335,4 +335,62 @@ async fn a_channel_cancels_its_own_orders() {
         "cancelled"
     );
     assert_eq!(app.balance("wh-varese", "TV-LED-43").await, (2, 0, 2));
+}
+
+/// Two API processes on one store: a token revoked through one stops working on the other
+/// once the other's cached entry is older than `TOKEN_CACHE_TTL`, and not a moment later.
+#[tokio::test]
+async fn a_revocation_reaches_another_process_within_the_cache_ttl() {
+    let clock = ManualClock::new("2026-11-23T09:00:00Z".parse().expect("instant"));
+    let Some(app) = spawn_app_on(&clock).await else {
+        return;
+    };
+    let other = app.peer(clock.boxed()).await;
+    let res = app
+        .post(
+            &app.admin,
+            "/api/v1/tokens",
+            &json!({"role": "channel", "principal": "shop"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let minted = res.json::<Value>().await.expect("json");
+    let token = minted["token"].as_str().expect("secret").to_string();
+    let id = minted["id"].as_i64().expect("id");
+    let list = |url: String| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    // The other process resolves (and caches) the token.
+    assert_eq!(list(other.url("/api/v1/orders")).await, 200);
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        list(app.url("/api/v1/orders")).await,
+        401,
+        "the revoking process forgets at once"
+    );
+
+    // Just inside the TTL the other process still trusts its cache...
+    clock.advance(rendan_api::TOKEN_CACHE_TTL - jiff::SignedDuration::from_millis(1));
+    assert_eq!(list(other.url("/api/v1/orders")).await, 200);
+    // ...and once the entry is older than the TTL it asks the store and refuses.
+    clock.advance(jiff::SignedDuration::from_millis(1));
+    assert_eq!(list(other.url("/api/v1/orders")).await, 401);
 }

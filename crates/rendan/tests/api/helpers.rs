@@ -36,10 +36,73 @@ pub async fn spawn_app_with(operations: Option<axum::Router>) -> Option<TestApp>
 
 /// As [`spawn_app`], with the clock fixed at `now`.
 pub async fn spawn_app_at(now: jiff::Timestamp) -> Option<TestApp> {
-    spawn(None, Some(now)).await
+    spawn(None, Some(Box::new(move || now))).await
 }
 
-async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -> Option<TestApp> {
+/// As [`spawn_app`], on a clock the test moves.
+pub async fn spawn_app_on(clock: &ManualClock) -> Option<TestApp> {
+    spawn(None, Some(clock.boxed())).await
+}
+
+/// A clock that stands still until the test advances it.
+#[derive(Clone)]
+pub struct ManualClock(Arc<std::sync::Mutex<jiff::Timestamp>>);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: jiff::Timestamp) -> Self {
+        Self(Arc::new(std::sync::Mutex::new(now)))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let mut t = self.0.lock().expect("clock");
+        *t = t.checked_add(by).expect("in range");
+    }
+
+    /// The clock as the use-cases take it.
+    pub fn boxed(&self) -> rendan_usecases::Clock {
+        let me = self.clone();
+        Box::new(move || *me.0.lock().expect("clock"))
+    }
+}
+
+/// Serves `state` on a random loopback port until the returned sender is dropped.
+async fn serve(
+    state: AppState,
+    operations: Option<axum::Router>,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(rendan_api::serve(
+        listener,
+        rendan_api::app(state, operations),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (format!("http://{addr}"), stop)
+}
+
+/// A second API process on a [`TestApp`]'s store: its own state, token cache and port.
+pub struct Peer {
+    pub base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Peer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+async fn spawn(
+    operations: Option<axum::Router>,
+    clock: Option<rendan_usecases::Clock>,
+) -> Option<TestApp> {
     let db = Database::fresh().await?;
     let file = rendan_topology::load(None).expect("default topology");
     let store = db.open().await;
@@ -56,30 +119,16 @@ async fn spawn(operations: Option<axum::Router>, now: Option<jiff::Timestamp>) -
         now: jiff::Timestamp::now(),
     };
     store.create_token(token, None).await.expect("admin token");
-    let clock: rendan_usecases::Clock = match now {
-        Some(t) => Box::new(move || t),
-        None => Box::new(jiff::Timestamp::now),
-    };
+    let clock: rendan_usecases::Clock = clock.unwrap_or_else(|| Box::new(jiff::Timestamp::now));
     let state = AppState::new(UseCases::with_clock(
         store.clone(),
         file.topology.clone(),
         file.promise,
         clock,
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(rendan_api::serve(
-        listener,
-        rendan_api::app(state, operations),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let (base, stop) = serve(state, operations).await;
     Some(TestApp {
-        base: format!("http://{addr}"),
+        base,
         client: reqwest::Client::new(),
         admin,
         store,
@@ -103,6 +152,19 @@ pub const VARESE: (f64, f64) = (45.80, 8.85);
 pub const SEOUL: (f64, f64) = (37.55, 127.0);
 
 impl TestApp {
+    /// Another API process on this app's store, with its own token cache and `clock`.
+    pub async fn peer(&self, clock: rendan_usecases::Clock) -> Peer {
+        let file = rendan_topology::load(None).expect("default topology");
+        let state = AppState::new(UseCases::with_clock(
+            self.store.clone(),
+            file.topology,
+            file.promise,
+            clock,
+        ));
+        let (base, _stop) = serve(state, None).await;
+        Peer { base, _stop }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
