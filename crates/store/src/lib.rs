@@ -1,12 +1,13 @@
 //! The storage interface: everything rendan keeps, behind one trait with one crate per backend.
 //!
-//! [`Store`] speaks in domain types. Backends (today `rendan-store-sqlite`; PostgreSQL next)
+//! [`Store`] speaks in domain types. Backends (`rendan-store-sqlite`, `rendan-store-postgres`)
 //! persist and read; they never decide business questions: fulfilment choices come from
 //! [`rendan_domain::fulfilment`], balance arithmetic from [`rendan_domain::stock::Balance`],
 //! order transitions from [`rendan_domain::order::OrderStatus::apply`]. [`ledger`] recomputes
 //! balances from the journal for any backend.
 
 pub mod ledger;
+pub mod rows;
 
 use async_trait::async_trait;
 use jiff::Timestamp;

@@ -1,0 +1,144 @@
+//! Stored rows to domain values, for every backend: a backend says how to read one column
+//! ([`Columns`]), this module says what the columns mean. A stored value that breaks a domain
+//! rule is a backend error, never a panic.
+
+use crate::{ProductionOrder, ProductionStatus, StoreError};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rendan_domain::catalogue::Sku;
+use rendan_domain::order::{Channel, Customer, Fulfilment, Order, OrderLine, OrderStatus};
+use rendan_domain::{Invalid, LatLon, Region, SiteId};
+
+/// One stored row, read column by column in the backend's own types.
+pub trait Columns {
+    /// A text column.
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    /// A nullable text column.
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// A 64-bit integer column.
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    /// A nullable 64-bit integer column.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    /// A double-precision column.
+    fn real(&self, col: &str) -> Result<f64, StoreError>;
+}
+
+/// A stored value that a domain rule refuses.
+pub fn corrupt(e: Invalid) -> StoreError {
+    StoreError::Backend(format!("stored value breaks a rule: {e}"))
+}
+
+/// How instants are stored: microseconds since the Unix epoch.
+pub fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// A stored instant.
+pub fn timestamp(v: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(v)
+        .map_err(|e| StoreError::Backend(format!("bad timestamp {v}: {e}")))
+}
+
+/// A stored civil date (`YYYY-MM-DD`).
+pub fn date(v: &str) -> Result<Date, StoreError> {
+    v.parse()
+        .map_err(|e| StoreError::Backend(format!("bad date {v:?}: {e}")))
+}
+
+fn quantity(v: i64) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| StoreError::Backend(format!("bad qty {v}")))
+}
+
+/// An order row without its lines (`lines` is filled by the caller).
+pub fn order_head(row: &impl Columns) -> Result<Order, StoreError> {
+    Ok(Order {
+        id: row.int("id")?,
+        status: OrderStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+        channel: Channel::parse(&row.text("channel")?, "channel").map_err(corrupt)?,
+        external_ref: row.text("external_ref")?,
+        customer: Customer {
+            name: row.text("customer_name")?,
+            phone: row.text("customer_phone")?,
+            address: row.text("customer_address")?,
+            location: LatLon::new(row.real("lat")?, row.real("lon")?, "customer")
+                .map_err(corrupt)?,
+        },
+        region: Region::parse(&row.text("region")?, "region").map_err(corrupt)?,
+        created_by: row.int("principal_id")?,
+        created_at: timestamp(row.int("created_at")?)?,
+        promised_date: date(&row.text("promised_date")?)?,
+        lines: Vec::new(),
+    })
+}
+
+/// An order line row: `(order_id, line)`.
+pub fn order_line(row: &impl Columns) -> Result<(i64, OrderLine), StoreError> {
+    let site = |col: &str| -> Result<SiteId, StoreError> {
+        let v = row.opt_text(col)?;
+        SiteId::parse(v.as_deref().unwrap_or_default(), col).map_err(corrupt)
+    };
+    let fulfilment = match row.text("kind")?.as_str() {
+        "stock" => Fulfilment::Stock {
+            site: site("site")?,
+        },
+        "production" => Fulfilment::Production {
+            production_order: row.opt_int("production_order")?.ok_or_else(|| {
+                StoreError::Backend("production line without production order".into())
+            })?,
+            factory: site("factory")?,
+        },
+        other => return Err(StoreError::Backend(format!("unknown line kind {other:?}"))),
+    };
+    Ok((
+        row.int("order_id")?,
+        OrderLine {
+            sku: Sku::parse(&row.text("sku")?, "sku").map_err(corrupt)?,
+            qty: quantity(row.int("qty")?)?,
+            fulfilment,
+        },
+    ))
+}
+
+/// A production order row.
+pub fn production_order(row: &impl Columns) -> Result<ProductionOrder, StoreError> {
+    let site = |col: &str| -> Result<SiteId, StoreError> {
+        SiteId::parse(&row.text(col)?, col).map_err(corrupt)
+    };
+    Ok(ProductionOrder {
+        id: row.int("id")?,
+        order_id: row.int("order_id")?,
+        sku: Sku::parse(&row.text("sku")?, "sku").map_err(corrupt)?,
+        qty: quantity(row.int("qty")?)?,
+        factory: site("factory")?,
+        destination: site("destination")?,
+        region: Region::parse(&row.text("region")?, "region").map_err(corrupt)?,
+        status: ProductionStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+        ready_date: date(&row.text("ready_date")?)?,
+        created_at: timestamp(row.int("created_at")?)?,
+    })
+}
+
+/// Implements [`Columns`] for a backend's row wrapper `$wrapper(&Row)` through its generic
+/// column reader `$get(row, col) -> Result<T, StoreError>`.
+#[macro_export]
+macro_rules! columns_through {
+    ($wrapper:ident, $get:path) => {
+        impl $crate::rows::Columns for $wrapper<'_> {
+            fn text(&self, col: &str) -> Result<String, $crate::StoreError> {
+                $get(self.0, col)
+            }
+            fn opt_text(&self, col: &str) -> Result<Option<String>, $crate::StoreError> {
+                $get(self.0, col)
+            }
+            fn int(&self, col: &str) -> Result<i64, $crate::StoreError> {
+                $get(self.0, col)
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>, $crate::StoreError> {
+                $get(self.0, col)
+            }
+            fn real(&self, col: &str) -> Result<f64, $crate::StoreError> {
+                $get(self.0, col)
+            }
+        }
+    };
+}
