@@ -7,16 +7,22 @@ use rendan_domain::order::{DuplicateReference, IllegalTransition};
 use rendan_domain::stock::StockError;
 use rendan_store::StoreError;
 
-/// SQLSTATEs that mean "another transaction got there first; run again": serialization
-/// failure, deadlock, and a unique violation (the winner's key or reference now exists, and
-/// the retry reads it and answers as a replay or a conflict).
-const RETRYABLE: &[&str] = &["40001", "40P01", "23505"];
+/// SQLSTATE of a unique violation: another transaction got there first, and a rerun reads
+/// the winner's key or reference and answers as a replay or a conflict.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// SQLSTATEs after which the whole transaction is gone and must run again from the start:
+/// serialization failure and deadlock.
+const ABORTED: &[&str] = &["40001", "40P01"];
 
 /// Why a transaction body stopped.
 #[derive(Debug)]
 pub(crate) enum Fail {
-    /// Lost a race with another transaction: roll back and run the body again.
+    /// Lost a race on a unique constraint: roll back this body's writes and run it again.
     Retry(String),
+    /// The database gave up the whole transaction (deadlock, serialization failure): roll it
+    /// back and run it again from the start.
+    Abort(String),
     /// The answer to give the caller.
     Store(StoreError),
 }
@@ -24,9 +30,14 @@ pub(crate) enum Fail {
 impl From<sqlx::Error> for Fail {
     fn from(e: sqlx::Error) -> Self {
         if let Some(db) = e.as_database_error()
-            && db.code().is_some_and(|c| RETRYABLE.contains(&c.as_ref()))
+            && let Some(code) = db.code()
         {
-            return Fail::Retry(db.to_string());
+            if code == UNIQUE_VIOLATION {
+                return Fail::Retry(db.to_string());
+            }
+            if ABORTED.contains(&code.as_ref()) {
+                return Fail::Abort(db.to_string());
+            }
         }
         Fail::Store(backend(e))
     }
@@ -37,7 +48,7 @@ impl Fail {
     pub(crate) fn into_store(self) -> StoreError {
         match self {
             Fail::Store(e) => e,
-            Fail::Retry(why) => StoreError::Backend(why),
+            Fail::Retry(why) | Fail::Abort(why) => StoreError::Backend(why),
         }
     }
 }

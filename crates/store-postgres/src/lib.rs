@@ -1,20 +1,24 @@
 //! The PostgreSQL backend of [`rendan_store::Store`]: one database shared by any number of
 //! `rendan serve` processes.
 //!
-//! Every write is one transaction on a pooled connection at READ COMMITTED. It locks what its
-//! decision rests on (`SELECT … FOR UPDATE` on the balance rows it reads, in (site, sku)
+//! Every write is a job of the process's writer (`writer`): jobs are committed in groups, each
+//! in a savepoint of one READ COMMITTED transaction, so a hot balance row is locked and the
+//! WAL flushed once per group rather than once per write. Reads use a pool. A job locks what
+//! its decision rests on (`SELECT … FOR UPDATE` on the balance rows it reads, in (site, sku)
 //! order), asks `rendan-domain` to decide, and writes. Races between processes are settled by
-//! the database: a lost race (a unique violation on an idempotency key or a channel's
-//! reference, a deadlock, a serialization failure) rolls the transaction back and runs it again
-//! from the start, and the rerun reads the winner's row and answers as a replay or a conflict.
-//! A commit returns once PostgreSQL has flushed its WAL (`synchronous_commit` left on), so an
-//! acknowledged write survives a crash of either side. The SQL here only stores, locks and
-//! fetches; it mirrors `rendan-store-sqlite` statement for statement where it can.
+//! the database: a unique violation on an idempotency key or a channel's reference rolls the
+//! job back to its savepoint and runs it again, and the rerun reads the winner's row and
+//! answers as a replay or a conflict; a deadlock or serialization failure runs the group's
+//! jobs again, each alone. A commit returns once PostgreSQL has flushed its WAL
+//! (`synchronous_commit` left on), so an acknowledged write survives a crash of either side.
+//! The SQL here only stores, locks and fetches; it mirrors `rendan-store-sqlite` statement for
+//! statement where it can.
 
 mod error;
 mod reads;
 mod rows;
 pub mod scratch;
+mod writer;
 mod writes;
 
 use async_trait::async_trait;
@@ -30,14 +34,14 @@ use rendan_store::{
     Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionOrder,
     ProductionQuery, StockQuery, StockRow, Store, StoreError, TokenInfo,
 };
+use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How often a transaction that keeps losing races is run before giving up.
+/// How often a job that keeps losing races is run before giving up.
 const MAX_ATTEMPTS: usize = 50;
 
 /// Pooled connections per process unless the caller says otherwise.
@@ -46,7 +50,10 @@ pub const DEFAULT_CONNECTIONS: u32 = 16;
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PgStore {
+    /// Reads.
     pool: PgPool,
+    /// Every write.
+    writer: writer::Writer,
 }
 
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
@@ -70,48 +77,25 @@ impl PgStore {
             .max_connections(connections.max(1))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(backend)?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let writer = writer::Writer::start(opts, writer::WRITERS).await?;
+        Ok(Self { pool, writer })
     }
 
-    /// Runs `body` in a transaction of its own, again from the start each time it loses a
-    /// race, and commits.
+    /// Runs `body` in the writer's next group (see [`writer`]) and answers once it is
+    /// committed; `body` runs again from its savepoint each time it loses a race.
     async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
     where
-        T: Send,
-        F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T, Fail>> + Send + Sync,
+        T: Send + 'static,
+        F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, Fail>> + Send + 'static,
     {
-        let mut last = String::new();
-        for _ in 0..MAX_ATTEMPTS {
-            let mut conn = self.pool.acquire().await.map_err(backend)?;
-            let mut tx = conn.begin().await.map_err(backend)?;
-            let outcome = match body(&mut tx).await {
-                Ok(v) => tx.commit().await.map(|()| v).map_err(Fail::from),
-                Err(e) => {
-                    // A failed rollback leaves nothing behind: the connection is closed.
-                    let _ = tx.rollback().await;
-                    Err(e)
-                }
-            };
-            match outcome {
-                Ok(v) => return Ok(v),
-                Err(Fail::Store(e)) => return Err(e),
-                Err(Fail::Retry(why)) => {
-                    tracing::debug!(%why, "transaction lost a race; running it again");
-                    last = why;
-                    tokio::task::yield_now().await;
-                }
-            }
-        }
-        Err(StoreError::Backend(format!(
-            "gave up after {MAX_ATTEMPTS} attempts lost races: {last}"
-        )))
+        self.writer.write(body).await
     }
 
     /// A pooled connection for a read.
@@ -132,7 +116,7 @@ impl Store for PgStore {
     }
 
     async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
-        self.write(|conn| Box::pin(writes::place_order(conn, cmd.clone())))
+        self.write(move |conn| Box::pin(writes::place_order(conn, cmd.clone())))
             .await
     }
 
@@ -226,12 +210,12 @@ impl Store for PgStore {
         token: NewTokenRecord,
         idem: Option<Idem>,
     ) -> Result<Outcome<TokenInfo>, StoreError> {
-        self.write(|conn| Box::pin(writes::create_token(conn, token.clone(), idem.clone())))
+        self.write(move |conn| Box::pin(writes::create_token(conn, token.clone(), idem.clone())))
             .await
     }
 
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError> {
-        self.write(|conn| Box::pin(writes::revoke_token(conn, id, now)))
+        self.write(move |conn| Box::pin(writes::revoke_token(conn, id, now)))
             .await
     }
 

@@ -1,5 +1,6 @@
-//! Write transactions. Each function runs inside one transaction of its own; an `Err` rolls
-//! back everything it did, and a lost race ([`Fail::Retry`]) runs it again from the start.
+//! Writes. Each function runs inside a savepoint of the writer's transaction (see
+//! `crate::writer`); an `Err` rolls back everything it did, and a lost race ([`Fail::Retry`])
+//! runs it again from the start.
 
 use crate::error::Fail;
 use crate::reads;
