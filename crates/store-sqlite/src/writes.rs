@@ -165,33 +165,34 @@ pub(crate) async fn place_order(
     conn: &mut SqliteConnection,
     cmd: PlaceOrder,
 ) -> Result<Placed, StoreError> {
-    let existing = sqlx::query(
-        "SELECT id, request_hash FROM orders WHERE principal_id = ? AND idempotency_key = ?",
+    // The key and the reference in one statement: each statement is a hand-off to sqlx's
+    // SQLite worker thread, and this runs for every order (two indexed lookups, the key first).
+    let seen = sqlx::query(
+        "SELECT id, request_hash, 1 AS same_key FROM orders WHERE principal_id = ?1 AND idempotency_key = ?2 \
+         UNION ALL \
+         SELECT id, request_hash, 0 AS same_key FROM orders WHERE principal_id = ?1 AND channel = ?3 AND external_ref = ?4 \
+         ORDER BY same_key DESC, id LIMIT 1",
     )
     .bind(cmd.idem.principal)
     .bind(&cmd.idem.key)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if let Some(row) = existing {
-        let id: i64 = get(&row, "id")?;
-        let hash: Vec<u8> = get(&row, "request_hash")?;
-        judge(&hash, &cmd.idem.fingerprint).map_err(|_| StoreError::IdempotencyMismatch)?;
-        let order = reads::order(conn, id)
-            .await?
-            .ok_or_else(|| StoreError::Backend(format!("order {id} vanished")))?;
-        return Ok(Placed::Replayed(order));
-    }
-    let same_ref = sqlx::query(
-        "SELECT id FROM orders WHERE principal_id = ? AND channel = ? AND external_ref = ? LIMIT 1",
-    )
-    .bind(cmd.idem.principal)
     .bind(cmd.order.channel.as_str())
     .bind(&cmd.order.external_ref)
     .fetch_optional(&mut *conn)
     .await
     .map_err(backend)?;
-    let existing = same_ref.map(|r| get::<i64>(&r, "id")).transpose()?;
+    let mut existing = None;
+    if let Some(row) = seen {
+        let id: i64 = get(&row, "id")?;
+        if get::<i64>(&row, "same_key")? == 1 {
+            let hash: Vec<u8> = get(&row, "request_hash")?;
+            judge(&hash, &cmd.idem.fingerprint).map_err(|_| StoreError::IdempotencyMismatch)?;
+            let order = reads::order(conn, id)
+                .await?
+                .ok_or_else(|| StoreError::Backend(format!("order {id} vanished")))?;
+            return Ok(Placed::Replayed(order));
+        }
+        existing = Some(id);
+    }
     check_reference(&cmd.order, existing)?;
 
     // Every balance a line may draw on is read in this transaction (the single writer
