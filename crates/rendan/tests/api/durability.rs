@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const TOKEN: &str = "rdn_durability_test_admin_token";
-const SKU: &str = "TV-QLED-65";
+pub const TOKEN: &str = "rdn_durability_test_admin_token";
+pub const SKU: &str = "TV-QLED-65";
 
 /// Starts `rendan serve` on a random port over `db` and returns the child and its base URL.
 pub fn start(db: &Database) -> (Child, String) {
@@ -107,32 +107,12 @@ async fn acknowledged_orders_survive_sigkill() {
     assert!(acked.len() >= 400);
 
     let (mut child, base) = start(&db);
-    let mut stock_lines = 0;
-    for o in &acked {
-        let id = o["id"].as_i64().expect("id");
-        let res = client
-            .get(format!("{base}/api/v1/orders/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(res.status(), 200, "acknowledged order {id} was lost");
-        let stored: Value = res.json().await.expect("json");
-        assert_eq!(stored["lines"], o["lines"], "order {id} changed");
-        if o["lines"][0]["fulfilment"]["kind"] == "stock" {
-            stock_lines += 1;
-        }
-    }
-    let rows: Value = client
-        .get(format!("{base}/api/v1/stock?site=wh-varese&sku={SKU}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("stock")
-        .json()
-        .await
-        .expect("json");
-    let reserved = rows[0]["reserved"].as_i64().expect("reserved");
+    assert_acknowledged_kept(&client, &base, &acked).await;
+    let stock_lines = acked
+        .iter()
+        .filter(|o| o["lines"][0]["fulfilment"]["kind"] == "stock")
+        .count() as i64;
+    let reserved = reserved(&client, &base).await;
     // Orders committed in the instant before the kill may have lost only their answer, so the
     // store may hold more reservations than acknowledgements, never fewer.
     assert!(
@@ -143,6 +123,42 @@ async fn acknowledged_orders_survive_sigkill() {
     child.kill().expect("stop");
     child.wait().expect("reap");
 
+    assert_ledger_consistent(&db);
+}
+
+/// Reads each acknowledged order back from the server at `base`: it must be there, with the
+/// lines it was acknowledged with.
+pub async fn assert_acknowledged_kept(client: &reqwest::Client, base: &str, acked: &[Value]) {
+    for o in acked {
+        let id = o["id"].as_i64().expect("id");
+        let res = client
+            .get(format!("{base}/api/v1/orders/{id}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200, "acknowledged order {id} was lost");
+        let stored: Value = res.json().await.expect("json");
+        assert_eq!(stored["lines"], o["lines"], "order {id} changed");
+    }
+}
+
+/// Units of [`SKU`] reserved at wh-varese, as the server at `base` reports them.
+pub async fn reserved(client: &reqwest::Client, base: &str) -> i64 {
+    let rows: Value = client
+        .get(format!("{base}/api/v1/stock?site=wh-varese&sku={SKU}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("stock")
+        .json()
+        .await
+        .expect("json");
+    rows[0]["reserved"].as_i64().expect("reserved")
+}
+
+/// `rendan check-ledger` over `db` finds every balance equal to its journal's replay.
+pub fn assert_ledger_consistent(db: &Database) {
     let status = Command::new(env!("CARGO_BIN_EXE_rendan"))
         .arg("check-ledger")
         .args(db.args())

@@ -4,17 +4,16 @@
 //! either process.
 
 use crate::database::Database;
-use crate::durability::start;
+use crate::durability::{
+    SKU, TOKEN, assert_acknowledged_kept, assert_ledger_consistent, reserved, start,
+};
 use crate::helpers::{VARESE, order};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const TOKEN: &str = "rdn_durability_test_admin_token";
-const SKU: &str = "TV-QLED-65";
 const STOCK: i64 = 150;
 
 async fn post(client: &reqwest::Client, base: &str, token: &str, key: &str) -> Option<Value> {
@@ -119,20 +118,7 @@ async fn two_processes_on_one_database_behave_as_one() {
     let acked = acked.lock().expect("acked").clone();
 
     let (mut a, base) = start(&db);
-    let mut stored = HashMap::new();
-    for o in &acked {
-        let id = o["id"].as_i64().expect("id");
-        let res = client
-            .get(format!("{base}/api/v1/orders/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(res.status(), 200, "acknowledged order {id} was lost");
-        let got: Value = res.json().await.expect("json");
-        assert_eq!(got["lines"], o["lines"], "order {id} changed");
-        stored.insert(id, got);
-    }
+    assert_acknowledged_kept(&client, &base, &acked).await;
     let all: Value = client
         .get(format!("{base}/api/v1/orders?limit=500"))
         .bearer_auth(TOKEN)
@@ -153,27 +139,11 @@ async fn two_processes_on_one_database_behave_as_one() {
         .iter()
         .filter(|o| o["lines"][0]["fulfilment"]["kind"] == "stock")
         .count() as i64;
-    let rows: Value = client
-        .get(format!("{base}/api/v1/stock?site=wh-varese&sku={SKU}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("stock")
-        .json()
-        .await
-        .expect("json");
-    let reserved = rows[0]["reserved"].as_i64().expect("reserved");
+    let reserved = reserved(&client, &base).await;
     assert_eq!(reserved, from_stock, "reservations match the stored orders");
     assert!(reserved <= STOCK, "oversold: {reserved} > {STOCK}");
     assert!(items.len() > STOCK as usize, "the load outran the stock");
     a.kill().expect("stop");
     a.wait().expect("reap");
-    let status = Command::new(env!("CARGO_BIN_EXE_rendan"))
-        .arg("check-ledger")
-        .args(db.args())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("check-ledger");
-    assert!(status.success(), "ledger inconsistent");
+    assert_ledger_consistent(&db);
 }
