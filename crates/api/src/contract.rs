@@ -290,6 +290,19 @@ pub fn production_status() -> RefOr<Schema> {
     )
 }
 
+/// Why an order was given a promise.
+pub fn promise_reason() -> RefOr<Schema> {
+    one_of(["accepted", "replanned"], "Why the promise was given")
+}
+
+/// A product category, whose daily capacity a factory declares.
+pub fn category() -> RefOr<Schema> {
+    one_of(
+        rendan_domain::catalogue::Category::ALL.map(|c| c.as_str()),
+        "Product category",
+    )
+}
+
 /// The roles a token may have.
 pub const ROLES: [&str; 3] = ["admin", "planner", "channel"];
 

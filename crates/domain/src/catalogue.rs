@@ -50,6 +50,15 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category.
+    pub const ALL: [Category; 5] = [
+        Category::Refrigerator,
+        Category::WashingMachine,
+        Category::AirConditioner,
+        Category::WaterHeater,
+        Category::Television,
+    ];
+
     /// The wire name.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -6,20 +6,28 @@
 //!    the order's region and it is where make-to-order goods are sent.
 //! 2. A line is reserved from the first serving warehouse (nearest first) with enough free
 //!    stock for the whole line (lines are never split).
-//! 3. Otherwise it becomes a production order at the factory, among those that make the SKU,
-//!    with the fewest days of lead time plus transfer to the serving warehouse
-//!    (ties: shorter distance, then factory id), destined for the serving warehouse.
-//! 4. [`promise_date`] is the latest line's ready date plus its transfer time plus the
-//!    delivery lead time.
+//! 3. Otherwise it becomes a production order at one of the factories that make the SKU,
+//!    destined for the serving warehouse. Each factory makes at most its daily capacity of the
+//!    product's category ([`crate::schedule`]): a production order takes, in promise order, what
+//!    the orders before it left free, from its earliest day (today at the factory plus the
+//!    maker's lead time) on. The line goes to the factory whose goods would *arrive* first
+//!    (the day its last unit is finished plus the transfer to the warehouse); ties go to the
+//!    fewest lead + transfer days, then the shorter distance, then the factory id.
+//! 4. The promise ([`promise_date`]) is the day the last line is in the serving warehouse
+//!    (today for stock, a production order's finish day plus its transfer) plus the delivery
+//!    lead time, counted in the serving warehouse's local dates.
+//! 5. Lines of one order, and orders decided one after another against the same
+//!    [`Snapshot`], see what earlier ones reserved and which capacity they took ([`allocate`]).
+//! 6. When production finishes early or late, [`repromise`] computes the order's new promise
+//!    from where each of its production orders stands.
 //!
-//! 5. Lines of one order that share a SKU are decided in order, each seeing the units the
-//!    earlier ones took ([`allocate`]).
-//!
-//! Storage backends read the balances [`OrderOptions::stock_keys`] names and call
-//! [`allocate`] inside their transaction; they never decide.
+//! Storage backends read the balances [`OrderOptions::stock_keys`] names and the capacity
+//! [`OrderOptions::queues`] names into a [`Snapshot`] inside their transaction and call
+//! [`allocate`]; they never decide.
 
-use crate::catalogue::Sku;
+use crate::catalogue::{Category, Sku};
 use crate::order::{NewOrder, OrderStatus};
+use crate::schedule::{self, Booked};
 use crate::stock::{Balance, MovementKind, StockError};
 use crate::topology::Topology;
 use crate::{Invalid, Invalids, NodeId, Region, SiteId, SiteKind};
@@ -57,19 +65,32 @@ impl PromiseRules {
     }
 }
 
-/// The make-to-order fallback for one line.
+/// One factory that may make a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductionOption {
-    /// The chosen factory.
+    /// The factory.
     pub factory: SiteId,
-    /// The factory node's time zone: its ready date is a local date there.
+    /// The factory node's time zone: its days are local dates there.
     pub zone: TimeZone,
     /// Where the goods go: the order's serving warehouse.
     pub destination: SiteId,
+    /// The product's category, whose capacity the line takes.
+    pub category: Category,
     /// Production lead time.
     pub lead_days: u32,
     /// Factory to warehouse.
     pub transfer_days: u32,
+    /// Units of the category the factory finishes a day; `None` when no limit is declared.
+    pub per_day: Option<u32>,
+}
+
+impl ProductionOption {
+    /// The first day this factory may finish a unit of an order accepted at `now`.
+    pub fn earliest(&self, now: Timestamp) -> Date {
+        now.to_zoned(self.zone.clone())
+            .date()
+            .saturating_add(i64::from(self.lead_days).days())
+    }
 }
 
 /// Everything needed to decide one line, computed before any stock is read.
@@ -81,8 +102,9 @@ pub struct LineOptions {
     pub qty: u32,
     /// Warehouses that may serve it, nearest first.
     pub warehouses: Vec<SiteId>,
-    /// What happens if none has the stock.
-    pub production: ProductionOption,
+    /// Factories that may make it when no warehouse has the stock (never empty), fewest lead +
+    /// transfer days first (then shorter distance, then id).
+    pub production: Vec<ProductionOption>,
 }
 
 /// The decision for one line.
@@ -94,24 +116,13 @@ pub enum LineChoice {
     Production(ProductionOption),
 }
 
-impl LineChoice {
-    /// Days until the line is in the serving warehouse.
-    pub fn days_to_warehouse(&self) -> u32 {
-        match self {
-            LineChoice::Stock(_) => 0,
-            LineChoice::Production(p) => p.lead_days + p.transfer_days,
-        }
-    }
-}
-
 impl LineOptions {
-    /// Rule 2 and 3: the first warehouse whose `available` covers the line, else production.
-    pub fn choose(&self, mut available: impl FnMut(&SiteId) -> i64) -> LineChoice {
+    /// Rule 2: the first warehouse whose `available` covers the line.
+    pub fn stock_from(&self, mut available: impl FnMut(&SiteId) -> i64) -> Option<SiteId> {
         self.warehouses
             .iter()
             .find(|w| available(w) >= i64::from(self.qty))
-            .map(|w| LineChoice::Stock(w.clone()))
-            .unwrap_or_else(|| LineChoice::Production(self.production.clone()))
+            .cloned()
     }
 }
 
@@ -125,6 +136,9 @@ pub struct OrderOptions {
     /// One entry per line, in order.
     pub lines: Vec<LineOptions>,
 }
+
+/// One factory's capacity for one category: the unit of capacity planning, and of locking.
+pub type Queue = (SiteId, Category);
 
 impl OrderOptions {
     /// The (warehouse, SKU) balances [`allocate`] needs, each once, in line order.
@@ -140,6 +154,27 @@ impl OrderOptions {
         }
         keys
     }
+
+    /// The capacity queues [`allocate`] may plan on for an order accepted at `now`, each
+    /// once, with the first day it may book there; factories without a declared limit need
+    /// no reading.
+    pub fn queues(&self, now: Timestamp) -> Vec<(Queue, Date)> {
+        let mut out: Vec<(Queue, Date)> = Vec::new();
+        for p in self.lines.iter().flat_map(|l| &l.production) {
+            if p.per_day.is_none() {
+                continue;
+            }
+            let from = p.earliest(now);
+            match out
+                .iter_mut()
+                .find(|(q, _)| q.0 == p.factory && q.1 == p.category)
+            {
+                Some((_, d)) => *d = (*d).min(from),
+                None => out.push(((p.factory.clone(), p.category), from)),
+            }
+        }
+        out
+    }
 }
 
 fn zone_of(topology: &Topology, node: &NodeId) -> TimeZone {
@@ -149,8 +184,16 @@ fn zone_of(topology: &Topology, node: &NodeId) -> TimeZone {
         .map_or(TimeZone::UTC, |n| n.zone.clone())
 }
 
+/// The time zone of a site's node: its local dates.
+pub fn site_zone(topology: &Topology, site: &SiteId) -> TimeZone {
+    topology
+        .site(site)
+        .map_or(TimeZone::UTC, |s| zone_of(topology, &s.node))
+}
+
 /// Rules 1 and 3: the candidates for every line of `order`. Fails, naming every field at
-/// fault, when SKUs are unknown or no warehouse serves the customer's location.
+/// fault, when SKUs are unknown, no factory can make one, or no warehouse serves the
+/// customer's location.
 pub fn options(
     topology: &Topology,
     rules: &PromiseRules,
@@ -179,34 +222,45 @@ pub fn options(
                     format!("unknown SKU {}", line.sku),
                 )
             })?;
-            let production = product
+            let mut makers: Vec<(u32, f64, ProductionOption)> = product
                 .makers
                 .iter()
                 .filter_map(|m| {
                     let factory = topology.site(&m.factory)?;
+                    let per_day = topology.capacities().per_day(&m.factory, product.category);
+                    if per_day == Some(0) {
+                        return None;
+                    }
                     let km = factory.location.distance_km(&home.location);
-                    Some((m.lead_days + rules.transfer_days(km), km, m, factory))
+                    let transfer_days = rules.transfer_days(km);
+                    let option = ProductionOption {
+                        factory: m.factory.clone(),
+                        zone: zone_of(topology, &factory.node),
+                        destination: home.id.clone(),
+                        category: product.category,
+                        lead_days: m.lead_days,
+                        transfer_days,
+                        per_day,
+                    };
+                    Some((m.lead_days + transfer_days, km, option))
                 })
-                .min_by(|a, b| {
-                    a.0.cmp(&b.0)
-                        .then(a.1.total_cmp(&b.1))
-                        .then_with(|| a.2.factory.cmp(&b.2.factory))
-                })
-                .map(|(total, _, m, factory)| ProductionOption {
-                    factory: m.factory.clone(),
-                    zone: zone_of(topology, &factory.node),
-                    destination: home.id.clone(),
-                    lead_days: m.lead_days,
-                    transfer_days: total - m.lead_days,
-                })
-                .ok_or_else(|| {
-                    Invalid::new(format!("lines[{i}].sku"), "no factory makes this SKU")
-                })?;
+                .collect();
+            makers.sort_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.total_cmp(&b.1))
+                    .then_with(|| a.2.factory.cmp(&b.2.factory))
+            });
+            if makers.is_empty() {
+                return Err(Invalid::new(
+                    format!("lines[{i}].sku"),
+                    "no factory can make this SKU",
+                ));
+            }
             Ok::<_, Invalid>(LineOptions {
                 sku: line.sku.clone(),
                 qty: line.qty,
                 warehouses: warehouses.clone(),
-                production,
+                production: makers.into_iter().map(|m| m.2).collect(),
             })
         })
         .partition(Result::is_ok);
@@ -223,6 +277,28 @@ pub fn options(
     })
 }
 
+/// What a decision rests on, as read in the caller's transaction: the balances named by
+/// [`OrderOptions::stock_keys`] (a missing key is an empty balance) and the capacity already
+/// booked on the queues named by [`OrderOptions::queues`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Balances per (warehouse, SKU).
+    pub balances: HashMap<(SiteId, Sku), Balance>,
+    /// Units booked per factory, category and day.
+    pub booked: Booked,
+}
+
+/// Where the capacity for one production line was planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The first day it could be finished (acceptance plus lead time, factory-local).
+    pub earliest: Date,
+    /// The day its last unit is finished (factory-local): the production order's ready date.
+    pub finish: Date,
+    /// Units taken per day, in day order (empty when the factory declares no limit).
+    pub days: Vec<(Date, u32)>,
+}
+
 /// One line as [`allocate`] decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllocatedLine {
@@ -230,8 +306,8 @@ pub struct AllocatedLine {
     pub choice: LineChoice,
     /// For a stock line: the warehouse's balance before this line's reservation.
     pub prior: Option<Balance>,
-    /// For a production line: the date the factory is to finish it.
-    pub ready: Option<Date>,
+    /// For a production line: its place in the factory's schedule.
+    pub planned: Option<Planned>,
 }
 
 /// A whole order decided: its lines, its initial state and its promise.
@@ -241,71 +317,205 @@ pub struct Allocation {
     pub lines: Vec<AllocatedLine>,
     /// The state the order enters.
     pub status: OrderStatus,
+    /// The local date of acceptance at the serving warehouse.
+    pub accepted_on: Date,
     /// The date promised to the customer.
     pub promised: Date,
 }
 
-/// Rules 2 to 5 for a whole order accepted at `now`: decides each line against `balances`
-/// (as read in the caller's transaction, keyed by [`OrderOptions::stock_keys`]; a missing key
-/// is an empty balance), letting later lines of one SKU see what earlier lines reserved.
-/// Dates are local: the promise counts from today at the serving warehouse's node, a ready
-/// date from today at the factory's node.
+/// Why an order cannot be decided.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllocateError {
+    /// The ledger refused a reservation.
+    #[error(transparent)]
+    Stock(#[from] StockError),
+    /// No factory that makes a line has any capacity for it.
+    #[error("line {line}: no factory has capacity to make it")]
+    NoCapacity {
+        /// The line's index.
+        line: usize,
+    },
+}
+
+/// What [`allocate`] changed in a snapshot, to be put back when the order fails.
+enum Change {
+    /// A balance and its value before.
+    Balance((SiteId, Sku), Option<Balance>),
+    /// Units taken per day on a queue.
+    Booked(Queue, Vec<(Date, u32)>),
+}
+
+/// Rules 2 to 5 for a whole order accepted at `now`: decides each line against `snapshot`
+/// and leaves in it what the order reserved and booked, so the next order decided against
+/// the same snapshot sees it; on an error the snapshot is as it was. Dates are local: the
+/// promise counts from today at the serving warehouse's node, a factory's days from today at
+/// the factory's node.
 pub fn allocate(
     options: &OrderOptions,
     rules: &PromiseRules,
     now: Timestamp,
-    balances: &HashMap<(SiteId, Sku), Balance>,
-) -> Result<Allocation, StockError> {
+    snapshot: &mut Snapshot,
+) -> Result<Allocation, AllocateError> {
+    let mut undo = Vec::new();
+    let decided = decide(options, rules, now, snapshot, &mut undo);
+    if decided.is_err() {
+        for change in undo.into_iter().rev() {
+            match change {
+                Change::Balance(k, Some(b)) => {
+                    snapshot.balances.insert(k, b);
+                }
+                Change::Balance(k, None) => {
+                    snapshot.balances.remove(&k);
+                }
+                Change::Booked((factory, category), days) => {
+                    for (day, units) in days {
+                        let key = (factory.clone(), category, day);
+                        if let Some(used) = snapshot.booked.get_mut(&key) {
+                            *used = used.saturating_sub(units);
+                            if *used == 0 {
+                                snapshot.booked.remove(&key);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    decided
+}
+
+fn decide(
+    options: &OrderOptions,
+    rules: &PromiseRules,
+    now: Timestamp,
+    snapshot: &mut Snapshot,
+    undo: &mut Vec<Change>,
+) -> Result<Allocation, AllocateError> {
     let today = now.to_zoned(options.zone.clone()).date();
-    let mut seen = balances.clone();
     let mut lines = Vec::with_capacity(options.lines.len());
-    for line in &options.lines {
-        let choice = line.choose(|site| {
-            seen.get(&(site.clone(), line.sku.clone()))
+    let mut arrivals = Vec::new();
+    for (i, line) in options.lines.iter().enumerate() {
+        let site = line.stock_from(|site| {
+            snapshot
+                .balances
+                .get(&(site.clone(), line.sku.clone()))
                 .map_or(0, Balance::available)
         });
-        let (prior, ready) = match &choice {
-            LineChoice::Stock(site) => {
-                let key = (site.clone(), line.sku.clone());
-                let before = seen.get(&key).copied().unwrap_or_default();
-                seen.insert(
-                    key,
-                    before.apply(MovementKind::Reserve, i64::from(line.qty))?,
-                );
-                (Some(before), None)
-            }
-            LineChoice::Production(p) => {
-                let factory_today = now.to_zoned(p.zone.clone()).date();
-                (
-                    None,
-                    Some(factory_today.saturating_add(i64::from(p.lead_days).days())),
-                )
-            }
+        if let Some(site) = site {
+            let key = (site.clone(), line.sku.clone());
+            let before = snapshot.balances.get(&key).copied();
+            let after = before
+                .unwrap_or_default()
+                .apply(MovementKind::Reserve, i64::from(line.qty))?;
+            undo.push(Change::Balance(key.clone(), before));
+            snapshot.balances.insert(key, after);
+            lines.push(AllocatedLine {
+                choice: LineChoice::Stock(site),
+                prior: Some(before.unwrap_or_default()),
+                planned: None,
+            });
+            continue;
+        }
+        // Rule 3: the factory whose goods arrive first, given what is booked there; the
+        // candidates come sorted by the tie-breaks, and `min_by_key` keeps the first minimum.
+        let best = line
+            .production
+            .iter()
+            .filter_map(|p| {
+                let earliest = p.earliest(now);
+                let finish = schedule::finish_day(
+                    p.per_day,
+                    &snapshot.booked,
+                    &p.factory,
+                    p.category,
+                    line.qty,
+                    earliest,
+                )?;
+                let arrival = finish.saturating_add(i64::from(p.transfer_days).days());
+                Some((arrival, p, earliest))
+            })
+            .min_by_key(|(arrival, ..)| *arrival);
+        let Some((arrival, p, earliest)) = best else {
+            return Err(AllocateError::NoCapacity { line: i });
         };
+        let days = schedule::book(
+            p.per_day,
+            &mut snapshot.booked,
+            &p.factory,
+            p.category,
+            line.qty,
+            earliest,
+        )
+        .ok_or(AllocateError::NoCapacity { line: i })?;
+        undo.push(Change::Booked(
+            (p.factory.clone(), p.category),
+            days.clone(),
+        ));
+        let finish = days.last().map_or(earliest, |d| d.0);
+        arrivals.push(arrival);
         lines.push(AllocatedLine {
-            choice,
-            prior,
-            ready,
+            choice: LineChoice::Production(p.clone()),
+            prior: None,
+            planned: Some(Planned {
+                earliest,
+                finish,
+                days,
+            }),
         });
     }
-    let choices: Vec<LineChoice> = lines.iter().map(|l| l.choice.clone()).collect();
-    let all_from_stock = choices.iter().all(|c| matches!(c, LineChoice::Stock(_)));
+    let all_from_stock = lines
+        .iter()
+        .all(|l| matches!(l.choice, LineChoice::Stock(_)));
     Ok(Allocation {
         lines,
         status: OrderStatus::initial(all_from_stock),
-        promised: promise_date(today, rules, &choices),
+        accepted_on: today,
+        promised: promise_date(today, rules, arrivals),
     })
 }
 
-/// Rule 4: the date promised to the customer, from the day the order is accepted.
-pub fn promise_date(today: Date, rules: &PromiseRules, choices: &[LineChoice]) -> Date {
-    let days = choices
-        .iter()
-        .map(LineChoice::days_to_warehouse)
-        .max()
-        .unwrap_or(0)
-        + rules.delivery_lead_days;
-    today.saturating_add(i64::from(days).days())
+/// Rule 4: the date promised to the customer, from the day the order is accepted and the
+/// days its production lines arrive at the serving warehouse.
+pub fn promise_date(
+    today: Date,
+    rules: &PromiseRules,
+    arrivals: impl IntoIterator<Item = Date>,
+) -> Date {
+    let ready = arrivals.into_iter().fold(today, Date::max);
+    ready.saturating_add(i64::from(rules.delivery_lead_days).days())
+}
+
+/// Where one production order of an order stands, for [`repromise`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Still to be made: planned to finish on `finish` (factory-local), then transferred.
+    Open {
+        /// Planned finish day.
+        finish: Date,
+        /// Days from the factory to the warehouse.
+        transfer_days: u32,
+    },
+    /// Made and received into the serving warehouse on `on` (the warehouse's local date).
+    Completed {
+        /// Day of receipt.
+        on: Date,
+    },
+    /// Cancelled: it no longer holds the order back.
+    Cancelled,
+}
+
+/// Rule 6: the promise of an order accepted on `accepted_on` (its stock lines are ready
+/// then) whose production orders stand as `productions` say.
+pub fn repromise(accepted_on: Date, rules: &PromiseRules, productions: &[Progress]) -> Date {
+    let arrivals = productions.iter().filter_map(|p| match *p {
+        Progress::Open {
+            finish,
+            transfer_days,
+        } => Some(finish.saturating_add(i64::from(transfer_days).days())),
+        Progress::Completed { on } => Some(on),
+        Progress::Cancelled => None,
+    });
+    promise_date(accepted_on, rules, arrivals)
 }
 
 #[cfg(test)]
@@ -388,35 +598,30 @@ mod tests {
         let line = &opts.lines[0];
         assert_eq!(line.warehouses[0].as_str(), "wh-near");
         // The far factory's 1 lead day is outweighed by ~15 transfer days.
-        assert_eq!(line.production.factory.as_str(), "fx-slow-near");
-        assert_eq!(line.production.destination.as_str(), "wh-near");
+        assert_eq!(line.production[0].factory.as_str(), "fx-slow-near");
+        assert_eq!(line.production[1].factory.as_str(), "fx-fast-far");
+        assert_eq!(line.production[0].destination.as_str(), "wh-near");
         let only_far = |s: &SiteId| if s.as_str() == "wh-far" { 5 } else { 1 };
-        assert_eq!(
-            line.choose(only_far),
-            LineChoice::Stock(line.warehouses[1].clone())
-        );
-        assert!(matches!(line.choose(|_| 1), LineChoice::Production(_)));
+        assert_eq!(line.stock_from(only_far), Some(line.warehouses[1].clone()));
+        assert_eq!(line.stock_from(|_| 1), None);
     }
 
     #[test]
     fn promise_is_latest_line_plus_delivery() {
         let rules = PromiseRules::default();
         let today = Date::constant(2026, 11, 21);
-        let prod = LineChoice::Production(ProductionOption {
-            factory: SiteId::parse("f", "").unwrap(),
-            zone: TimeZone::UTC,
-            destination: SiteId::parse("w", "").unwrap(),
-            lead_days: 7,
-            transfer_days: 2,
-        });
-        let stock = LineChoice::Stock(SiteId::parse("w", "").unwrap());
         assert_eq!(
-            promise_date(today, &rules, std::slice::from_ref(&stock)),
+            promise_date(today, &rules, []),
             Date::constant(2026, 11, 23)
         );
         assert_eq!(
-            promise_date(today, &rules, &[stock, prod]),
+            promise_date(today, &rules, [Date::constant(2026, 11, 30)]),
             Date::constant(2026, 12, 2)
+        );
+        // An arrival before today (a clock skew between zones) never promises the past.
+        assert_eq!(
+            promise_date(today, &rules, [Date::constant(2026, 11, 20)]),
+            Date::constant(2026, 11, 23)
         );
         assert_eq!(rules.transfer_days(0.0), 0);
         assert_eq!(rules.transfer_days(601.0), 2);
@@ -463,26 +668,29 @@ mod tests {
         );
         // 4 free near, 3 free far: the first line takes near, the second cannot (1 left) and
         // takes far, the third is made to order.
-        let balances = HashMap::from([
-            (
-                (near.clone(), sku.clone()),
-                Balance {
-                    on_hand: 5,
-                    reserved: 1,
-                },
-            ),
-            (
-                (far.clone(), sku.clone()),
-                Balance {
-                    on_hand: 3,
-                    reserved: 0,
-                },
-            ),
-        ]);
+        let mut snapshot = Snapshot {
+            balances: HashMap::from([
+                (
+                    (near.clone(), sku.clone()),
+                    Balance {
+                        on_hand: 5,
+                        reserved: 1,
+                    },
+                ),
+                (
+                    (far.clone(), sku.clone()),
+                    Balance {
+                        on_hand: 3,
+                        reserved: 0,
+                    },
+                ),
+            ]),
+            booked: Booked::new(),
+        };
         let today = Date::constant(2026, 11, 21);
         let morning: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
-        let a = allocate(&opts, &rules, morning, &balances).unwrap();
-        assert_eq!(a.lines[0].choice, LineChoice::Stock(near));
+        let a = allocate(&opts, &rules, morning, &mut snapshot).unwrap();
+        assert_eq!(a.lines[0].choice, LineChoice::Stock(near.clone()));
         assert_eq!(
             a.lines[0].prior,
             Some(Balance {
@@ -492,12 +700,18 @@ mod tests {
         );
         assert_eq!(a.lines[1].choice, LineChoice::Stock(far));
         assert!(matches!(a.lines[2].choice, LineChoice::Production(_)));
-        assert_eq!(a.lines[2].ready, Some(Date::constant(2026, 12, 1)));
+        let planned = a.lines[2].planned.clone().expect("a production line");
+        assert_eq!(planned.finish, Date::constant(2026, 12, 1));
         assert_eq!(a.status, OrderStatus::InProduction);
-        assert_eq!(
-            a.promised,
-            promise_date(today, &rules, &[a.lines[2].choice.clone()])
-        );
+        let LineChoice::Production(p) = &a.lines[2].choice else {
+            unreachable!()
+        };
+        let arrival = planned
+            .finish
+            .saturating_add(i64::from(p.transfer_days).days());
+        assert_eq!(a.promised, promise_date(today, &rules, [arrival]));
+        // The snapshot now holds what the order reserved.
+        assert_eq!(snapshot.balances[&(near, sku)].reserved, 4);
     }
 
     #[test]
@@ -507,8 +721,10 @@ mod tests {
         let opts = options(&t, &rules, &order(45.81, 8.81, "REF-1")).unwrap();
         // 23:30 UTC on 21 November is already 22 November in Rome (UTC+1).
         let late: Timestamp = "2026-11-21T23:30:00Z".parse().unwrap();
-        let a = allocate(&opts, &rules, late, &HashMap::new()).unwrap();
-        assert_eq!(a.lines[0].ready, Some(Date::constant(2026, 12, 2)));
+        let a = allocate(&opts, &rules, late, &mut Snapshot::default()).unwrap();
+        let planned = a.lines[0].planned.clone().expect("made to order");
+        assert_eq!(planned.finish, Date::constant(2026, 12, 2));
+        assert_eq!(a.accepted_on, Date::constant(2026, 11, 22));
         let LineChoice::Production(p) = &a.lines[0].choice else {
             panic!("no stock: made to order")
         };
@@ -516,6 +732,149 @@ mod tests {
         assert_eq!(
             a.promised,
             Date::constant(2026, 11, 22).saturating_add(days.days())
+        );
+    }
+
+    fn with_capacity(per_day: u32) -> Topology {
+        let mut caps = crate::schedule::Capacities::new();
+        caps.set(
+            SiteId::parse("fx-slow-near", "").unwrap(),
+            Category::Refrigerator,
+            per_day,
+        );
+        caps.set(
+            SiteId::parse("fx-fast-far", "").unwrap(),
+            Category::Refrigerator,
+            per_day,
+        );
+        topology().with_capacities(caps).unwrap()
+    }
+
+    fn big(qty: u32) -> NewOrder {
+        let c = RawCustomer {
+            name: "A",
+            phone: "1",
+            address: "x",
+            lat: 45.81,
+            lon: 8.81,
+        };
+        NewOrder::new("web", "r", c, &[("REF-1", i64::from(qty))]).unwrap()
+    }
+
+    #[test]
+    fn large_orders_spill_over_days_and_later_ones_queue_behind() {
+        let t = with_capacity(2_000);
+        let rules = PromiseRules::default();
+        let opts = options(&t, &rules, &big(10_000)).unwrap();
+        assert_eq!(
+            opts.queues("2026-11-21T10:00:00Z".parse().unwrap()).len(),
+            2
+        );
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let mut snapshot = Snapshot::default();
+        let promised: Vec<Date> = (0..3)
+            .map(|_| {
+                allocate(&opts, &rules, now, &mut snapshot)
+                    .unwrap()
+                    .promised
+            })
+            .collect();
+        // Near factory: earliest 1 December, 5 days per order at 2,000 a day, no transfer
+        // beyond a day; each order waits for the one before it.
+        assert!(
+            promised[0] < promised[1] && promised[1] < promised[2],
+            "{promised:?}"
+        );
+        let first = allocate(&opts, &rules, now, &mut Snapshot::default()).unwrap();
+        let planned = first.lines[0].planned.clone().unwrap();
+        assert_eq!(planned.days.len(), 5);
+        assert_eq!(planned.days.iter().map(|d| d.1).sum::<u32>(), 10_000);
+        assert_eq!(planned.finish, Date::constant(2026, 12, 5));
+    }
+
+    #[test]
+    fn a_full_queue_sends_the_line_to_the_factory_that_delivers_first() {
+        let t = with_capacity(100);
+        let rules = PromiseRules::default();
+        let opts = options(&t, &rules, &big(100)).unwrap();
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let near = SiteId::parse("fx-slow-near", "").unwrap();
+        let mut snapshot = Snapshot::default();
+        // The near factory is booked solid for a month from its earliest day.
+        let start = Date::constant(2026, 12, 1);
+        for d in 0..30 {
+            snapshot.booked.insert(
+                (
+                    near.clone(),
+                    Category::Refrigerator,
+                    start.saturating_add(d.days()),
+                ),
+                100,
+            );
+        }
+        let a = allocate(&opts, &rules, now, &mut snapshot).unwrap();
+        let LineChoice::Production(p) = &a.lines[0].choice else {
+            panic!("made to order")
+        };
+        assert_eq!(p.factory.as_str(), "fx-fast-far");
+    }
+
+    #[test]
+    fn a_failed_order_leaves_the_snapshot_as_it_was() {
+        let t = topology();
+        let rules = PromiseRules::default();
+        let c = RawCustomer {
+            name: "A",
+            phone: "1",
+            address: "x",
+            lat: 45.81,
+            lon: 8.81,
+        };
+        let order = NewOrder::new("web", "r", c, &[("REF-1", 1), ("REF-1", 1)]).unwrap();
+        let mut opts = options(&t, &rules, &order).unwrap();
+        // The second line has no factory left: the first line's reservation must go.
+        opts.lines[1].production.clear();
+        let near = SiteId::parse("wh-near", "").unwrap();
+        let sku = Sku::parse("REF-1", "").unwrap();
+        let mut snapshot = Snapshot::default();
+        snapshot.balances.insert(
+            (near, sku),
+            Balance {
+                on_hand: 1,
+                reserved: 0,
+            },
+        );
+        let before = snapshot.clone();
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        assert_eq!(
+            allocate(&opts, &rules, now, &mut snapshot),
+            Err(AllocateError::NoCapacity { line: 1 })
+        );
+        assert_eq!(snapshot, before);
+    }
+
+    #[test]
+    fn repromise_follows_the_latest_production_order() {
+        let rules = PromiseRules::default();
+        let accepted = Date::constant(2026, 11, 21);
+        let open = Progress::Open {
+            finish: Date::constant(2026, 12, 1),
+            transfer_days: 3,
+        };
+        assert_eq!(
+            repromise(accepted, &rules, &[open]),
+            Date::constant(2026, 12, 6)
+        );
+        let done = Progress::Completed {
+            on: Date::constant(2026, 11, 25),
+        };
+        assert_eq!(
+            repromise(accepted, &rules, &[done, Progress::Cancelled]),
+            Date::constant(2026, 11, 27)
+        );
+        assert_eq!(
+            repromise(accepted, &rules, &[]),
+            Date::constant(2026, 11, 23)
         );
     }
 }

@@ -385,8 +385,47 @@ pub struct Order {
     pub created_at: Timestamp,
     /// The date promised to the customer.
     pub promised_date: Date,
+    /// The local date it was accepted on at the serving warehouse (its stock lines are ready
+    /// from then).
+    pub accepted_on: Date,
+    /// Every promise it was given, oldest first; the last is `promised_date`.
+    pub promises: Vec<PromiseChange>,
     /// Its lines, in request order.
     pub lines: Vec<OrderLine>,
+}
+
+/// Why an order was given a promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseReason {
+    /// The order was accepted.
+    Accepted,
+    /// A production order completed early or late, or was cancelled, and the factory's queue
+    /// was planned again.
+    Replanned {
+        /// The production order whose completion or cancellation moved the queue.
+        production_order: i64,
+    },
+}
+
+impl PromiseReason {
+    /// Wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PromiseReason::Accepted => "accepted",
+            PromiseReason::Replanned { .. } => "replanned",
+        }
+    }
+}
+
+/// One promise in an order's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromiseChange {
+    /// The promised date.
+    pub date: Date,
+    /// When it was given.
+    pub at: Timestamp,
+    /// Why.
+    pub reason: PromiseReason,
 }
 
 #[cfg(test)]

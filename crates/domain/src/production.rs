@@ -9,7 +9,7 @@
 //! transition; [`on_order_cancel`] says what cancelling the customer order does to each of its
 //! production orders, and [`order_after_completion`] whether the order becomes ready.
 
-use crate::catalogue::Sku;
+use crate::catalogue::{Category, Sku};
 use crate::order::{IllegalTransition, OrderEvent, OrderStatus};
 use crate::{Invalid, Region, SiteId};
 use jiff::Timestamp;
@@ -102,10 +102,20 @@ pub struct ProductionOrder {
     pub region: Region,
     /// State.
     pub status: ProductionStatus,
-    /// Planned ready date at the factory (a local date of the factory's node).
+    /// The product's category, whose capacity it takes at the factory.
+    pub category: Category,
+    /// The first day it could be finished: acceptance plus the maker's lead time (a local
+    /// date of the factory's node).
+    pub earliest: Date,
+    /// Planned ready date at the factory (a local date of the factory's node): the day its
+    /// last unit is finished in the factory's schedule.
     pub ready_date: Date,
+    /// Days from the factory to the destination.
+    pub transfer_days: u32,
     /// Created.
     pub created_at: Timestamp,
+    /// Completed or cancelled.
+    pub closed_at: Option<Timestamp>,
 }
 
 /// What cancelling its customer order does to one production order.

@@ -41,6 +41,11 @@ impl Capacities {
     pub fn per_day(&self, factory: &SiteId, category: Category) -> Option<u32> {
         self.units.get(&(factory.clone(), category)).copied()
     }
+
+    /// Every declared limit, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&SiteId, Category, u32)> {
+        self.units.iter().map(|((f, c), u)| (f, *c, *u))
+    }
 }
 
 /// One production order waiting for capacity, in the queue given to [`plan`].
@@ -79,6 +84,83 @@ pub struct NoCapacity {
     pub category: Category,
 }
 
+/// Capacity already taken, as units per factory, category and day.
+pub type Booked = BTreeMap<(SiteId, Category, Date), u32>;
+
+/// The day the last of `units` would be finished if they took, from `earliest` on, whatever
+/// `booked` leaves free of `per_day` (`None`: no limit, so `earliest`). `None` when nothing
+/// can ever be made (a capacity of zero). Reads only: [`book`] takes the capacity.
+pub fn finish_day(
+    per_day: Option<u32>,
+    booked: &Booked,
+    factory: &SiteId,
+    category: Category,
+    units: u32,
+    earliest: Date,
+) -> Option<Date> {
+    let Some(cap) = per_day else {
+        return Some(earliest);
+    };
+    if units == 0 {
+        return Some(earliest);
+    }
+    if cap == 0 {
+        return None;
+    }
+    let mut left = units;
+    let mut day = earliest;
+    loop {
+        let used = booked
+            .get(&(factory.clone(), category, day))
+            .copied()
+            .unwrap_or(0);
+        let free = cap.saturating_sub(used);
+        left = left.saturating_sub(free);
+        if left == 0 {
+            return Some(day);
+        }
+        day = day.saturating_add(1.day());
+    }
+}
+
+/// Takes capacity for `units` from `earliest` on, as [`finish_day`] counts it, and returns
+/// the units taken per day (empty without a declared limit; `None`, with nothing taken, for a
+/// capacity of zero).
+pub fn book(
+    per_day: Option<u32>,
+    booked: &mut Booked,
+    factory: &SiteId,
+    category: Category,
+    units: u32,
+    earliest: Date,
+) -> Option<Vec<(Date, u32)>> {
+    let Some(cap) = per_day else {
+        return Some(Vec::new());
+    };
+    if cap == 0 && units > 0 {
+        return None;
+    }
+    let mut left = units;
+    let mut day = earliest;
+    let mut days = Vec::new();
+    // Fully booked days are skipped one by one; a queue is at most a few thousand jobs and
+    // each job spans few days, so this stays linear in the days actually touched.
+    while left > 0 {
+        let slot = booked.entry((factory.clone(), category, day)).or_insert(0);
+        let free = cap.saturating_sub(*slot);
+        if free > 0 {
+            let take = free.min(left);
+            *slot += take;
+            left -= take;
+            days.push((day, take));
+        }
+        if left > 0 {
+            day = day.saturating_add(1.day());
+        }
+    }
+    Some(days)
+}
+
 /// Plans `queue` (in promise order) onto the factories' daily capacities.
 ///
 /// `booked` is capacity already used by production outside the queue (orders being made whose
@@ -86,47 +168,31 @@ pub struct NoCapacity {
 /// day before its `earliest`, and an earlier job in the queue is never delayed by a later one.
 pub fn plan<K: Clone>(
     capacities: &Capacities,
-    booked: &BTreeMap<(SiteId, Category, Date), u32>,
+    booked: &Booked,
     queue: &[Job<K>],
 ) -> Result<Vec<Slot<K>>, NoCapacity> {
-    let mut used: BTreeMap<(SiteId, Category, Date), u32> = booked.clone();
+    let mut used = booked.clone();
     let mut out = Vec::with_capacity(queue.len());
     for job in queue {
-        let Some(cap) = capacities.per_day(&job.factory, job.category) else {
-            // No declared limit: the lead time alone decides, as before capacities existed.
-            out.push(Slot {
-                key: job.key.clone(),
-                finish: job.earliest,
-                days: vec![(job.earliest, job.units)],
-            });
-            continue;
+        let per_day = capacities.per_day(&job.factory, job.category);
+        let days = book(
+            per_day,
+            &mut used,
+            &job.factory,
+            job.category,
+            job.units,
+            job.earliest,
+        )
+        .ok_or_else(|| NoCapacity {
+            factory: job.factory.clone(),
+            category: job.category,
+        })?;
+        // No declared limit: the lead time alone decides, as before capacities existed.
+        let days = if per_day.is_none() {
+            vec![(job.earliest, job.units)]
+        } else {
+            days
         };
-        if cap == 0 && job.units > 0 {
-            return Err(NoCapacity {
-                factory: job.factory.clone(),
-                category: job.category,
-            });
-        }
-        let mut left = job.units;
-        let mut day = job.earliest;
-        let mut days = Vec::new();
-        // Fully booked days are skipped one by one; a queue is at most a few thousand jobs and
-        // each job spans few days, so this stays linear in the days actually touched.
-        while left > 0 {
-            let slot = used
-                .entry((job.factory.clone(), job.category, day))
-                .or_insert(0);
-            let free = cap.saturating_sub(*slot);
-            if free > 0 {
-                let take = free.min(left);
-                *slot += take;
-                left -= take;
-                days.push((day, take));
-            }
-            if left > 0 {
-                day = day.saturating_add(1.day());
-            }
-        }
         let finish = days.last().map_or(job.earliest, |d| d.0);
         out.push(Slot {
             key: job.key.clone(),
@@ -135,6 +201,24 @@ pub fn plan<K: Clone>(
         });
     }
     Ok(out)
+}
+
+/// The open production orders of one queue planned again on the day `today` (factory-local):
+/// nothing of them is finished before today, and the queue keeps its promise order. This is
+/// how an early or late completion (or a cancellation) moves the orders behind it.
+pub fn replan<K: Clone>(
+    capacities: &Capacities,
+    queue: &[Job<K>],
+    today: Date,
+) -> Result<Vec<Slot<K>>, NoCapacity> {
+    let from_today: Vec<Job<K>> = queue
+        .iter()
+        .map(|j| Job {
+            earliest: j.earliest.max(today),
+            ..j.clone()
+        })
+        .collect();
+    plan(capacities, &Booked::new(), &from_today)
 }
 
 /// A production order whose finish day moved between two plans.
@@ -263,6 +347,36 @@ mod tests {
                 now: d0
             }]
         );
+    }
+
+    #[test]
+    fn finish_day_reads_what_book_then_takes() {
+        let d0 = date(2026, 11, 23);
+        let mut booked = Booked::new();
+        booked.insert((factory(), Category::Refrigerator, d0), 80);
+        let f = factory();
+        let cat = Category::Refrigerator;
+        assert_eq!(
+            finish_day(Some(100), &booked, &f, cat, 50, d0),
+            Some(date(2026, 11, 24))
+        );
+        assert_eq!(booked.len(), 1, "finish_day takes nothing");
+        let days = book(Some(100), &mut booked, &f, cat, 50, d0).expect("capacity");
+        assert_eq!(days, vec![(d0, 20), (date(2026, 11, 24), 30)]);
+        assert_eq!(booked[&(f.clone(), cat, d0)], 100);
+        assert_eq!(finish_day(Some(0), &booked, &f, cat, 1, d0), None);
+        assert_eq!(book(Some(0), &mut booked, &f, cat, 1, d0), None);
+        assert_eq!(finish_day(None, &booked, &f, cat, 1_000_000, d0), Some(d0));
+    }
+
+    #[test]
+    fn replan_starts_nothing_before_today_and_keeps_the_order() {
+        let d0 = date(2026, 11, 23);
+        let q = [job(1, 1_000, d0), job(2, 500, date(2026, 11, 30))];
+        let today = date(2026, 11, 25);
+        let p = replan(&caps(1_000), &q, today).expect("capacity");
+        assert_eq!(p[0].finish, today);
+        assert_eq!(p[1].finish, date(2026, 11, 30));
     }
 
     #[test]

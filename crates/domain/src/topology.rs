@@ -1,10 +1,12 @@
 //! The whole reference picture: nodes, sites and the catalogue, validated together.
 
 use crate::catalogue::{Product, Sku};
+use crate::schedule::Capacities;
 use crate::{Invalid, Node, NodeId, Region, Site, SiteId, SiteKind};
 use std::collections::{BTreeSet, HashMap};
 
-/// Nodes, sites and products, checked for consistency (every reference resolves).
+/// Nodes, sites, products and the factories' capacities, checked for consistency (every
+/// reference resolves).
 #[derive(Debug, Clone)]
 pub struct Topology {
     nodes: Vec<Node>,
@@ -12,6 +14,7 @@ pub struct Topology {
     products: Vec<Product>,
     site_index: HashMap<SiteId, usize>,
     product_index: HashMap<Sku, usize>,
+    capacities: Capacities,
 }
 
 impl Topology {
@@ -108,7 +111,31 @@ impl Topology {
             products,
             site_index,
             product_index,
+            capacities: Capacities::new(),
         })
+    }
+
+    /// The same topology with each factory's daily capacity per category; a capacity of a
+    /// site that is not a factory of this topology is refused.
+    pub fn with_capacities(mut self, capacities: Capacities) -> Result<Self, Invalid> {
+        for (factory, category, _) in capacities.iter() {
+            let is_factory = self
+                .site(factory)
+                .is_some_and(|s| s.kind == SiteKind::Factory);
+            if !is_factory {
+                return Err(Invalid::new(
+                    format!("capacity.{factory}.{}", category.as_str()),
+                    format!("{factory} is not a factory"),
+                ));
+            }
+        }
+        self.capacities = capacities;
+        Ok(self)
+    }
+
+    /// Each factory's daily capacity per product category (none declared: lead times alone).
+    pub fn capacities(&self) -> &Capacities {
+        &self.capacities
     }
 
     /// Every node, in file order.

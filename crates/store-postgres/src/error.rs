@@ -72,6 +72,16 @@ into_store!(
     RoleMismatch
 );
 
+impl From<Fail> for rendan_store::tx::Fail {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Retry(why) => rendan_store::tx::Fail::Retry(why),
+            Fail::Abort(why) => rendan_store::tx::Fail::Abort(why),
+            Fail::Store(e) => rendan_store::tx::Fail::Store(e),
+        }
+    }
+}
+
 /// A database failure that no retry can mend.
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())

@@ -18,26 +18,30 @@ mod error;
 mod reads;
 mod rows;
 pub mod scratch;
+mod topology;
+mod tx;
 mod writer;
-mod writes;
 
 use async_trait::async_trait;
 use error::{Fail, backend};
-use futures_util::future::BoxFuture;
 use jiff::Timestamp;
-use rendan_domain::access::{Principal, Visibility};
+use rendan_domain::SiteId;
+use rendan_domain::access::Principal;
 use rendan_domain::catalogue::Sku;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::topology::Topology;
-use rendan_domain::{Region, SiteId};
+use rendan_store::batch::{Batcher, Submit};
+use rendan_store::script;
 use rendan_store::{
-    Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionOrder,
-    ProductionQuery, StockQuery, StockRow, Store, StoreError, TokenInfo,
+    CancelOrder, CompleteProduction, Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page,
+    PlaceOrder, Placed, ProductionOrder, ProductionQuery, StockQuery, StockRow, Store, StoreError,
+    TokenInfo,
 };
-use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tx::PgTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -54,6 +58,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Every write.
     writer: writer::Writer,
+    /// Order placement, in batches.
+    intake: Batcher,
 }
 
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
@@ -85,17 +91,13 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
         let writer = writer::Writer::start(opts, writer::WRITERS).await?;
-        Ok(Self { pool, writer })
-    }
-
-    /// Runs `body` in the writer's next group (see [`writer`]) and answers once it is
-    /// committed; `body` runs again from its savepoint each time it loses a race.
-    async fn write<T, F>(&self, body: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, Fail>> + Send + 'static,
-    {
-        self.writer.write(body).await
+        // One batch per writer connection: each commits while the other gathers.
+        let intake = Batcher::start(place_in(writer.clone()), writer::WRITERS);
+        Ok(Self {
+            pool,
+            writer,
+            intake,
+        })
     }
 
     /// A pooled connection for a read.
@@ -104,20 +106,50 @@ impl PgStore {
     }
 }
 
+/// Order placement through the writer: one job per batch, run again from its savepoint when
+/// it loses a race to another process.
+fn place_in(writer: writer::Writer) -> Submit {
+    Arc::new(move |cmds: Arc<Vec<PlaceOrder>>| {
+        let writer = writer.clone();
+        Box::pin(async move {
+            writer
+                .write(move |conn| {
+                    let cmds = cmds.clone();
+                    Box::pin(async move { script::place_orders(&mut PgTx::new(conn), &cmds).await })
+                })
+                .await
+        })
+    })
+}
+
+/// Runs a transaction script as one job of the writer: `$body` gets `tx` (the writer's
+/// transaction) and fresh clones of the `$arg`s, once per run.
+macro_rules! script {
+    ($writer:expr, ($($arg:ident),*), |$tx:ident| $body:expr) => {
+        $writer
+            .write(move |conn| {
+                $(let $arg = $arg.clone();)*
+                Box::pin(async move {
+                    let mut tx = PgTx::new(conn);
+                    let $tx: &mut PgTx<'_> = &mut tx;
+                    $body.await
+                })
+            })
+            .await
+    };
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn save_topology(&self, topology: &Topology) -> Result<(), StoreError> {
         let topology = topology.clone();
-        self.write(move |conn| {
-            let topology = topology.clone();
-            Box::pin(async move { writes::save_topology(conn, &topology).await })
+        script!(self.writer, (topology), |tx| async {
+            rendan_store::tx::Tx::save_topology(tx, &topology).await
         })
-        .await
     }
 
     async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
-        self.write(move |conn| Box::pin(writes::place_order(conn, cmd.clone())))
-            .await
+        self.intake.place(cmd).await
     }
 
     async fn order(&self, id: i64) -> Result<Option<Order>, StoreError> {
@@ -132,19 +164,8 @@ impl Store for PgStore {
             .map_err(Fail::into_store)
     }
 
-    async fn cancel_order(
-        &self,
-        id: i64,
-        visibility: &Visibility,
-        now: Timestamp,
-        idem: Option<Idem>,
-    ) -> Result<Outcome<Order>, StoreError> {
-        let visibility = visibility.clone();
-        self.write(move |conn| {
-            let (visibility, idem) = (visibility.clone(), idem.clone());
-            Box::pin(async move { writes::cancel_order(conn, id, &visibility, now, idem).await })
-        })
-        .await
+    async fn cancel_order(&self, cmd: CancelOrder) -> Result<Outcome<Order>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::cancel_order(tx, &cmd))
     }
 
     async fn receive_stock(
@@ -157,14 +178,9 @@ impl Store for PgStore {
         idem: Option<Idem>,
     ) -> Result<Outcome<StockRow>, StoreError> {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
-        self.write(move |conn| {
-            let (site, sku, document) = (site.clone(), sku.clone(), document.clone());
-            let idem = idem.clone();
-            Box::pin(async move {
-                writes::receive_stock(conn, &site, &sku, qty, &document, now, idem).await
-            })
+        script!(self.writer, (site, sku, document, idem), |tx| {
+            script::receive_stock(tx, &site, &sku, qty, &document, now, idem.as_ref())
         })
-        .await
     }
 
     async fn stock(&self, query: &StockQuery) -> Result<Vec<StockRow>, StoreError> {
@@ -190,19 +206,11 @@ impl Store for PgStore {
 
     async fn complete_production(
         &self,
-        id: i64,
-        region: Option<&Region>,
-        now: Timestamp,
-        idem: Option<Idem>,
+        cmd: CompleteProduction,
     ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
-        let region = region.cloned();
-        self.write(move |conn| {
-            let (region, idem) = (region.clone(), idem.clone());
-            Box::pin(async move {
-                writes::complete_production(conn, id, region.as_ref(), now, idem).await
-            })
-        })
-        .await
+        script!(self.writer, (cmd), |tx| script::complete_production(
+            tx, &cmd
+        ))
     }
 
     async fn create_token(
@@ -210,15 +218,14 @@ impl Store for PgStore {
         token: NewTokenRecord,
         idem: Option<Idem>,
     ) -> Result<Outcome<TokenInfo>, StoreError> {
-        self.write(move |conn| Box::pin(writes::create_token(conn, token.clone(), idem.clone())))
-            .await
+        script!(self.writer, (token, idem), |tx| {
+            script::create_token(tx, &token, idem.as_ref())
+        })
     }
 
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError> {
-        self.write(move |conn| Box::pin(writes::revoke_token(conn, id, now)))
-            .await
+        script!(self.writer, (), |tx| script::revoke_token(tx, id, now))
     }
-
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         reads::tokens(&mut *self.conn().await?)
             .await

@@ -2,10 +2,12 @@
 //! needs the state it is about to change.
 
 use crate::error::Fail;
-use crate::rows::{corrupt, get, micros, order_head, order_line, production_order, timestamp};
+use crate::rows::{
+    corrupt, get, micros, order_head, order_line, production_order, promise, timestamp,
+};
 use rendan_domain::SiteId;
 use rendan_domain::access::{Principal, Role};
-use rendan_domain::catalogue::Sku;
+use rendan_domain::catalogue::{Category, Sku};
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_store::{
@@ -15,12 +17,26 @@ use rendan_store::{
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
-     customer_address, lat, lon, region, created_at, promised_date";
+     customer_address, lat, lon, region, created_at, promised_date, accepted_on";
 
-/// Fills in the lines of `orders` with one query.
+/// Fills in the lines and promise histories of `orders`, one query each.
 async fn attach_lines(conn: &mut PgConnection, orders: &mut [Order]) -> Result<(), Fail> {
     if orders.is_empty() {
         return Ok(());
+    }
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let rows = sqlx::query(
+        "SELECT order_id, promised_date, at, reason, cause FROM order_promises \
+         WHERE order_id = ANY($1) ORDER BY order_id, id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let (order_id, change) = promise(row)?;
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            o.promises.push(change);
+        }
     }
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines WHERE order_id IN (",
@@ -54,6 +70,25 @@ pub(crate) async fn order(conn: &mut PgConnection, id: i64) -> Result<Option<Ord
     attach_lines(conn, &mut orders).await?;
     let [o] = orders;
     Ok(Some(o))
+}
+
+/// Orders by id, in the order of `ids` (missing ones left out).
+pub(crate) async fn orders_by_id(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Order>, Fail> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY($1)");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut found = rows.iter().map(order_head).collect::<Result<Vec<_>, _>>()?;
+    attach_lines(conn, &mut found).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.iter().position(|o| o.id == *id))
+        .map(|i| found[i].clone())
+        .collect())
 }
 
 /// A page of orders, newest first.
@@ -118,26 +153,6 @@ async fn newest_first<T>(
         None
     };
     Ok(Page { items, next })
-}
-
-/// The stored balance of one site and SKU, locked until the transaction ends (the row must
-/// exist).
-pub(crate) async fn balance_for_update(
-    conn: &mut PgConnection,
-    site: &SiteId,
-    sku: &Sku,
-) -> Result<Balance, Fail> {
-    let row = sqlx::query(
-        "SELECT on_hand, reserved FROM stock_balances WHERE site = $1 AND sku = $2 FOR UPDATE",
-    )
-    .bind(site.as_str())
-    .bind(sku.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Balance {
-        on_hand: get(&row, "on_hand")?,
-        reserved: get(&row, "reserved")?,
-    })
 }
 
 /// The balances of `keys`, in one statement; with `lock`, locked until the transaction ends,
@@ -254,8 +269,8 @@ pub(crate) async fn movements(
         .collect()
 }
 
-const PRODUCTION_COLUMNS: &str =
-    "id, order_id, sku, qty, factory, destination, region, status, ready_date, created_at";
+const PRODUCTION_COLUMNS: &str = "id, order_id, sku, qty, factory, destination, region, status, category, \
+     earliest, ready_date, transfer_days, created_at, closed_at";
 
 /// One production order.
 pub(crate) async fn production(
@@ -268,6 +283,48 @@ pub(crate) async fn production(
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.as_ref().map(production_order).transpose()?)
+}
+
+/// The production orders of these customer orders, by id.
+pub(crate) async fn productions_of(
+    conn: &mut PgConnection,
+    orders: &[i64],
+) -> Result<Vec<ProductionOrder>, Fail> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE order_id = ANY($1) ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(orders)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(production_order)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The open production orders of one factory's category, oldest (first promised) first.
+pub(crate) async fn queue(
+    conn: &mut PgConnection,
+    factory: &SiteId,
+    category: Category,
+) -> Result<Vec<ProductionOrder>, Fail> {
+    let sql = format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders \
+         WHERE factory = $1 AND category = $2 AND status = 'open' ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(factory.as_str())
+        .bind(category.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(production_order)
+        .collect::<Result<_, _>>()?)
 }
 
 /// A page of production orders, newest first.

@@ -25,9 +25,10 @@
 //!   so every caller of the group is told so (an error), as a lone transaction would be.
 
 use crate::MAX_ATTEMPTS;
-use crate::error::{Fail, backend};
+use crate::error::backend;
 use futures_util::future::BoxFuture;
 use rendan_store::StoreError;
+use rendan_store::tx::Fail;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 use std::sync::Arc;
@@ -65,20 +66,22 @@ trait Task: Send {
 }
 
 /// A job waiting for its answer.
-struct Pending<T, F> {
+struct Pending<T, E, F> {
     job: F,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
+    _error: std::marker::PhantomData<fn() -> E>,
 }
 
-impl<T, F> Task for Pending<T, F>
+impl<T, E, F> Task for Pending<T, E, F>
 where
     T: Send + 'static,
-    F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, Fail>> + Send,
+    E: Into<Fail> + Send + 'static,
+    F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, E>> + Send,
 {
     fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, Ran> {
         Box::pin(async move {
-            let (result, ran) = match (self.job)(conn).await {
+            let (result, ran) = match (self.job)(conn).await.map_err(Into::into) {
                 Ok(v) => (Ok(v), Ran::Done),
                 Err(Fail::Store(e)) => (Err(e), Ran::Failed),
                 // Should this be the last run, its answer is that it kept losing.
@@ -128,16 +131,18 @@ impl Writer {
     ///
     /// `job` may be called more than once (a lost race or a lost group runs it again); every
     /// call starts from a database without the previous call's writes.
-    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, Fail>> + Send + 'static,
+        E: Into<Fail> + Send + 'static,
+        F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
         let task: Box<dyn Task> = Box::new(Pending {
             job,
             result: None,
             reply,
+            _error: std::marker::PhantomData,
         });
         self.jobs
             .send(task)

@@ -3,23 +3,30 @@
 //! One file, `rendan.db`, in WAL mode with foreign keys on and `synchronous=FULL`. Reads use
 //! a small pool of connections; every write goes through the single [`writer`] that commits
 //! concurrent requests in groups, so a success returned to a caller is already fsync'd.
-//! The SQL here only stores and fetches: decisions come from `rendan-domain`.
+//! Every write is one of `rendan-store`'s transaction scripts run through [`tx::SqliteTx`],
+//! so the SQL here only stores and fetches: decisions come from `rendan-domain`. Concurrent
+//! order placements are gathered by a [`Batcher`] into one job of the writer each.
 
 mod reads;
 mod rows;
+mod topology;
+mod tx;
 mod writer;
-mod writes;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rendan_domain::access::{Principal, Visibility};
+use rendan_domain::SiteId;
+use rendan_domain::access::Principal;
 use rendan_domain::catalogue::Sku;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::topology::Topology;
-use rendan_domain::{Region, SiteId};
+use rendan_store::batch::Batcher;
+use rendan_store::script;
+use rendan_store::tx::Fail;
 use rendan_store::{
-    Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionOrder,
-    ProductionQuery, StockQuery, StockRow, Store, StoreError, TokenInfo,
+    CancelOrder, CompleteProduction, Idem, Movement, NewTokenRecord, OrderQuery, Outcome, Page,
+    PlaceOrder, Placed, ProductionOrder, ProductionQuery, StockQuery, StockRow, Store, StoreError,
+    TokenInfo,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -29,7 +36,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tx::SqliteTx;
 use writer::Writer;
+
+/// Batches of orders submitted to the writer at once: one runs while the next gathers.
+const BATCHES_IN_FLIGHT: usize = 2;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "rendan.db";
@@ -44,6 +55,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
+    intake: Batcher,
     /// Held (locked) for as long as any clone of the store lives.
     _lock: Arc<File>,
 }
@@ -136,33 +148,64 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(backend)?;
+        let intake = Batcher::start(place_in(writer.clone()), BATCHES_IN_FLIGHT);
         Ok(Self {
             pool,
             writer,
+            intake,
             _lock: lock,
         })
     }
+}
+
+/// Order placement through the writer: one job per batch.
+fn place_in(writer: Writer) -> rendan_store::batch::Submit {
+    Arc::new(move |cmds: Arc<Vec<PlaceOrder>>| {
+        let writer = writer.clone();
+        Box::pin(async move {
+            writer
+                .write(move |conn| {
+                    let cmds = cmds.clone();
+                    Box::pin(async move {
+                        let mut tx = SqliteTx::new(conn);
+                        script::place_orders(&mut tx, &cmds)
+                            .await
+                            .map_err(Fail::into_store)
+                    })
+                })
+                .await
+        })
+    })
+}
+
+/// Runs a transaction script as one job of the writer: `$body` gets `tx` (the writer's
+/// transaction) and the clones of `$arg`s it may take by reference, once per run.
+macro_rules! script {
+    ($writer:expr, ($($arg:ident),*), |$tx:ident| $body:expr) => {
+        $writer
+            .write(move |conn| {
+                $(let $arg = $arg.clone();)*
+                Box::pin(async move {
+                    let mut tx = SqliteTx::new(conn);
+                    let $tx: &mut SqliteTx<'_> = &mut tx;
+                    $body.await.map_err(Fail::into_store)
+                })
+            })
+            .await
+    };
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn save_topology(&self, topology: &Topology) -> Result<(), StoreError> {
         let topology = topology.clone();
-        self.writer
-            .write(move |conn| {
-                let topology = topology.clone();
-                Box::pin(async move { writes::save_topology(conn, &topology).await })
-            })
-            .await
+        script!(self.writer, (topology), |tx| async {
+            rendan_store::tx::Tx::save_topology(tx, &topology).await
+        })
     }
 
     async fn place_order(&self, cmd: PlaceOrder) -> Result<Placed, StoreError> {
-        self.writer
-            .write(move |conn| {
-                let cmd = cmd.clone();
-                Box::pin(async move { writes::place_order(conn, cmd).await })
-            })
-            .await
+        self.intake.place(cmd).await
     }
 
     async fn order(&self, id: i64) -> Result<Option<Order>, StoreError> {
@@ -175,22 +218,8 @@ impl Store for SqliteStore {
         reads::orders(&mut conn, query).await
     }
 
-    async fn cancel_order(
-        &self,
-        id: i64,
-        visibility: &Visibility,
-        now: Timestamp,
-        idem: Option<Idem>,
-    ) -> Result<Outcome<Order>, StoreError> {
-        let visibility = visibility.clone();
-        self.writer
-            .write(move |conn| {
-                let (visibility, idem) = (visibility.clone(), idem.clone());
-                Box::pin(
-                    async move { writes::cancel_order(conn, id, &visibility, now, idem).await },
-                )
-            })
-            .await
+    async fn cancel_order(&self, cmd: CancelOrder) -> Result<Outcome<Order>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::cancel_order(tx, &cmd))
     }
 
     async fn receive_stock(
@@ -203,15 +232,9 @@ impl Store for SqliteStore {
         idem: Option<Idem>,
     ) -> Result<Outcome<StockRow>, StoreError> {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
-        self.writer
-            .write(move |conn| {
-                let (site, sku, document, idem) =
-                    (site.clone(), sku.clone(), document.clone(), idem.clone());
-                Box::pin(async move {
-                    writes::receive_stock(conn, &site, &sku, qty, &document, now, idem).await
-                })
-            })
-            .await
+        script!(self.writer, (site, sku, document, idem), |tx| {
+            script::receive_stock(tx, &site, &sku, qty, &document, now, idem.as_ref())
+        })
     }
 
     async fn stock(&self, query: &StockQuery) -> Result<Vec<StockRow>, StoreError> {
@@ -234,20 +257,11 @@ impl Store for SqliteStore {
 
     async fn complete_production(
         &self,
-        id: i64,
-        region: Option<&Region>,
-        now: Timestamp,
-        idem: Option<Idem>,
+        cmd: CompleteProduction,
     ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
-        let region = region.cloned();
-        self.writer
-            .write(move |conn| {
-                let (region, idem) = (region.clone(), idem.clone());
-                Box::pin(async move {
-                    writes::complete_production(conn, id, region.as_ref(), now, idem).await
-                })
-            })
-            .await
+        script!(self.writer, (cmd), |tx| script::complete_production(
+            tx, &cmd
+        ))
     }
 
     async fn create_token(
@@ -255,18 +269,13 @@ impl Store for SqliteStore {
         token: NewTokenRecord,
         idem: Option<Idem>,
     ) -> Result<Outcome<TokenInfo>, StoreError> {
-        self.writer
-            .write(move |conn| {
-                let (token, idem) = (token.clone(), idem.clone());
-                Box::pin(async move { writes::create_token(conn, token, idem).await })
-            })
-            .await
+        script!(self.writer, (token, idem), |tx| {
+            script::create_token(tx, &token, idem.as_ref())
+        })
     }
 
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError> {
-        self.writer
-            .write(move |conn| Box::pin(async move { writes::revoke_token(conn, id, now).await }))
-            .await
+        script!(self.writer, (), |tx| script::revoke_token(tx, id, now))
     }
 
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {

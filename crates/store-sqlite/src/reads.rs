@@ -2,10 +2,12 @@
 //! needs the state it is about to change.
 
 use crate::backend;
-use crate::rows::{corrupt, get, micros, order_head, order_line, production_order, timestamp};
+use crate::rows::{
+    corrupt, get, micros, order_head, order_line, production_order, promise, timestamp,
+};
 use rendan_domain::SiteId;
 use rendan_domain::access::{Principal, Role};
-use rendan_domain::catalogue::Sku;
+use rendan_domain::catalogue::{Category, Sku};
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_store::{
@@ -15,12 +17,27 @@ use rendan_store::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
-     customer_address, lat, lon, region, created_at, promised_date";
+     customer_address, lat, lon, region, created_at, promised_date, accepted_on";
 
-/// Fills in the lines of `orders` with one query.
+/// Fills in the lines and promise histories of `orders`, one query each.
 async fn attach_lines(conn: &mut SqliteConnection, orders: &mut [Order]) -> Result<(), StoreError> {
     if orders.is_empty() {
         return Ok(());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT order_id, promised_date, at, reason, cause FROM order_promises WHERE order_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for o in orders.iter() {
+        ids.push_bind(o.id);
+    }
+    q.push(") ORDER BY order_id, id");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    for row in &rows {
+        let (order_id, change) = promise(row)?;
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            o.promises.push(change);
+        }
     }
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines WHERE order_id IN (",
@@ -58,6 +75,31 @@ pub(crate) async fn order(
     attach_lines(conn, &mut orders).await?;
     let [o] = orders;
     Ok(Some(o))
+}
+
+/// Orders by id, in the order of `ids` (missing ones left out).
+pub(crate) async fn orders_by_id(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> Result<Vec<Order>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ("));
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    let mut found = rows.iter().map(order_head).collect::<Result<Vec<_>, _>>()?;
+    attach_lines(conn, &mut found).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.iter().position(|o| o.id == *id))
+        .map(|i| found[i].clone())
+        .collect())
 }
 
 /// A page of orders, newest first.
@@ -122,28 +164,6 @@ async fn newest_first<T>(
         None
     };
     Ok(Page { items, next })
-}
-
-/// The stored balance of one site and SKU (zero when never touched).
-pub(crate) async fn balance(
-    conn: &mut SqliteConnection,
-    site: &SiteId,
-    sku: &Sku,
-) -> Result<Balance, StoreError> {
-    let row =
-        sqlx::query("SELECT on_hand, reserved FROM stock_balances WHERE site = ? AND sku = ?")
-            .bind(site.as_str())
-            .bind(sku.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
-    Ok(match row {
-        Some(r) => Balance {
-            on_hand: get(&r, "on_hand")?,
-            reserved: get(&r, "reserved")?,
-        },
-        None => Balance::default(),
-    })
 }
 
 /// Balances matching the query.
@@ -215,8 +235,8 @@ pub(crate) async fn movements(
         .collect()
 }
 
-const PRODUCTION_COLUMNS: &str =
-    "id, order_id, sku, qty, factory, destination, region, status, ready_date, created_at";
+const PRODUCTION_COLUMNS: &str = "id, order_id, sku, qty, factory, destination, region, status, category, \
+     earliest, ready_date, transfer_days, created_at, closed_at";
 
 /// One production order.
 pub(crate) async fn production(
@@ -230,6 +250,45 @@ pub(crate) async fn production(
         .await
         .map_err(backend)?;
     row.as_ref().map(production_order).transpose()
+}
+
+/// The production orders of these customer orders, by id.
+pub(crate) async fn productions_of(
+    conn: &mut SqliteConnection,
+    orders: &[i64],
+) -> Result<Vec<ProductionOrder>, StoreError> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders WHERE order_id IN ("
+    ));
+    let mut list = q.separated(", ");
+    for id in orders {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY id");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    rows.iter().map(production_order).collect()
+}
+
+/// The open production orders of one factory's category, oldest (first promised) first.
+pub(crate) async fn queue(
+    conn: &mut SqliteConnection,
+    factory: &SiteId,
+    category: Category,
+) -> Result<Vec<ProductionOrder>, StoreError> {
+    let sql = format!(
+        "SELECT {PRODUCTION_COLUMNS} FROM production_orders \
+         WHERE factory = ? AND category = ? AND status = 'open' ORDER BY id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(factory.as_str())
+        .bind(category.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(production_order).collect()
 }
 
 /// A page of production orders, newest first.

@@ -1,7 +1,7 @@
 //! How a SQLite row gives up its columns; what they mean is [`rendan_store::rows`].
 
 use crate::backend;
-use rendan_domain::order::{Order, OrderLine};
+use rendan_domain::order::{Order, OrderLine, PromiseChange};
 use rendan_store::rows;
 use rendan_store::{ProductionOrder, StoreError};
 use sqlx::Row;
@@ -33,4 +33,9 @@ pub(crate) fn order_line(row: &SqliteRow) -> Result<(i64, OrderLine), StoreError
 /// A production order row.
 pub(crate) fn production_order(row: &SqliteRow) -> Result<ProductionOrder, StoreError> {
     rows::production_order(&Cols(row))
+}
+
+/// A promise history row: `(order_id, change)`.
+pub(crate) fn promise(row: &SqliteRow) -> Result<(i64, PromiseChange), StoreError> {
+    rows::promise(&Cols(row))
 }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use rendan_domain::SiteId;
 use rendan_domain::access::Visibility;
 use rendan_domain::catalogue::Sku;
-use rendan_store::{Store, StoreError};
+use rendan_store::{CancelOrder, Planning, Store, StoreError};
 use rendan_store_sqlite::SqliteStore;
 use std::sync::Arc;
 
@@ -18,12 +18,17 @@ async fn failing_jobs_do_not_disturb_their_group() {
     let site = SiteId::parse("wh-pune", "site").expect("site");
     let sku = Sku::parse("WH-EL-50", "sku").expect("sku");
     let now = Timestamp::now();
+    let planning = Planning {
+        topology: Arc::new(file.topology.clone()),
+        rules: file.promise,
+    };
 
     // 200 concurrent jobs: receipts that must succeed, interleaved with cancellations of
     // orders that do not exist and adjustments the ledger must refuse.
     let mut tasks = Vec::new();
     for i in 0..200 {
         let (store, site, sku) = (store.clone(), site.clone(), sku.clone());
+        let planning = planning.clone();
         tasks.push(tokio::spawn(async move {
             match i % 3 {
                 0 => store
@@ -31,7 +36,13 @@ async fn failing_jobs_do_not_disturb_their_group() {
                     .await
                     .map(|_| ()),
                 1 => store
-                    .cancel_order(10_000 + i, &Visibility::default(), now, None)
+                    .cancel_order(CancelOrder {
+                        id: 10_000 + i,
+                        visibility: Visibility::default(),
+                        now,
+                        idem: None,
+                        planning,
+                    })
                     .await
                     .map(|_| ()),
                 _ => store

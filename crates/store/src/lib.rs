@@ -6,8 +6,11 @@
 //! order transitions from [`rendan_domain::order::OrderStatus::apply`]. [`ledger`] recomputes
 //! balances from the journal for any backend.
 
+pub mod batch;
 pub mod ledger;
 pub mod rows;
+pub mod script;
+pub mod tx;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -20,6 +23,7 @@ use rendan_domain::order::{
 use rendan_domain::stock::{Balance, MovementKind, StockError};
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, Region, SiteId};
+use std::sync::Arc;
 
 pub use rendan_domain::production::{ProductionOrder, ProductionStatus};
 
@@ -124,6 +128,46 @@ pub struct PlaceOrder {
 
 /// The outcome of [`Store::place_order`].
 pub type Placed = Outcome<Order>;
+
+/// What planning a factory's queue again needs: the topology (capacities, time zones) and
+/// the promise rules.
+#[derive(Debug, Clone)]
+pub struct Planning {
+    /// The topology the platform runs with.
+    pub topology: Arc<Topology>,
+    /// Promise-date constants.
+    pub rules: PromiseRules,
+}
+
+/// A request to cancel an order.
+#[derive(Debug, Clone)]
+pub struct CancelOrder {
+    /// The order.
+    pub id: i64,
+    /// What the caller may see (another's order is not found).
+    pub visibility: Visibility,
+    /// When.
+    pub now: Timestamp,
+    /// Makes a retry answer the same order.
+    pub idem: Option<Idem>,
+    /// For re-planning the queues its production orders leave.
+    pub planning: Planning,
+}
+
+/// A request to complete a production order.
+#[derive(Debug, Clone)]
+pub struct CompleteProduction {
+    /// The production order.
+    pub id: i64,
+    /// The caller's region, when scoped (another region's production order is not found).
+    pub region: Option<Region>,
+    /// When.
+    pub now: Timestamp,
+    /// Makes a retry answer the same production order.
+    pub idem: Option<Idem>,
+    /// For re-planning the factory's queue and re-promising the orders in it.
+    pub planning: Planning,
+}
 
 /// A token to store, for a principal created on first use.
 #[derive(Debug, Clone)]
@@ -262,16 +306,9 @@ pub trait Store: Send + Sync + 'static {
     /// A page of orders.
     async fn orders(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError>;
 
-    /// Cancels an order visible under `visibility`, releasing its reservations and cancelling
-    /// its open production orders in the same transaction; `idem` makes a retry answer the
-    /// same order.
-    async fn cancel_order(
-        &self,
-        id: i64,
-        visibility: &Visibility,
-        now: Timestamp,
-        idem: Option<Idem>,
-    ) -> Result<Outcome<Order>, StoreError>;
+    /// Cancels an order, releasing its reservations and cancelling its open production orders
+    /// in the same transaction ([`script::cancel_order`]).
+    async fn cancel_order(&self, cmd: CancelOrder) -> Result<Outcome<Order>, StoreError>;
 
     /// Receives goods at a site; `document` names the receipt. A retry with `idem` answers
     /// the balance the first receipt produced and receives nothing.
@@ -297,15 +334,12 @@ pub trait Store: Send + Sync + 'static {
         query: &ProductionQuery,
     ) -> Result<Page<ProductionOrder>, StoreError>;
 
-    /// Completes a production order (visible in `region` when scoped): receipt into the
-    /// destination and reservation for its order in one transaction; the order becomes ready
-    /// when no production order of it stays open.
+    /// Completes a production order: receipt into the destination and reservation for its
+    /// order, the factory's queue planned again and the orders in it re-promised, in one
+    /// transaction ([`script::complete_production`]).
     async fn complete_production(
         &self,
-        id: i64,
-        region: Option<&Region>,
-        now: Timestamp,
-        idem: Option<Idem>,
+        cmd: CompleteProduction,
     ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError>;
 
     /// Stores a new token (by its hash) for its principal, creating the principal on first

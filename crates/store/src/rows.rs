@@ -5,8 +5,10 @@
 use crate::{ProductionOrder, ProductionStatus, StoreError};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rendan_domain::catalogue::Sku;
-use rendan_domain::order::{Channel, Customer, Fulfilment, Order, OrderLine, OrderStatus};
+use rendan_domain::catalogue::{Category, Sku};
+use rendan_domain::order::{
+    Channel, Customer, Fulfilment, Order, OrderLine, OrderStatus, PromiseChange, PromiseReason,
+};
 use rendan_domain::{Invalid, LatLon, Region, SiteId};
 
 /// One stored row, read column by column in the backend's own types.
@@ -49,7 +51,7 @@ fn quantity(v: i64) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| StoreError::Backend(format!("bad qty {v}")))
 }
 
-/// An order row without its lines (`lines` is filled by the caller).
+/// An order row without its lines and promise history (the caller fills them in).
 pub fn order_head(row: &impl Columns) -> Result<Order, StoreError> {
     Ok(Order {
         id: row.int("id")?,
@@ -67,8 +69,43 @@ pub fn order_head(row: &impl Columns) -> Result<Order, StoreError> {
         created_by: row.int("principal_id")?,
         created_at: timestamp(row.int("created_at")?)?,
         promised_date: date(&row.text("promised_date")?)?,
+        accepted_on: date(&row.text("accepted_on")?)?,
+        promises: Vec::new(),
         lines: Vec::new(),
     })
+}
+
+/// A promise history row: `(order_id, change)`.
+pub fn promise(row: &impl Columns) -> Result<(i64, PromiseChange), StoreError> {
+    let reason = match row.text("reason")?.as_str() {
+        "accepted" => PromiseReason::Accepted,
+        "replanned" => PromiseReason::Replanned {
+            production_order: row.opt_int("cause")?.ok_or_else(|| {
+                StoreError::Backend("a replanned promise without its cause".into())
+            })?,
+        },
+        other => {
+            return Err(StoreError::Backend(format!(
+                "unknown promise reason {other:?}"
+            )));
+        }
+    };
+    Ok((
+        row.int("order_id")?,
+        PromiseChange {
+            date: date(&row.text("promised_date")?)?,
+            at: timestamp(row.int("at")?)?,
+            reason,
+        },
+    ))
+}
+
+/// The cause column of a promise row.
+pub fn promise_cause(reason: &PromiseReason) -> Option<i64> {
+    match reason {
+        PromiseReason::Accepted => None,
+        PromiseReason::Replanned { production_order } => Some(*production_order),
+    }
 }
 
 /// An order line row: `(order_id, line)`.
@@ -113,8 +150,13 @@ pub fn production_order(row: &impl Columns) -> Result<ProductionOrder, StoreErro
         destination: site("destination")?,
         region: Region::parse(&row.text("region")?, "region").map_err(corrupt)?,
         status: ProductionStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+        category: Category::parse(&row.text("category")?, "category").map_err(corrupt)?,
+        earliest: date(&row.text("earliest")?)?,
         ready_date: date(&row.text("ready_date")?)?,
+        transfer_days: u32::try_from(row.int("transfer_days")?)
+            .map_err(|_| StoreError::Backend("bad transfer_days".into()))?,
         created_at: timestamp(row.int("created_at")?)?,
+        closed_at: row.opt_int("closed_at")?.map(timestamp).transpose()?,
     })
 }
 

@@ -58,8 +58,6 @@ pub struct TopologyFile {
     pub netwatch: Option<toml::Table>,
     /// Each node's `probe` sub-table, untouched, for the network monitor to interpret.
     pub node_probe: HashMap<NodeId, toml::Table>,
-    /// Each factory's daily capacity per product category (`capacity` of a factory site).
-    pub capacities: Capacities,
 }
 
 #[derive(Deserialize)]
@@ -283,11 +281,10 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         None => PromiseRules::default(),
     };
     Ok(TopologyFile {
-        topology: Topology::new(nodes, sites, products)?,
+        topology: Topology::new(nodes, sites, products)?.with_capacities(capacities)?,
         promise,
         netwatch: doc.netwatch,
         node_probe,
-        capacities,
     })
 }
 
@@ -333,7 +330,10 @@ mod tests {
         for p in file.topology.products() {
             for m in &p.makers {
                 assert!(
-                    file.capacities.per_day(&m.factory, p.category).is_some(),
+                    file.topology
+                        .capacities()
+                        .per_day(&m.factory, p.category)
+                        .is_some(),
                     "{} at {}",
                     p.sku,
                     m.factory
@@ -364,6 +364,9 @@ mod tests {
         assert!(err.contains("at least 1"), "{err}");
         let ok = parse(&site("factory", "refrigerator = 5"), "t.toml").unwrap();
         let f = SiteId::parse("s", "id").unwrap();
-        assert_eq!(ok.capacities.per_day(&f, Category::Refrigerator), Some(5));
+        assert_eq!(
+            ok.topology.capacities().per_day(&f, Category::Refrigerator),
+            Some(5)
+        );
     }
 }

@@ -23,8 +23,8 @@ use rendan_domain::stock::Receipt;
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, Invalids, Region, SiteId, SiteKind};
 use rendan_store::{
-    Idem, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder, Placed, ProductionQuery,
-    StockQuery, StockRow, Store, StoreError, TokenInfo,
+    CancelOrder, CompleteProduction, Idem, NewTokenRecord, OrderQuery, Outcome, Page, PlaceOrder,
+    Placed, Planning, ProductionQuery, StockQuery, StockRow, Store, StoreError, TokenInfo,
 };
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ pub struct UseCases {
 
 struct Inner {
     store: Arc<dyn Store>,
-    topology: Topology,
+    topology: Arc<Topology>,
     rules: PromiseRules,
     clock: Clock,
 }
@@ -123,7 +123,7 @@ impl UseCases {
         Self {
             inner: Arc::new(Inner {
                 store,
-                topology,
+                topology: Arc::new(topology),
                 rules,
                 clock,
             }),
@@ -143,6 +143,14 @@ impl UseCases {
     /// The promise rules.
     pub fn rules(&self) -> &PromiseRules {
         &self.inner.rules
+    }
+
+    /// What re-planning a factory's queue needs.
+    fn planning(&self) -> Planning {
+        Planning {
+            topology: self.inner.topology.clone(),
+            rules: self.inner.rules,
+        }
     }
 
     /// The current instant.
@@ -265,16 +273,14 @@ impl UseCases {
         }
         let mut f = Fingerprint::new("cancel_order");
         f.int(id);
-        Ok(self
-            .inner
-            .store
-            .cancel_order(
-                id,
-                &caller.order_visibility(),
-                self.now(),
-                Some(idem(caller, &key, f.finish())),
-            )
-            .await?)
+        let cmd = CancelOrder {
+            id,
+            visibility: caller.order_visibility(),
+            now: self.now(),
+            idem: Some(idem(caller, &key, f.finish())),
+            planning: self.planning(),
+        };
+        Ok(self.inner.store.cancel_order(cmd).await?)
     }
 
     fn check_site_scope(
@@ -379,7 +385,8 @@ impl UseCases {
     }
 
     /// Completes a production order of the caller's region: the goods are received into the
-    /// destination and reserved for the order, which becomes ready when nothing else is open.
+    /// destination and reserved for the order, which becomes ready when nothing else is open;
+    /// the factory's queue is planned again from today and the orders in it re-promised.
     pub async fn complete_production(
         &self,
         caller: &Principal,
@@ -393,16 +400,14 @@ impl UseCases {
         }
         let mut f = Fingerprint::new("complete_production");
         f.int(id);
-        Ok(self
-            .inner
-            .store
-            .complete_production(
-                id,
-                caller.role.region(),
-                self.now(),
-                Some(idem(caller, &key, f.finish())),
-            )
-            .await?)
+        let cmd = CompleteProduction {
+            id,
+            region: caller.role.region().cloned(),
+            now: self.now(),
+            idem: Some(idem(caller, &key, f.finish())),
+            planning: self.planning(),
+        };
+        Ok(self.inner.store.complete_production(cmd).await?)
     }
 
     /// Creates a token with `role` for the principal `name` (created on first use; a new

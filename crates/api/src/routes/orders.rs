@@ -11,7 +11,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use rendan_domain::Invalids;
-use rendan_domain::order::{Channel, Fulfilment, NewOrder, Order, OrderStatus, RawCustomer};
+use rendan_domain::order::{
+    Channel, Fulfilment, NewOrder, Order, OrderStatus, PromiseReason, RawCustomer,
+};
 use rendan_store::{OrderQuery, Placed};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,6 +105,20 @@ pub struct LineView {
     pub fulfilment: FulfilmentView,
 }
 
+/// One promise in an order's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PromiseView {
+    /// The promised date, YYYY-MM-DD.
+    pub date: String,
+    /// When it was given, RFC 3339.
+    pub at: String,
+    /// `accepted` (the first promise) or `replanned` (a factory's queue moved).
+    #[schema(schema_with = contract::promise_reason)]
+    pub reason: String,
+    /// For `replanned`: the production order whose completion or cancellation moved the queue.
+    pub production_order: Option<i64>,
+}
+
 /// An order as returned.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderView {
@@ -120,8 +136,10 @@ pub struct OrderView {
     pub region: String,
     /// Acceptance time, RFC 3339.
     pub created_at: String,
-    /// Promised delivery date, YYYY-MM-DD.
+    /// Promised delivery date, YYYY-MM-DD, local to the serving warehouse.
     pub promised_date: String,
+    /// Every promise given, oldest first; the last is `promised_date`.
+    pub promises: Vec<PromiseView>,
     /// Recipient.
     pub customer: CustomerBody,
     /// Lines in request order.
@@ -138,6 +156,19 @@ impl From<&Order> for OrderView {
             region: o.region.to_string(),
             created_at: o.created_at.to_string(),
             promised_date: o.promised_date.to_string(),
+            promises: o
+                .promises
+                .iter()
+                .map(|p| PromiseView {
+                    date: p.date.to_string(),
+                    at: p.at.to_string(),
+                    reason: p.reason.as_str().to_string(),
+                    production_order: match p.reason {
+                        PromiseReason::Accepted => None,
+                        PromiseReason::Replanned { production_order } => Some(production_order),
+                    },
+                })
+                .collect(),
             customer: CustomerBody {
                 name: o.customer.name.clone(),
                 phone: o.customer.phone.clone(),

@@ -33,10 +33,20 @@ pub struct ProductionView {
     /// `open`, `completed` or `cancelled`.
     #[schema(schema_with = contract::production_status)]
     pub status: String,
-    /// Planned ready date at the factory.
+    /// Product category, whose daily capacity at the factory it takes.
+    #[schema(schema_with = contract::category)]
+    pub category: String,
+    /// First day it could be finished (acceptance plus lead time), YYYY-MM-DD, factory-local.
+    pub earliest: String,
+    /// Planned ready date at the factory (the day its last unit is finished in the factory's
+    /// schedule), YYYY-MM-DD, factory-local.
     pub ready_date: String,
+    /// Days from the factory to the destination.
+    pub transfer_days: u32,
     /// Creation time.
     pub created_at: String,
+    /// When it was completed or cancelled, RFC 3339.
+    pub closed_at: Option<String>,
 }
 
 impl From<&ProductionOrder> for ProductionView {
@@ -50,8 +60,12 @@ impl From<&ProductionOrder> for ProductionView {
             destination: p.destination.to_string(),
             region: p.region.to_string(),
             status: p.status.as_str().to_string(),
+            category: p.category.as_str().to_string(),
+            earliest: p.earliest.to_string(),
             ready_date: p.ready_date.to_string(),
+            transfer_days: p.transfer_days,
             created_at: p.created_at.to_string(),
+            closed_at: p.closed_at.map(|t| t.to_string()),
         }
     }
 }

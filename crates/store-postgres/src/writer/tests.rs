@@ -113,7 +113,7 @@ async fn hold(writer: &Writer) -> (oneshot::Sender<()>, JoinHandle<()>) {
                     if let Some(r) = release {
                         let _ = r.await;
                     }
-                    Ok(())
+                    Ok::<(), Fail>(())
                 })
             })
             .await

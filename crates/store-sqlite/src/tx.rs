@@ -1,0 +1,600 @@
+//! [`Tx`] on the single writer's connection.
+//!
+//! Every statement is a hand-off to sqlx's SQLite worker thread, so a batch goes to SQLite as
+//! one statement whatever its size: the rows travel as one JSON array parameter that
+//! `json_each` unfolds (blobs as hex, which `unhex` turns back). The single writer makes every
+//! read current, so nothing here locks.
+
+use crate::reads;
+use crate::rows::{corrupt, get, micros};
+use crate::{backend, topology};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rendan_domain::access::{PrincipalName, Role};
+use rendan_domain::catalogue::{Category, Sku};
+use rendan_domain::fulfilment::Queue;
+use rendan_domain::order::{Fulfilment, Order, OrderStatus};
+use rendan_domain::production::{ProductionOrder, ProductionStatus};
+use rendan_domain::schedule::Booked;
+use rendan_domain::stock::Balance;
+use rendan_domain::topology::Topology;
+use rendan_domain::{Region, SiteId};
+use rendan_store::rows::{date, promise_cause};
+use rendan_store::tx::{
+    CapacityRow, Fail, Found, LineRow, MovementRow, OrderLookup, OrderRow, ProductionRow,
+    PromiseRow, Read, Remembered, Tx,
+};
+use rendan_store::{Idem, NewTokenRecord, StoreError, TokenInfo};
+use serde_json::{Value, json};
+use sqlx::SqliteConnection;
+
+/// The writer's connection inside its transaction.
+pub(crate) struct SqliteTx<'c> {
+    conn: &'c mut SqliteConnection,
+}
+
+impl<'c> SqliteTx<'c> {
+    pub(crate) fn new(conn: &'c mut SqliteConnection) -> Self {
+        Self { conn }
+    }
+}
+
+/// Rows as one JSON array of arrays, for `json_each`.
+fn rows(items: impl IntoIterator<Item = Value>) -> String {
+    Value::Array(items.into_iter().collect()).to_string()
+}
+
+fn db(e: sqlx::Error) -> Fail {
+    Fail::Store(backend(e))
+}
+
+/// Ids that one multi-row INSERT returned, in the order of its rows: the single writer
+/// assigns rowids in insertion order, and the rows were inserted in array order.
+fn in_row_order(rows: Vec<sqlx::sqlite::SqliteRow>, expected: usize) -> Result<Vec<i64>, Fail> {
+    let mut ids = rows
+        .iter()
+        .map(|r| get::<i64>(r, "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    if ids.len() != expected {
+        return Err(StoreError::Backend(format!(
+            "inserted {expected} rows, got {} ids",
+            ids.len()
+        ))
+        .into());
+    }
+    Ok(ids)
+}
+
+#[async_trait]
+impl Tx for SqliteTx<'_> {
+    fn serial(&self) -> bool {
+        true
+    }
+
+    async fn find_orders(&mut self, lookups: &[OrderLookup]) -> Result<Vec<Option<Found>>, Fail> {
+        let input = rows(
+            lookups
+                .iter()
+                .map(|l| json!([l.principal, l.key, l.channel.as_str(), l.external_ref])),
+        );
+        // Two indexed lookups per entry; the key's match wins over the reference's.
+        let found = sqlx::query(
+            "SELECT j.key AS ord, o.id, o.request_hash, 1 AS same_key FROM json_each(?1) j \
+             JOIN orders o ON o.principal_id = j.value ->> 0 AND o.idempotency_key = j.value ->> 1 \
+             UNION ALL \
+             SELECT j.key AS ord, o.id, o.request_hash, 0 AS same_key FROM json_each(?1) j \
+             JOIN orders o ON o.principal_id = j.value ->> 0 AND o.channel = j.value ->> 2 \
+             AND o.external_ref = j.value ->> 3 \
+             ORDER BY 1, 4 DESC, 2",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let mut out: Vec<Option<Found>> = vec![None; lookups.len()];
+        for row in &found {
+            let ord = usize::try_from(get::<i64>(row, "ord")?)
+                .map_err(|_| StoreError::Backend("bad lookup index".into()))?;
+            if let Some(slot) = out.get_mut(ord)
+                && slot.is_none()
+            {
+                *slot = Some(Found {
+                    id: get(row, "id")?,
+                    request_hash: get(row, "request_hash")?,
+                    same_key: get::<i64>(row, "same_key")? == 1,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn orders(&mut self, ids: &[i64]) -> Result<Vec<Order>, Fail> {
+        Ok(reads::orders_by_id(self.conn, ids).await?)
+    }
+
+    async fn insert_orders(&mut self, rows_in: &[OrderRow]) -> Result<Vec<i64>, Fail> {
+        let input = rows(rows_in.iter().map(|o| {
+            json!([
+                o.principal,
+                o.token_id,
+                o.key,
+                hex(&o.request_hash),
+                o.status.as_str(),
+                o.channel.as_str(),
+                o.external_ref,
+                o.customer.name,
+                o.customer.phone,
+                o.customer.address,
+                o.customer.location.lat(),
+                o.customer.location.lon(),
+                o.region.as_str(),
+                micros(o.now),
+                o.promised.to_string(),
+                o.accepted_on.to_string(),
+            ])
+        }));
+        let ids = sqlx::query(
+            "INSERT INTO orders (principal_id, token_id, idempotency_key, request_hash, status, channel, \
+             external_ref, customer_name, customer_phone, customer_address, lat, lon, region, created_at, \
+             updated_at, promised_date, accepted_on) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, unhex(value ->> 3), value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
+             value ->> 13, value ->> 13, value ->> 14, value ->> 15 FROM json_each(?) ORDER BY key RETURNING id",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        in_row_order(ids, rows_in.len())
+    }
+
+    async fn insert_lines(&mut self, lines: &[LineRow]) -> Result<(), Fail> {
+        let input = rows(lines.iter().map(|l| {
+            let (kind, site, po, factory) = match &l.fulfilment {
+                Fulfilment::Stock { site } => ("stock", Some(site.as_str()), None, None),
+                Fulfilment::Production {
+                    production_order,
+                    factory,
+                } => (
+                    "production",
+                    None,
+                    Some(*production_order),
+                    Some(factory.as_str()),
+                ),
+            };
+            json!([
+                l.order_id,
+                l.line_no,
+                l.sku.as_str(),
+                l.qty,
+                kind,
+                site,
+                po,
+                factory
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, sku, qty, kind, site, production_order, factory) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7 FROM json_each(?)",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn set_order_status(
+        &mut self,
+        id: i64,
+        status: OrderStatus,
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn record_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
+        let input = rows(promises.iter().map(|p| {
+            json!([
+                p.order_id,
+                p.date.to_string(),
+                micros(p.at),
+                p.reason.as_str(),
+                promise_cause(&p.reason)
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO order_promises (order_id, promised_date, at, reason, cause) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+             FROM json_each(?) ORDER BY key",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn change_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
+        let input = rows(
+            promises
+                .iter()
+                .map(|p| json!([p.order_id, p.date.to_string(), micros(p.at)])),
+        );
+        sqlx::query(
+            "UPDATE orders SET promised_date = j.value ->> 1, updated_at = j.value ->> 2 \
+             FROM json_each(?) j WHERE orders.id = j.value ->> 0",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        self.record_promises(promises).await
+    }
+
+    async fn balances(
+        &mut self,
+        keys: &[(SiteId, Sku)],
+        _read: Read,
+    ) -> Result<Vec<((SiteId, Sku), Balance)>, Fail> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A missing row is an empty balance; `write_stock` creates it.
+        let input = rows(keys.iter().map(|(s, k)| json!([s.as_str(), k.as_str()])));
+        let found = sqlx::query(
+            "SELECT b.site, b.sku, b.on_hand, b.reserved FROM json_each(?) j \
+             JOIN stock_balances b ON b.site = j.value ->> 0 AND b.sku = j.value ->> 1",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        found
+            .iter()
+            .map(|r| {
+                let site: String = get(r, "site")?;
+                let sku: String = get(r, "sku")?;
+                Ok((
+                    (
+                        SiteId::parse(&site, "site").map_err(corrupt)?,
+                        Sku::parse(&sku, "sku").map_err(corrupt)?,
+                    ),
+                    Balance {
+                        on_hand: get(r, "on_hand")?,
+                        reserved: get(r, "reserved")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn write_stock(
+        &mut self,
+        balances: &[((SiteId, Sku), Balance)],
+        movements: &[MovementRow],
+    ) -> Result<Vec<i64>, Fail> {
+        let input = rows(
+            balances
+                .iter()
+                .map(|((s, k), b)| json!([s.as_str(), k.as_str(), b.on_hand, b.reserved])),
+        );
+        // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the upsert.
+        sqlx::query(
+            "INSERT INTO stock_balances (site, sku, on_hand, reserved) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true \
+             ON CONFLICT (site, sku) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let input = rows(movements.iter().map(|m| {
+            json!([
+                m.site.as_str(),
+                m.sku.as_str(),
+                m.kind.as_str(),
+                m.qty,
+                m.order,
+                m.document,
+                micros(m.at)
+            ])
+        }));
+        let ids = sqlx::query(
+            "INSERT INTO stock_movements (site, sku, kind, qty, order_id, document, at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
+             FROM json_each(?) ORDER BY key RETURNING id",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        in_row_order(ids, movements.len())
+    }
+
+    async fn insert_production(&mut self, rows_in: &[ProductionRow]) -> Result<Vec<i64>, Fail> {
+        let input = rows(rows_in.iter().map(|p| {
+            json!([
+                p.order_id,
+                p.line_no,
+                p.sku.as_str(),
+                p.qty,
+                p.factory.as_str(),
+                p.destination.as_str(),
+                p.region.as_str(),
+                p.category.as_str(),
+                p.earliest.to_string(),
+                p.ready_date.to_string(),
+                p.transfer_days,
+                micros(p.now),
+            ])
+        }));
+        let ids = sqlx::query(
+            "INSERT INTO production_orders (order_id, line_no, sku, qty, factory, destination, region, \
+             status, category, earliest, ready_date, transfer_days, created_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, 'open', value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11 \
+             FROM json_each(?) ORDER BY key RETURNING id",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        in_row_order(ids, rows_in.len())
+    }
+
+    async fn production(&mut self, id: i64) -> Result<Option<ProductionOrder>, Fail> {
+        Ok(reads::production(self.conn, id).await?)
+    }
+
+    async fn productions_of(&mut self, orders: &[i64]) -> Result<Vec<ProductionOrder>, Fail> {
+        Ok(reads::productions_of(self.conn, orders).await?)
+    }
+
+    async fn close_production(
+        &mut self,
+        id: i64,
+        status: ProductionStatus,
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        sqlx::query("UPDATE production_orders SET status = ?, closed_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM production_capacity WHERE production_order = ?")
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn lock_queues(&mut self, _queues: &[Queue]) -> Result<(), Fail> {
+        // The single writer is the lock.
+        Ok(())
+    }
+
+    async fn booked(&mut self, queues: &[(Queue, Date)]) -> Result<Booked, Fail> {
+        let input = rows(
+            queues
+                .iter()
+                .map(|((f, c), from)| json!([f.as_str(), c.as_str(), from.to_string()])),
+        );
+        let found = sqlx::query(
+            "SELECT c.factory, c.category, c.day, SUM(c.units) AS units FROM json_each(?) j \
+             JOIN production_capacity c ON c.factory = j.value ->> 0 AND c.category = j.value ->> 1 \
+             AND c.day >= j.value ->> 2 GROUP BY c.factory, c.category, c.day",
+        )
+        .bind(input)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let mut booked = Booked::new();
+        for r in &found {
+            let factory: String = get(r, "factory")?;
+            let category: String = get(r, "category")?;
+            let day: String = get(r, "day")?;
+            let units: i64 = get(r, "units")?;
+            booked.insert(
+                (
+                    SiteId::parse(&factory, "factory").map_err(corrupt)?,
+                    Category::parse(&category, "category").map_err(corrupt)?,
+                    date(&day)?,
+                ),
+                u32::try_from(units).map_err(|_| StoreError::Backend("bad units".into()))?,
+            );
+        }
+        Ok(booked)
+    }
+
+    async fn queue(&mut self, queue: &Queue) -> Result<Vec<ProductionOrder>, Fail> {
+        Ok(reads::queue(self.conn, &queue.0, queue.1).await?)
+    }
+
+    async fn set_capacity(&mut self, replace: &[i64], rows_in: &[CapacityRow]) -> Result<(), Fail> {
+        if !replace.is_empty() {
+            sqlx::query(
+                "DELETE FROM production_capacity WHERE production_order IN (SELECT value FROM json_each(?))",
+            )
+            .bind(rows(replace.iter().map(|id| json!(id))))
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        }
+        if rows_in.is_empty() {
+            return Ok(());
+        }
+        let input = rows(rows_in.iter().map(|c| {
+            json!([
+                c.production_order,
+                c.factory.as_str(),
+                c.category.as_str(),
+                c.day.to_string(),
+                c.units
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO production_capacity (production_order, factory, category, day, units) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn set_ready_dates(&mut self, dates: &[(i64, Date)]) -> Result<(), Fail> {
+        let input = rows(dates.iter().map(|(id, d)| json!([id, d.to_string()])));
+        sqlx::query(
+            "UPDATE production_orders SET ready_date = j.value ->> 1 FROM json_each(?) j \
+             WHERE production_orders.id = j.value ->> 0",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn recall(
+        &mut self,
+        operation: &str,
+        idem: &Idem,
+    ) -> Result<Option<(Vec<u8>, Remembered)>, Fail> {
+        let row = sqlx::query(
+            "SELECT request_hash, ref_id, on_hand, reserved FROM idempotency \
+             WHERE principal_id = ? AND operation = ? AND key = ?",
+        )
+        .bind(idem.principal)
+        .bind(operation)
+        .bind(&idem.key)
+        .fetch_optional(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((
+            get(&row, "request_hash")?,
+            Remembered {
+                ref_id: get(&row, "ref_id")?,
+                on_hand: get(&row, "on_hand")?,
+                reserved: get(&row, "reserved")?,
+            },
+        )))
+    }
+
+    async fn remember(
+        &mut self,
+        operation: &str,
+        idem: &Idem,
+        what: &Remembered,
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        sqlx::query(
+            "INSERT INTO idempotency (principal_id, operation, key, request_hash, ref_id, on_hand, reserved, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(idem.principal)
+        .bind(operation)
+        .bind(&idem.key)
+        .bind(&idem.fingerprint)
+        .bind(what.ref_id)
+        .bind(what.on_hand)
+        .bind(what.reserved)
+        .bind(micros(now))
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn principal_named(&mut self, name: &PrincipalName) -> Result<Option<(i64, Role)>, Fail> {
+        let row = sqlx::query("SELECT id, role, region FROM principals WHERE name = ?")
+            .bind(name.as_str())
+            .fetch_optional(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = get(&row, "role")?;
+        let region: Option<String> = get(&row, "region")?;
+        let role = Role::parse(&role, region.as_deref()).map_err(corrupt)?;
+        Ok(Some((get(&row, "id")?, role)))
+    }
+
+    async fn insert_principal(
+        &mut self,
+        name: &PrincipalName,
+        role: &Role,
+        now: Timestamp,
+    ) -> Result<i64, Fail> {
+        let row = sqlx::query(
+            "INSERT INTO principals (name, role, region, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(role.name())
+        .bind(role.region().map(Region::as_str))
+        .bind(micros(now))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(get(&row, "id")?)
+    }
+
+    async fn insert_token(&mut self, token: &NewTokenRecord, principal: i64) -> Result<i64, Fail> {
+        let row = sqlx::query(
+            "INSERT INTO tokens (hash, role, region, label, created_at, principal_id) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&token.hash)
+        .bind(token.role.name())
+        .bind(token.role.region().map(Region::as_str))
+        .bind(&token.label)
+        .bind(micros(token.now))
+        .bind(principal)
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(get(&row, "id")?)
+    }
+
+    async fn token(&mut self, id: i64) -> Result<Option<TokenInfo>, Fail> {
+        Ok(reads::token(self.conn, id).await?)
+    }
+
+    async fn revoke_token(&mut self, id: i64, now: Timestamp) -> Result<(), Fail> {
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn save_topology(&mut self, t: &Topology) -> Result<(), Fail> {
+        Ok(topology::save(self.conn, t).await?)
+    }
+}
+
+/// Lower-case hex, for blobs inside JSON (SQLite's `unhex` reads it back).
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
