@@ -219,10 +219,35 @@ pub async fn check_ledger(place: &Place) -> Result<()> {
     for d in &report.discrepancies {
         println!("  {d:?}");
     }
+    let misplaced = rendan_store::ledger::check_queues(
+        platform.store.as_ref(),
+        platform.file.topology.capacities(),
+    )
+    .await?;
+    println!(
+        "planned the factories' queues again: {}",
+        if misplaced.is_empty() {
+            "every production order is where its queue puts it"
+        } else {
+            "MISPLACED PRODUCTION ORDERS"
+        }
+    );
+    for m in &misplaced {
+        println!(
+            "  production order {}: stored ready date {}, its queue finishes it on {}",
+            m.production_order, m.stored, m.planned
+        );
+    }
     if !report.discrepancies.is_empty() {
         bail!(
             "{} discrepancies between journal and balances",
             report.discrepancies.len()
+        );
+    }
+    if !misplaced.is_empty() {
+        bail!(
+            "{} production orders not where their queues put them",
+            misplaced.len()
         );
     }
     Ok(())

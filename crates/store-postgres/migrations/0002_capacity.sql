@@ -21,6 +21,33 @@ CREATE TABLE production_capacity (
 );
 CREATE INDEX capacity_by_day ON production_capacity(factory, category, day);
 
+-- Units booked per factory, category and day: the sum of production_capacity, kept by the
+-- trigger below, so that planning reads one row per day however long the queue is. Its rows
+-- change only under the queue's lock (production_queues).
+CREATE TABLE production_load (
+    factory TEXT NOT NULL,
+    category TEXT NOT NULL,
+    day TEXT NOT NULL,
+    units BIGINT NOT NULL CHECK (units >= 0),
+    PRIMARY KEY (factory, category, day)
+);
+CREATE FUNCTION production_load_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO production_load (factory, category, day, units)
+            VALUES (NEW.factory, NEW.category, NEW.day, NEW.units)
+            ON CONFLICT (factory, category, day)
+            DO UPDATE SET units = production_load.units + excluded.units;
+        RETURN NEW;
+    END IF;
+    UPDATE production_load SET units = units - OLD.units
+        WHERE factory = OLD.factory AND category = OLD.category AND day = OLD.day;
+    RETURN OLD;
+END;
+$$;
+CREATE TRIGGER production_capacity_load AFTER INSERT OR DELETE ON production_capacity
+    FOR EACH ROW EXECUTE FUNCTION production_load_follow();
+
 -- One row per capacity queue (factory and category): planners lock it, so that two
 -- transactions never plan on one queue at once.
 CREATE TABLE production_queues (

@@ -472,10 +472,10 @@ impl Tx for PgTx<'_> {
         let category = strings(queues.iter().map(|((_, c), _)| c.as_str()));
         let from: Vec<String> = queues.iter().map(|(_, d)| d.to_string()).collect();
         let found = sqlx::query(
-            "SELECT c.factory, c.category, c.day, SUM(c.units)::bigint AS units \
+            "SELECT l.factory, l.category, l.day, l.units \
              FROM unnest($1::text[], $2::text[], $3::text[]) AS q(factory, category, from_day) \
-             JOIN production_capacity c ON c.factory = q.factory AND c.category = q.category \
-             AND c.day >= q.from_day GROUP BY c.factory, c.category, c.day",
+             JOIN production_load l ON l.factory = q.factory AND l.category = q.category \
+             AND l.day >= q.from_day WHERE l.units > 0",
         )
         .bind(&factory)
         .bind(&category)
@@ -537,15 +537,17 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    async fn set_ready_dates(&mut self, dates: &[(i64, Date)]) -> Result<(), Fail> {
-        let id: Vec<i64> = dates.iter().map(|(id, _)| *id).collect();
-        let day: Vec<String> = dates.iter().map(|(_, d)| d.to_string()).collect();
+    async fn set_schedule(&mut self, dates: &[(i64, Date, Date)]) -> Result<(), Fail> {
+        let id: Vec<i64> = dates.iter().map(|(id, _, _)| *id).collect();
+        let earliest: Vec<String> = dates.iter().map(|(_, e, _)| e.to_string()).collect();
+        let ready: Vec<String> = dates.iter().map(|(_, _, r)| r.to_string()).collect();
         sqlx::query(
-            "UPDATE production_orders p SET ready_date = u.d \
-             FROM unnest($1::bigint[], $2::text[]) AS u(id, d) WHERE p.id = u.id",
+            "UPDATE production_orders p SET earliest = u.e, ready_date = u.r \
+             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, e, r) WHERE p.id = u.id",
         )
         .bind(&id)
-        .bind(&day)
+        .bind(&earliest)
+        .bind(&ready)
         .execute(&mut *self.conn)
         .await
         .map_err(db)?;

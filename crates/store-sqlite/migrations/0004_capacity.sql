@@ -21,6 +21,27 @@ CREATE TABLE production_capacity (
 ) WITHOUT ROWID;
 CREATE INDEX capacity_by_day ON production_capacity(factory, category, day);
 
+-- Units booked per factory, category and day: the sum of production_capacity, kept by the
+-- triggers below, so that planning reads one row per day however long the queue is.
+CREATE TABLE production_load (
+    factory TEXT NOT NULL,
+    category TEXT NOT NULL,
+    day TEXT NOT NULL,
+    units INTEGER NOT NULL CHECK (units >= 0),
+    PRIMARY KEY (factory, category, day)
+) WITHOUT ROWID;
+CREATE TRIGGER production_capacity_load_in AFTER INSERT ON production_capacity
+BEGIN
+    INSERT INTO production_load (factory, category, day, units)
+        VALUES (NEW.factory, NEW.category, NEW.day, NEW.units)
+        ON CONFLICT (factory, category, day) DO UPDATE SET units = units + excluded.units;
+END;
+CREATE TRIGGER production_capacity_load_out AFTER DELETE ON production_capacity
+BEGIN
+    UPDATE production_load SET units = units - OLD.units
+        WHERE factory = OLD.factory AND category = OLD.category AND day = OLD.day;
+END;
+
 ALTER TABLE orders ADD COLUMN accepted_on TEXT NOT NULL DEFAULT '';
 UPDATE orders SET accepted_on = date(created_at / 1000000, 'unixepoch');
 

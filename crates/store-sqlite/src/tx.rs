@@ -394,9 +394,9 @@ impl Tx for SqliteTx<'_> {
                 .map(|((f, c), from)| json!([f.as_str(), c.as_str(), from.to_string()])),
         );
         let found = sqlx::query(
-            "SELECT c.factory, c.category, c.day, SUM(c.units) AS units FROM json_each(?) j \
-             JOIN production_capacity c ON c.factory = j.value ->> 0 AND c.category = j.value ->> 1 \
-             AND c.day >= j.value ->> 2 GROUP BY c.factory, c.category, c.day",
+            "SELECT l.factory, l.category, l.day, l.units FROM json_each(?) j \
+             JOIN production_load l ON l.factory = j.value ->> 0 AND l.category = j.value ->> 1 \
+             AND l.day >= j.value ->> 2 WHERE l.units > 0",
         )
         .bind(input)
         .fetch_all(&mut *self.conn)
@@ -457,11 +457,15 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn set_ready_dates(&mut self, dates: &[(i64, Date)]) -> Result<(), Fail> {
-        let input = rows(dates.iter().map(|(id, d)| json!([id, d.to_string()])));
+    async fn set_schedule(&mut self, dates: &[(i64, Date, Date)]) -> Result<(), Fail> {
+        let input = rows(
+            dates
+                .iter()
+                .map(|(id, e, r)| json!([id, e.to_string(), r.to_string()])),
+        );
         sqlx::query(
-            "UPDATE production_orders SET ready_date = j.value ->> 1 FROM json_each(?) j \
-             WHERE production_orders.id = j.value ->> 0",
+            "UPDATE production_orders SET earliest = j.value ->> 1, ready_date = j.value ->> 2 \
+             FROM json_each(?) j WHERE production_orders.id = j.value ->> 0",
         )
         .bind(input)
         .execute(&mut *self.conn)

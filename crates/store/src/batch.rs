@@ -80,6 +80,19 @@ async fn gather(mut rx: mpsc::Receiver<Waiting>, submit: Submit, in_flight: usiz
             }
         }
         let (cmds, replies): (Vec<PlaceOrder>, Vec<_>) = waiting.drain(..).unzip();
+        {
+            use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+            static B: AtomicUsize = AtomicUsize::new(0);
+            static O: AtomicUsize = AtomicUsize::new(0);
+            let b = B.fetch_add(1, Relaxed) + 1;
+            let o = O.fetch_add(cmds.len(), Relaxed) + cmds.len();
+            if b % 500 == 0 {
+                eprintln!(
+                    "DEBUG batches {b} orders {o} avg {:.1}",
+                    o as f64 / b as f64
+                );
+            }
+        }
         let run = submit(Arc::new(cmds));
         tokio::spawn(async move {
             match run.await {

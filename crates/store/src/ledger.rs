@@ -1,12 +1,18 @@
-//! Recomputes stock balances from the movement journal and compares them with the stored ones.
+//! The audits: stock balances recomputed from the movement journal ([`check`]), and the
+//! factories' queues planned again from their production orders ([`check_queues`]).
 //!
-//! This is the ledger's audit: it uses the same [`Balance::apply`] the writers use, so a
-//! journal that could not have produced the stored balances (a lost movement, a balance
-//! written without one, an impossible sequence) shows up as a mismatch or a replay error.
+//! The ledger's audit uses the same [`Balance::apply`] the writers use, so a journal that could
+//! not have produced the stored balances (a lost movement, a balance written without one, an
+//! impossible sequence) shows up as a mismatch or a replay error. The queues' audit plans the
+//! open production orders of each factory and category again in promise order
+//! ([`schedule::plan`]): a queue that was over-booked, or planned out of order, shows up as a
+//! production order whose stored ready date is not where its queue puts it.
 
-use crate::{Store, StoreError};
+use crate::{ProductionQuery, ProductionStatus, Store, StoreError};
+use jiff::civil::Date;
 use rendan_domain::SiteId;
 use rendan_domain::catalogue::Sku;
+use rendan_domain::schedule::{self, Capacities, Job};
 use rendan_domain::stock::{Balance, StockError};
 use std::collections::BTreeMap;
 
@@ -93,4 +99,68 @@ pub async fn check(store: &dyn Store) -> Result<LedgerReport, StoreError> {
         }
     }
     Ok(report)
+}
+
+/// A production order that is not where its factory's queue puts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misplaced {
+    /// The production order.
+    pub production_order: i64,
+    /// Its stored ready date.
+    pub stored: Date,
+    /// Where planning the queue again in promise order finishes it.
+    pub planned: Date,
+}
+
+/// Plans every factory's open production orders again, oldest first, from their earliest days
+/// onto `capacities`, and lists those whose stored ready date differs. Empty when every queue
+/// holds: no day of any factory is booked beyond its capacity and every order finishes where
+/// the promise order puts it.
+pub async fn check_queues(
+    store: &dyn Store,
+    capacities: &Capacities,
+) -> Result<Vec<Misplaced>, StoreError> {
+    const PAGE: u32 = 5_000;
+    let mut open = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = store
+            .production_orders(&ProductionQuery {
+                status: Some(ProductionStatus::Open),
+                before_id,
+                limit: PAGE,
+                ..Default::default()
+            })
+            .await?;
+        open.extend(page.items);
+        match page.next {
+            Some(next) => before_id = Some(next),
+            None => break,
+        }
+    }
+    open.sort_by_key(|p| p.id);
+    let jobs: Vec<Job<usize>> = open
+        .iter()
+        .enumerate()
+        .map(|(k, p)| Job {
+            key: k,
+            factory: p.factory.clone(),
+            category: p.category,
+            units: p.qty,
+            earliest: p.earliest,
+        })
+        .collect();
+    let slots = schedule::plan(capacities, &BTreeMap::new(), &jobs)
+        .map_err(|e| StoreError::Backend(format!("a queue cannot be planned: {e}")))?;
+    Ok(slots
+        .into_iter()
+        .filter_map(|slot| {
+            let p = &open[slot.key];
+            (slot.finish != p.ready_date).then(|| Misplaced {
+                production_order: p.id,
+                stored: p.ready_date,
+                planned: slot.finish,
+            })
+        })
+        .collect())
 }

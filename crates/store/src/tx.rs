@@ -313,8 +313,8 @@ pub trait Tx: Send {
     async fn queue(&mut self, queue: &Queue) -> Result<Vec<ProductionOrder>, Fail>;
     /// Replaces the capacity held by the production orders `replace` with `rows`.
     async fn set_capacity(&mut self, replace: &[i64], rows: &[CapacityRow]) -> Result<(), Fail>;
-    /// Sets planned ready dates of production orders.
-    async fn set_ready_dates(&mut self, dates: &[(i64, Date)]) -> Result<(), Fail>;
+    /// Sets production orders' earliest and planned ready dates: `(id, earliest, ready)`.
+    async fn set_schedule(&mut self, dates: &[(i64, Date, Date)]) -> Result<(), Fail>;
 
     /// What the first request with `idem` for `operation` produced, if the key was used.
     async fn recall(

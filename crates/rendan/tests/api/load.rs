@@ -95,4 +95,5 @@ async fn concurrent_orders_never_oversell_and_the_ledger_balances() {
         report.discrepancies
     );
     assert_eq!(report.movements, 2 + STOCK as u64);
+    crate::capacity::assert_queues_hold(&app).await;
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL, so both backends pass one conformance suite from one source.
 
 mod access;
+mod capacity;
 mod database;
 mod durability;
 mod helpers;

@@ -6,6 +6,8 @@
 
 #[path = "../api/access.rs"]
 mod access;
+#[path = "../api/capacity.rs"]
+mod capacity;
 #[path = "../api/database.rs"]
 mod database;
 #[path = "../api/durability.rs"]

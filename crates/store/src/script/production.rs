@@ -125,12 +125,17 @@ pub(super) async fn replan(
             .collect();
         let slots = schedule::replan(capacities, &jobs, today)
             .map_err(|e| StoreError::Backend(format!("the queue cannot be planned again: {e}")))?;
-        let mut ready = Vec::new();
+        let mut moved = Vec::new();
         let mut rows = Vec::new();
         for slot in &slots {
             let p = &open[slot.key];
+            // Nothing of it can be finished before today any more: that is its earliest day
+            // from now on, so that the queue stays exactly what `plan` makes of it.
+            let earliest = p.earliest.max(today);
+            if slot.finish != p.ready_date || earliest != p.earliest {
+                moved.push((p.id, earliest, slot.finish));
+            }
             if slot.finish != p.ready_date {
-                ready.push((p.id, slot.finish));
                 orders.insert(p.order_id);
             }
             rows.extend(slot.days.iter().map(|&(day, units)| CapacityRow {
@@ -143,8 +148,8 @@ pub(super) async fn replan(
         }
         let ids: Vec<i64> = open.iter().map(|p| p.id).collect();
         tx.set_capacity(&ids, &rows).await?;
-        if !ready.is_empty() {
-            tx.set_ready_dates(&ready).await?;
+        if !moved.is_empty() {
+            tx.set_schedule(&moved).await?;
         }
     }
     promise_again(tx, planning, orders, now, cause).await
