@@ -1,5 +1,7 @@
 //! Demo data: free stock in every warehouse, so that the demo shows both stock and
-//! make-to-order fulfilment. Seeded once, into a database whose journal is empty.
+//! make-to-order fulfilment. Seeded once, into a database whose journal is empty, in one
+//! transaction that finds the balances it would fill empty (so two `serve` processes starting
+//! together on a new database seed it once).
 
 use anyhow::Result;
 use rendan_domain::SiteKind;
@@ -24,8 +26,7 @@ pub async fn seed(store: &dyn Store, topology: &Topology) -> Result<()> {
     if !store.movements(0, 1).await?.is_empty() {
         return Ok(());
     }
-    let now = jiff::Timestamp::now();
-    let mut receipts = 0;
+    let mut receipts = Vec::new();
     for site in topology
         .sites()
         .iter()
@@ -34,13 +35,13 @@ pub async fn seed(store: &dyn Store, topology: &Topology) -> Result<()> {
         for p in topology.products() {
             let qty = demo_qty(site.id.as_str(), p.sku.as_str());
             if qty > 0 {
-                store
-                    .receive_stock(&site.id, &p.sku, qty, "demo opening stock", now, None)
-                    .await?;
-                receipts += 1;
+                receipts.push((site.id.clone(), p.sku.clone(), qty));
             }
         }
     }
-    tracing::info!(receipts, "seeded demo stock");
+    let made = store
+        .seed_stock(receipts, "demo opening stock", jiff::Timestamp::now())
+        .await?;
+    tracing::info!(receipts = made, "seeded demo stock");
     Ok(())
 }

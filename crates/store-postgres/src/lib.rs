@@ -92,7 +92,7 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
         let writer = writer::Writer::start(opts, writer::WRITERS).await?;
         // One batch per writer connection: each commits while the other gathers.
-        let intake = Batcher::start(place_in(writer.clone()), writer::WRITERS);
+        let intake = Batcher::start(place_in(writer.clone()), 1);
         Ok(Self {
             pool,
             writer,
@@ -180,6 +180,18 @@ impl Store for PgStore {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
         script!(self.writer, (site, sku, document, idem), |tx| {
             script::receive_stock(tx, &site, &sku, qty, &document, now, idem.as_ref())
+        })
+    }
+
+    async fn seed_stock(
+        &self,
+        receipts: Vec<(SiteId, Sku, i64)>,
+        document: &str,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let document = document.to_string();
+        script!(self.writer, (receipts, document), |tx| {
+            script::seed_stock(tx, &receipts, &document, now)
         })
     }
 

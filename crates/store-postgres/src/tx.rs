@@ -23,12 +23,39 @@ use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
 use rendan_store::rows::{date, promise_cause};
 use rendan_store::tx::{
-    CapacityRow, Fail, Found, LineRow, MovementRow, OrderLookup, OrderRow, ProductionRow,
-    PromiseRow, Read, Remembered, Tx,
+    CapacityRow, Fail, Found, MovementRow, OrderLookup, Placement, PromiseRow, Read, Remembered, Tx,
 };
 use rendan_store::{Idem, NewTokenRecord, StoreError, TokenInfo};
 use sqlx::PgConnection;
-use std::collections::HashMap;
+
+/// The parameters of one long statement, numbered as they are pushed.
+#[derive(Default)]
+struct Binds {
+    args: sqlx::postgres::PgArguments,
+    count: usize,
+}
+
+impl Binds {
+    /// Adds a parameter; answers its number (`$n`).
+    fn push<T>(&mut self, value: T) -> usize
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
+    {
+        use sqlx::Arguments;
+        // Encoding an owned array into the buffer does not fail.
+        let _ = self.args.add(value);
+        self.count += 1;
+        self.count
+    }
+
+    async fn run(self, conn: &mut PgConnection, sql: &str) -> Result<(), Fail> {
+        sqlx::query_with(sqlx::AssertSqlSafe(sql.to_string()), self.args)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
 
 /// A writer's connection inside its group transaction.
 pub(crate) struct PgTx<'c> {
@@ -105,78 +132,130 @@ impl Tx for PgTx<'_> {
         Ok(reads::orders_by_id(self.conn, ids).await?)
     }
 
-    async fn insert_orders(&mut self, rows: &[OrderRow]) -> Result<Vec<i64>, Fail> {
-        let principal: Vec<i64> = rows.iter().map(|o| o.principal).collect();
-        let token: Vec<i64> = rows.iter().map(|o| o.token_id).collect();
-        let key = strings(rows.iter().map(|o| o.key.as_str()));
-        let hash: Vec<Vec<u8>> = rows.iter().map(|o| o.request_hash.clone()).collect();
-        let status = strings(rows.iter().map(|o| o.status.as_str()));
-        let channel = strings(rows.iter().map(|o| o.channel.as_str()));
-        let reference = strings(rows.iter().map(|o| o.external_ref.as_str()));
-        let name = strings(rows.iter().map(|o| o.customer.name.as_str()));
-        let phone = strings(rows.iter().map(|o| o.customer.phone.as_str()));
-        let address = strings(rows.iter().map(|o| o.customer.address.as_str()));
-        let lat: Vec<f64> = rows.iter().map(|o| o.customer.location.lat()).collect();
-        let lon: Vec<f64> = rows.iter().map(|o| o.customer.location.lon()).collect();
-        let region = strings(rows.iter().map(|o| o.region.as_str()));
-        let at: Vec<i64> = rows.iter().map(|o| micros(o.now)).collect();
-        let promised: Vec<String> = rows.iter().map(|o| o.promised.to_string()).collect();
-        let accepted: Vec<String> = rows.iter().map(|o| o.accepted_on.to_string()).collect();
-        let inserted = sqlx::query(
-            "INSERT INTO orders (principal_id, token_id, idempotency_key, request_hash, status, channel, \
-             external_ref, customer_name, customer_phone, customer_address, lat, lon, region, created_at, \
-             updated_at, promised_date, accepted_on) \
-             SELECT p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, c, pr, ac FROM unnest($1::bigint[], \
-             $2::bigint[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-             $10::text[], $11::float8[], $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[]) \
-             WITH ORDINALITY AS u(p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, pr, ac, ord) ORDER BY ord \
-             RETURNING id, principal_id, idempotency_key",
+    async fn reserve_ids(
+        &mut self,
+        orders: usize,
+        productions: usize,
+    ) -> Result<(Vec<i64>, Vec<i64>), Fail> {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let row = sqlx::query(
+            "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('orders', 'id')) \
+             FROM generate_series(1, $1)) AS o, \
+             ARRAY(SELECT nextval(pg_get_serial_sequence('production_orders', 'id')) \
+             FROM generate_series(1, $2)) AS p",
         )
-        .bind(&principal)
-        .bind(&token)
-        .bind(&key)
-        .bind(&hash)
-        .bind(&status)
-        .bind(&channel)
-        .bind(&reference)
-        .bind(&name)
-        .bind(&phone)
-        .bind(&address)
-        .bind(&lat)
-        .bind(&lon)
-        .bind(&region)
-        .bind(&at)
-        .bind(&promised)
-        .bind(&accepted)
-        .fetch_all(&mut *self.conn)
+        .bind(count(orders))
+        .bind(count(productions))
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(db)?;
-        // (principal, key) is unique: it names each row whatever order RETURNING uses.
-        let mut ids: HashMap<(i64, String), i64> = HashMap::with_capacity(inserted.len());
-        for r in &inserted {
-            ids.insert(
-                (get(r, "principal_id")?, get(r, "idempotency_key")?),
-                get(r, "id")?,
-            );
-        }
-        rows.iter()
-            .map(|o| {
-                ids.get(&(o.principal, o.key.clone()))
-                    .copied()
-                    .ok_or_else(|| StoreError::Backend("an inserted order has no id".into()).into())
-            })
-            .collect()
+        Ok((get(&row, "o")?, get(&row, "p")?))
     }
 
-    async fn insert_lines(&mut self, lines: &[LineRow]) -> Result<(), Fail> {
-        let order: Vec<i64> = lines.iter().map(|l| l.order_id).collect();
-        let line_no: Vec<i64> = lines.iter().map(|l| l.line_no as i64).collect();
-        let sku = strings(lines.iter().map(|l| l.sku.as_str()));
-        let qty: Vec<i64> = lines.iter().map(|l| i64::from(l.qty)).collect();
-        let mut kind = Vec::with_capacity(lines.len());
-        let mut site: Vec<Option<String>> = Vec::with_capacity(lines.len());
-        let mut po: Vec<Option<i64>> = Vec::with_capacity(lines.len());
-        let mut factory: Vec<Option<String>> = Vec::with_capacity(lines.len());
+    async fn write_placed(&mut self, placement: &Placement) -> Result<(), Fail> {
+        let Placement {
+            orders,
+            productions,
+            lines,
+            balances,
+            movements,
+            capacity,
+            promises,
+        } = placement;
+        let mut q = Binds::default();
+        // Orders.
+        let o_id = q.push(orders.iter().map(|o| o.id).collect::<Vec<i64>>());
+        let o_principal = q.push(orders.iter().map(|o| o.principal).collect::<Vec<i64>>());
+        let o_token = q.push(orders.iter().map(|o| o.token_id).collect::<Vec<i64>>());
+        let o_key = q.push(strings(orders.iter().map(|o| o.key.as_str())));
+        let o_hash = q.push(
+            orders
+                .iter()
+                .map(|o| o.request_hash.clone())
+                .collect::<Vec<Vec<u8>>>(),
+        );
+        let o_status = q.push(strings(orders.iter().map(|o| o.status.as_str())));
+        let o_channel = q.push(strings(orders.iter().map(|o| o.channel.as_str())));
+        let o_ref = q.push(strings(orders.iter().map(|o| o.external_ref.as_str())));
+        let o_name = q.push(strings(orders.iter().map(|o| o.customer.name.as_str())));
+        let o_phone = q.push(strings(orders.iter().map(|o| o.customer.phone.as_str())));
+        let o_address = q.push(strings(orders.iter().map(|o| o.customer.address.as_str())));
+        let o_lat = q.push(
+            orders
+                .iter()
+                .map(|o| o.customer.location.lat())
+                .collect::<Vec<f64>>(),
+        );
+        let o_lon = q.push(
+            orders
+                .iter()
+                .map(|o| o.customer.location.lon())
+                .collect::<Vec<f64>>(),
+        );
+        let o_region = q.push(strings(orders.iter().map(|o| o.region.as_str())));
+        let o_at = q.push(orders.iter().map(|o| micros(o.now)).collect::<Vec<i64>>());
+        let o_promised = q.push(
+            orders
+                .iter()
+                .map(|o| o.promised.to_string())
+                .collect::<Vec<String>>(),
+        );
+        let o_accepted = q.push(
+            orders
+                .iter()
+                .map(|o| o.accepted_on.to_string())
+                .collect::<Vec<String>>(),
+        );
+        // Production orders.
+        let p_id = q.push(productions.iter().map(|p| p.id).collect::<Vec<i64>>());
+        let p_order = q.push(productions.iter().map(|p| p.order_id).collect::<Vec<i64>>());
+        let p_line = q.push(
+            productions
+                .iter()
+                .map(|p| p.line_no as i64)
+                .collect::<Vec<i64>>(),
+        );
+        let p_sku = q.push(strings(productions.iter().map(|p| p.sku.as_str())));
+        let p_qty = q.push(
+            productions
+                .iter()
+                .map(|p| i64::from(p.qty))
+                .collect::<Vec<i64>>(),
+        );
+        let p_factory = q.push(strings(productions.iter().map(|p| p.factory.as_str())));
+        let p_dest = q.push(strings(productions.iter().map(|p| p.destination.as_str())));
+        let p_region = q.push(strings(productions.iter().map(|p| p.region.as_str())));
+        let p_category = q.push(strings(productions.iter().map(|p| p.category.as_str())));
+        let p_earliest = q.push(
+            productions
+                .iter()
+                .map(|p| p.earliest.to_string())
+                .collect::<Vec<String>>(),
+        );
+        let p_ready = q.push(
+            productions
+                .iter()
+                .map(|p| p.ready_date.to_string())
+                .collect::<Vec<String>>(),
+        );
+        let p_transfer = q.push(
+            productions
+                .iter()
+                .map(|p| i64::from(p.transfer_days))
+                .collect::<Vec<i64>>(),
+        );
+        let p_at = q.push(
+            productions
+                .iter()
+                .map(|p| micros(p.now))
+                .collect::<Vec<i64>>(),
+        );
+        // Lines.
+        let l_order = q.push(lines.iter().map(|l| l.order_id).collect::<Vec<i64>>());
+        let l_no = q.push(lines.iter().map(|l| l.line_no as i64).collect::<Vec<i64>>());
+        let l_sku = q.push(strings(lines.iter().map(|l| l.sku.as_str())));
+        let l_qty = q.push(lines.iter().map(|l| i64::from(l.qty)).collect::<Vec<i64>>());
+        let (mut kind, mut site, mut po, mut factory) = (vec![], vec![], vec![], vec![]);
         for l in lines {
             match &l.fulfilment {
                 Fulfilment::Stock { site: s } => {
@@ -196,23 +275,112 @@ impl Tx for PgTx<'_> {
                 }
             }
         }
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, sku, qty, kind, site, production_order, factory) \
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], \
-             $6::text[], $7::bigint[], $8::text[])",
-        )
-        .bind(&order)
-        .bind(&line_no)
-        .bind(&sku)
-        .bind(&qty)
-        .bind(&kind)
-        .bind(&site)
-        .bind(&po)
-        .bind(&factory)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        Ok(())
+        let l_kind = q.push(kind);
+        let l_site = q.push::<Vec<Option<String>>>(site);
+        let l_po = q.push::<Vec<Option<i64>>>(po);
+        let l_factory = q.push::<Vec<Option<String>>>(factory);
+        // Balances and movements.
+        let b_site = q.push(strings(balances.iter().map(|((s, _), _)| s.as_str())));
+        let b_sku = q.push(strings(balances.iter().map(|((_, k), _)| k.as_str())));
+        let b_on_hand = q.push(
+            balances
+                .iter()
+                .map(|(_, b)| b.on_hand)
+                .collect::<Vec<i64>>(),
+        );
+        let b_reserved = q.push(
+            balances
+                .iter()
+                .map(|(_, b)| b.reserved)
+                .collect::<Vec<i64>>(),
+        );
+        let m_site = q.push(strings(movements.iter().map(|m| m.site.as_str())));
+        let m_sku = q.push(strings(movements.iter().map(|m| m.sku.as_str())));
+        let m_kind = q.push(strings(movements.iter().map(|m| m.kind.as_str())));
+        let m_qty = q.push(movements.iter().map(|m| m.qty).collect::<Vec<i64>>());
+        let m_order = q.push(
+            movements
+                .iter()
+                .map(|m| m.order)
+                .collect::<Vec<Option<i64>>>(),
+        );
+        let m_doc = q.push(strings(movements.iter().map(|m| m.document.as_str())));
+        let m_at = q.push(movements.iter().map(|m| micros(m.at)).collect::<Vec<i64>>());
+        // Capacity and promises.
+        let c_po = q.push(
+            capacity
+                .iter()
+                .map(|c| c.production_order)
+                .collect::<Vec<i64>>(),
+        );
+        let c_factory = q.push(strings(capacity.iter().map(|c| c.factory.as_str())));
+        let c_category = q.push(strings(capacity.iter().map(|c| c.category.as_str())));
+        let c_day = q.push(
+            capacity
+                .iter()
+                .map(|c| c.day.to_string())
+                .collect::<Vec<String>>(),
+        );
+        let c_units = q.push(
+            capacity
+                .iter()
+                .map(|c| i64::from(c.units))
+                .collect::<Vec<i64>>(),
+        );
+        let r_order = q.push(promises.iter().map(|p| p.order_id).collect::<Vec<i64>>());
+        let r_date = q.push(
+            promises
+                .iter()
+                .map(|p| p.date.to_string())
+                .collect::<Vec<String>>(),
+        );
+        let r_at = q.push(promises.iter().map(|p| micros(p.at)).collect::<Vec<i64>>());
+        let r_reason = q.push(strings(promises.iter().map(|p| p.reason.as_str())));
+        let r_cause = q.push(
+            promises
+                .iter()
+                .map(|p| promise_cause(&p.reason))
+                .collect::<Vec<Option<i64>>>(),
+        );
+        // One statement: the balance rows are locked until the commit, so every round trip
+        // saved here is time the other writers of those rows spend waiting. The sub-statements
+        // see the same snapshot; foreign keys are checked at its end, when all rows exist.
+        let sql = format!(
+            "WITH o AS (INSERT INTO orders (id, principal_id, token_id, idempotency_key, request_hash, \
+             status, channel, external_ref, customer_name, customer_phone, customer_address, lat, lon, \
+             region, created_at, updated_at, promised_date, accepted_on) \
+             SELECT i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, c, pr, ac FROM unnest(${o_id}::bigint[], \
+             ${o_principal}::bigint[], ${o_token}::bigint[], ${o_key}::text[], ${o_hash}::bytea[], \
+             ${o_status}::text[], ${o_channel}::text[], ${o_ref}::text[], ${o_name}::text[], \
+             ${o_phone}::text[], ${o_address}::text[], ${o_lat}::float8[], ${o_lon}::float8[], \
+             ${o_region}::text[], ${o_at}::bigint[], ${o_promised}::text[], ${o_accepted}::text[]) \
+             AS u(i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, pr, ac)), \
+             po AS (INSERT INTO production_orders (id, order_id, line_no, sku, qty, factory, destination, \
+             region, status, category, earliest, ready_date, transfer_days, created_at) \
+             SELECT i, o, l, s, q, f, d, r, 'open', c, e, rd, t, a FROM unnest(${p_id}::bigint[], \
+             ${p_order}::bigint[], ${p_line}::bigint[], ${p_sku}::text[], ${p_qty}::bigint[], \
+             ${p_factory}::text[], ${p_dest}::text[], ${p_region}::text[], ${p_category}::text[], \
+             ${p_earliest}::text[], ${p_ready}::text[], ${p_transfer}::bigint[], ${p_at}::bigint[]) \
+             AS u(i, o, l, s, q, f, d, r, c, e, rd, t, a)), \
+             ol AS (INSERT INTO order_lines (order_id, line_no, sku, qty, kind, site, production_order, factory) \
+             SELECT * FROM unnest(${l_order}::bigint[], ${l_no}::bigint[], ${l_sku}::text[], \
+             ${l_qty}::bigint[], ${l_kind}::text[], ${l_site}::text[], ${l_po}::bigint[], ${l_factory}::text[])), \
+             b AS (UPDATE stock_balances s SET on_hand = u.on_hand, reserved = u.reserved \
+             FROM unnest(${b_site}::text[], ${b_sku}::text[], ${b_on_hand}::bigint[], ${b_reserved}::bigint[]) \
+             AS u(site, sku, on_hand, reserved) WHERE s.site = u.site AND s.sku = u.sku), \
+             mv AS (INSERT INTO stock_movements (site, sku, kind, qty, order_id, document, at) \
+             SELECT site, sku, kind, qty, order_id, document, at FROM unnest(${m_site}::text[], \
+             ${m_sku}::text[], ${m_kind}::text[], ${m_qty}::bigint[], ${m_order}::bigint[], \
+             ${m_doc}::text[], ${m_at}::bigint[]) WITH ORDINALITY \
+             AS m(site, sku, kind, qty, order_id, document, at, ord) ORDER BY ord), \
+             pc AS (INSERT INTO production_capacity (production_order, factory, category, day, units) \
+             SELECT * FROM unnest(${c_po}::bigint[], ${c_factory}::text[], ${c_category}::text[], \
+             ${c_day}::text[], ${c_units}::bigint[])) \
+             INSERT INTO order_promises (order_id, promised_date, at, reason, cause) \
+             SELECT o, d, a, r, c FROM unnest(${r_order}::bigint[], ${r_date}::text[], ${r_at}::bigint[], \
+             ${r_reason}::text[], ${r_cause}::bigint[]) WITH ORDINALITY AS u(o, d, a, r, c, ord) ORDER BY ord"
+        );
+        q.run(self.conn, &sql).await
     }
 
     async fn set_order_status(
@@ -231,10 +399,20 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    async fn record_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
+    async fn change_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
         let order: Vec<i64> = promises.iter().map(|p| p.order_id).collect();
         let day: Vec<String> = promises.iter().map(|p| p.date.to_string()).collect();
         let at: Vec<i64> = promises.iter().map(|p| micros(p.at)).collect();
+        sqlx::query(
+            "UPDATE orders o SET promised_date = u.d, updated_at = u.a \
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, d, a) WHERE o.id = u.id",
+        )
+        .bind(&order)
+        .bind(&day)
+        .bind(&at)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
         let reason = strings(promises.iter().map(|p| p.reason.as_str()));
         let cause: Vec<Option<i64>> = promises.iter().map(|p| promise_cause(&p.reason)).collect();
         sqlx::query(
@@ -251,23 +429,6 @@ impl Tx for PgTx<'_> {
         .await
         .map_err(db)?;
         Ok(())
-    }
-
-    async fn change_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
-        let order: Vec<i64> = promises.iter().map(|p| p.order_id).collect();
-        let day: Vec<String> = promises.iter().map(|p| p.date.to_string()).collect();
-        let at: Vec<i64> = promises.iter().map(|p| micros(p.at)).collect();
-        sqlx::query(
-            "UPDATE orders o SET promised_date = u.d, updated_at = u.a \
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, d, a) WHERE o.id = u.id",
-        )
-        .bind(&order)
-        .bind(&day)
-        .bind(&at)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        self.record_promises(promises).await
     }
 
     async fn balances(
@@ -344,58 +505,6 @@ impl Tx for PgTx<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         ids.sort_unstable();
         Ok(ids)
-    }
-
-    async fn insert_production(&mut self, rows: &[ProductionRow]) -> Result<Vec<i64>, Fail> {
-        let order: Vec<i64> = rows.iter().map(|p| p.order_id).collect();
-        let line_no: Vec<i64> = rows.iter().map(|p| p.line_no as i64).collect();
-        let sku = strings(rows.iter().map(|p| p.sku.as_str()));
-        let qty: Vec<i64> = rows.iter().map(|p| i64::from(p.qty)).collect();
-        let factory = strings(rows.iter().map(|p| p.factory.as_str()));
-        let destination = strings(rows.iter().map(|p| p.destination.as_str()));
-        let region = strings(rows.iter().map(|p| p.region.as_str()));
-        let category = strings(rows.iter().map(|p| p.category.as_str()));
-        let earliest: Vec<String> = rows.iter().map(|p| p.earliest.to_string()).collect();
-        let ready: Vec<String> = rows.iter().map(|p| p.ready_date.to_string()).collect();
-        let transfer: Vec<i64> = rows.iter().map(|p| i64::from(p.transfer_days)).collect();
-        let at: Vec<i64> = rows.iter().map(|p| micros(p.now)).collect();
-        let inserted = sqlx::query(
-            "INSERT INTO production_orders (order_id, line_no, sku, qty, factory, destination, region, \
-             status, category, earliest, ready_date, transfer_days, created_at) \
-             SELECT o, l, s, q, f, d, r, 'open', c, e, rd, t, a FROM unnest($1::bigint[], $2::bigint[], \
-             $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-             $10::text[], $11::bigint[], $12::bigint[]) \
-             WITH ORDINALITY AS u(o, l, s, q, f, d, r, c, e, rd, t, a, ord) ORDER BY ord \
-             RETURNING id, order_id, line_no",
-        )
-        .bind(&order)
-        .bind(&line_no)
-        .bind(&sku)
-        .bind(&qty)
-        .bind(&factory)
-        .bind(&destination)
-        .bind(&region)
-        .bind(&category)
-        .bind(&earliest)
-        .bind(&ready)
-        .bind(&transfer)
-        .bind(&at)
-        .fetch_all(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        let mut ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(inserted.len());
-        for r in &inserted {
-            ids.insert((get(r, "order_id")?, get(r, "line_no")?), get(r, "id")?);
-        }
-        rows.iter()
-            .map(|p| {
-                ids.get(&(p.order_id, p.line_no as i64))
-                    .copied()
-                    .ok_or_else(|| {
-                        StoreError::Backend("an inserted production order has no id".into()).into()
-                    })
-            })
-            .collect()
     }
 
     async fn production(&mut self, id: i64) -> Result<Option<ProductionOrder>, Fail> {

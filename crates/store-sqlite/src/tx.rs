@@ -22,8 +22,8 @@ use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
 use rendan_store::rows::{date, promise_cause};
 use rendan_store::tx::{
-    CapacityRow, Fail, Found, LineRow, MovementRow, OrderLookup, OrderRow, ProductionRow,
-    PromiseRow, Read, Remembered, Tx,
+    CapacityRow, Fail, Found, LineRow, MovementRow, OrderLookup, OrderRow, Placement,
+    ProductionRow, PromiseRow, Read, Remembered, Tx,
 };
 use rendan_store::{Idem, NewTokenRecord, StoreError, TokenInfo};
 use serde_json::{Value, json};
@@ -65,6 +65,137 @@ fn in_row_order(rows: Vec<sqlx::sqlite::SqliteRow>, expected: usize) -> Result<V
         .into());
     }
     Ok(ids)
+}
+
+/// The statements [`Tx::write_placed`] and [`Tx::change_promises`] are made of.
+impl SqliteTx<'_> {
+    async fn insert_orders(&mut self, rows_in: &[OrderRow]) -> Result<(), Fail> {
+        let input = rows(rows_in.iter().map(|o| {
+            json!([
+                o.id,
+                o.principal,
+                o.token_id,
+                o.key,
+                hex(&o.request_hash),
+                o.status.as_str(),
+                o.channel.as_str(),
+                o.external_ref,
+                o.customer.name,
+                o.customer.phone,
+                o.customer.address,
+                o.customer.location.lat(),
+                o.customer.location.lon(),
+                o.region.as_str(),
+                micros(o.now),
+                o.promised.to_string(),
+                o.accepted_on.to_string(),
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO orders (id, principal_id, token_id, idempotency_key, request_hash, status, channel, \
+             external_ref, customer_name, customer_phone, customer_address, lat, lon, region, created_at, \
+             updated_at, promised_date, accepted_on) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, unhex(value ->> 4), value ->> 5, \
+             value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
+             value ->> 13, value ->> 14, value ->> 14, value ->> 15, value ->> 16 FROM json_each(?)",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_lines(&mut self, lines: &[LineRow]) -> Result<(), Fail> {
+        let input = rows(lines.iter().map(|l| {
+            let (kind, site, po, factory) = match &l.fulfilment {
+                Fulfilment::Stock { site } => ("stock", Some(site.as_str()), None, None),
+                Fulfilment::Production {
+                    production_order,
+                    factory,
+                } => (
+                    "production",
+                    None,
+                    Some(*production_order),
+                    Some(factory.as_str()),
+                ),
+            };
+            json!([
+                l.order_id,
+                l.line_no,
+                l.sku.as_str(),
+                l.qty,
+                kind,
+                site,
+                po,
+                factory
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, sku, qty, kind, site, production_order, factory) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7 FROM json_each(?)",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn record_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
+        let input = rows(promises.iter().map(|p| {
+            json!([
+                p.order_id,
+                p.date.to_string(),
+                micros(p.at),
+                p.reason.as_str(),
+                promise_cause(&p.reason)
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO order_promises (order_id, promised_date, at, reason, cause) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+             FROM json_each(?) ORDER BY key",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_production(&mut self, rows_in: &[ProductionRow]) -> Result<(), Fail> {
+        let input = rows(rows_in.iter().map(|p| {
+            json!([
+                p.id,
+                p.order_id,
+                p.line_no,
+                p.sku.as_str(),
+                p.qty,
+                p.factory.as_str(),
+                p.destination.as_str(),
+                p.region.as_str(),
+                p.category.as_str(),
+                p.earliest.to_string(),
+                p.ready_date.to_string(),
+                p.transfer_days,
+                micros(p.now),
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO production_orders (id, order_id, line_no, sku, qty, factory, destination, region, \
+             status, category, earliest, ready_date, transfer_days, created_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7, 'open', value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
+             value ->> 12 FROM json_each(?)",
+        )
+        .bind(input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -114,77 +245,39 @@ impl Tx for SqliteTx<'_> {
         Ok(reads::orders_by_id(self.conn, ids).await?)
     }
 
-    async fn insert_orders(&mut self, rows_in: &[OrderRow]) -> Result<Vec<i64>, Fail> {
-        let input = rows(rows_in.iter().map(|o| {
-            json!([
-                o.principal,
-                o.token_id,
-                o.key,
-                hex(&o.request_hash),
-                o.status.as_str(),
-                o.channel.as_str(),
-                o.external_ref,
-                o.customer.name,
-                o.customer.phone,
-                o.customer.address,
-                o.customer.location.lat(),
-                o.customer.location.lon(),
-                o.region.as_str(),
-                micros(o.now),
-                o.promised.to_string(),
-                o.accepted_on.to_string(),
-            ])
-        }));
-        let ids = sqlx::query(
-            "INSERT INTO orders (principal_id, token_id, idempotency_key, request_hash, status, channel, \
-             external_ref, customer_name, customer_phone, customer_address, lat, lon, region, created_at, \
-             updated_at, promised_date, accepted_on) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, unhex(value ->> 3), value ->> 4, value ->> 5, \
-             value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
-             value ->> 13, value ->> 13, value ->> 14, value ->> 15 FROM json_each(?) ORDER BY key RETURNING id",
+    async fn reserve_ids(
+        &mut self,
+        orders: usize,
+        productions: usize,
+    ) -> Result<(Vec<i64>, Vec<i64>), Fail> {
+        // The single writer is the only one to insert, so the next ids are simply the next.
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders) AS o, \
+             (SELECT COALESCE(MAX(id), 0) FROM production_orders) AS p",
         )
-        .bind(input)
-        .fetch_all(&mut *self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(db)?;
-        in_row_order(ids, rows_in.len())
+        let (o, p): (i64, i64) = (get(&row, "o")?, get(&row, "p")?);
+        let upto = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        Ok((
+            (o + 1..=o + upto(orders)).collect(),
+            (p + 1..=p + upto(productions)).collect(),
+        ))
     }
 
-    async fn insert_lines(&mut self, lines: &[LineRow]) -> Result<(), Fail> {
-        let input = rows(lines.iter().map(|l| {
-            let (kind, site, po, factory) = match &l.fulfilment {
-                Fulfilment::Stock { site } => ("stock", Some(site.as_str()), None, None),
-                Fulfilment::Production {
-                    production_order,
-                    factory,
-                } => (
-                    "production",
-                    None,
-                    Some(*production_order),
-                    Some(factory.as_str()),
-                ),
-            };
-            json!([
-                l.order_id,
-                l.line_no,
-                l.sku.as_str(),
-                l.qty,
-                kind,
-                site,
-                po,
-                factory
-            ])
-        }));
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, sku, qty, kind, site, production_order, factory) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-             value ->> 6, value ->> 7 FROM json_each(?)",
-        )
-        .bind(input)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        Ok(())
+    async fn write_placed(&mut self, placement: &Placement) -> Result<(), Fail> {
+        self.insert_orders(&placement.orders).await?;
+        if !placement.productions.is_empty() {
+            self.insert_production(&placement.productions).await?;
+        }
+        self.insert_lines(&placement.lines).await?;
+        self.write_stock(&placement.balances, &placement.movements)
+            .await?;
+        if !placement.capacity.is_empty() {
+            self.set_capacity(&[], &placement.capacity).await?;
+        }
+        self.record_promises(&placement.promises).await
     }
 
     async fn set_order_status(
@@ -200,28 +293,6 @@ impl Tx for SqliteTx<'_> {
             .execute(&mut *self.conn)
             .await
             .map_err(db)?;
-        Ok(())
-    }
-
-    async fn record_promises(&mut self, promises: &[PromiseRow]) -> Result<(), Fail> {
-        let input = rows(promises.iter().map(|p| {
-            json!([
-                p.order_id,
-                p.date.to_string(),
-                micros(p.at),
-                p.reason.as_str(),
-                promise_cause(&p.reason)
-            ])
-        }));
-        sqlx::query(
-            "INSERT INTO order_promises (order_id, promised_date, at, reason, cause) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
-             FROM json_each(?) ORDER BY key",
-        )
-        .bind(input)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
         Ok(())
     }
 
@@ -320,37 +391,6 @@ impl Tx for SqliteTx<'_> {
         .await
         .map_err(db)?;
         in_row_order(ids, movements.len())
-    }
-
-    async fn insert_production(&mut self, rows_in: &[ProductionRow]) -> Result<Vec<i64>, Fail> {
-        let input = rows(rows_in.iter().map(|p| {
-            json!([
-                p.order_id,
-                p.line_no,
-                p.sku.as_str(),
-                p.qty,
-                p.factory.as_str(),
-                p.destination.as_str(),
-                p.region.as_str(),
-                p.category.as_str(),
-                p.earliest.to_string(),
-                p.ready_date.to_string(),
-                p.transfer_days,
-                micros(p.now),
-            ])
-        }));
-        let ids = sqlx::query(
-            "INSERT INTO production_orders (order_id, line_no, sku, qty, factory, destination, region, \
-             status, category, earliest, ready_date, transfer_days, created_at) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-             value ->> 6, 'open', value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11 \
-             FROM json_each(?) ORDER BY key RETURNING id",
-        )
-        .bind(input)
-        .fetch_all(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        in_row_order(ids, rows_in.len())
     }
 
     async fn production(&mut self, id: i64) -> Result<Option<ProductionOrder>, Fail> {

@@ -15,6 +15,12 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 /// Most orders placed in one batch; bounds the work and latency of one transaction.
 pub const MAX_BATCH: usize = 256;
 
+/// Longest a batch waits for the orders it expects (as many as the last batch held) before it
+/// goes with what it has. Callers answered together come back spread over a millisecond or
+/// so (each has its own network round trip); without the wait the first few would form a
+/// batch of their own and pay a commit for a handful of orders, with the rest queued behind.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Runs one batch: the commands, answered in order, or the reason the whole batch failed.
 pub type Submit = Arc<
     dyn Fn(
@@ -57,6 +63,7 @@ impl Batcher {
 async fn gather(mut rx: mpsc::Receiver<Waiting>, submit: Submit, in_flight: usize) {
     let slots = Arc::new(Semaphore::new(in_flight));
     let mut waiting: Vec<Waiting> = Vec::with_capacity(MAX_BATCH);
+    let mut expected = 1;
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
@@ -65,7 +72,8 @@ async fn gather(mut rx: mpsc::Receiver<Waiting>, submit: Submit, in_flight: usiz
             break;
         }
         // Callers just answered by the last batch are about to send their next order: yield
-        // to them for as long as the batch keeps growing.
+        // to them for as long as the batch keeps growing, then wait (a little) for as many as
+        // the last batch held. A load that drops shrinks the expectation with the next batch.
         loop {
             tokio::task::yield_now().await;
             let before = waiting.len();
@@ -79,20 +87,15 @@ async fn gather(mut rx: mpsc::Receiver<Waiting>, submit: Submit, in_flight: usiz
                 break;
             }
         }
-        let (cmds, replies): (Vec<PlaceOrder>, Vec<_>) = waiting.drain(..).unzip();
-        {
-            use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-            static B: AtomicUsize = AtomicUsize::new(0);
-            static O: AtomicUsize = AtomicUsize::new(0);
-            let b = B.fetch_add(1, Relaxed) + 1;
-            let o = O.fetch_add(cmds.len(), Relaxed) + cmds.len();
-            if b % 500 == 0 {
-                eprintln!(
-                    "DEBUG batches {b} orders {o} avg {:.1}",
-                    o as f64 / b as f64
-                );
+        let deadline = tokio::time::Instant::now() + GATHER;
+        while waiting.len() < expected.min(MAX_BATCH) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(w)) => waiting.push(w),
+                Ok(None) | Err(_) => break,
             }
         }
+        expected = waiting.len();
+        let (cmds, replies): (Vec<PlaceOrder>, Vec<_>) = waiting.drain(..).unzip();
         let run = submit(Arc::new(cmds));
         tokio::spawn(async move {
             match run.await {

@@ -322,6 +322,16 @@ pub trait Store: Send + Sync + 'static {
         idem: Option<Idem>,
     ) -> Result<Outcome<StockRow>, StoreError>;
 
+    /// Receives opening stock (`(site, sku, qty)`) in one transaction unless any of those
+    /// balances already holds something; answers how many receipts were made
+    /// ([`script::seed_stock`]).
+    async fn seed_stock(
+        &self,
+        receipts: Vec<(SiteId, Sku, i64)>,
+        document: &str,
+        now: Timestamp,
+    ) -> Result<usize, StoreError>;
+
     /// Balances matching the query, ordered by site then SKU.
     async fn stock(&self, query: &StockQuery) -> Result<Vec<StockRow>, StoreError>;
 

@@ -101,6 +101,8 @@ pub struct Found {
 /// An order to insert.
 #[derive(Debug, Clone)]
 pub struct OrderRow {
+    /// Its id (from [`Tx::reserve_ids`]).
+    pub id: i64,
     /// Owner.
     pub principal: i64,
     /// The token it came with.
@@ -130,6 +132,8 @@ pub struct OrderRow {
 /// A production order to insert.
 #[derive(Debug, Clone)]
 pub struct ProductionRow {
+    /// Its id (from [`Tx::reserve_ids`]).
+    pub id: i64,
     /// Its customer order.
     pub order_id: i64,
     /// The order line it makes.
@@ -218,6 +222,26 @@ pub struct PromiseRow {
     pub reason: PromiseReason,
 }
 
+/// Decided orders to write: every row of them, ids included, for one statement (or as few
+/// as the backend can manage).
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// The orders.
+    pub orders: Vec<OrderRow>,
+    /// Their production orders.
+    pub productions: Vec<ProductionRow>,
+    /// Their lines.
+    pub lines: Vec<LineRow>,
+    /// The balances their reservations leave (the rows exist and are locked).
+    pub balances: Vec<((SiteId, Sku), Balance)>,
+    /// Their reservations, in order.
+    pub movements: Vec<MovementRow>,
+    /// The capacity their production orders take.
+    pub capacity: Vec<CapacityRow>,
+    /// Their first promises (already their `promised`).
+    pub promises: Vec<PromiseRow>,
+}
+
 /// What the first request with an idempotency key produced, for the calls other than order
 /// intake (orders carry their own key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,10 +282,17 @@ pub trait Tx: Send {
     /// Orders with their lines and promise histories, in the order of `ids` (missing ones
     /// left out).
     async fn orders(&mut self, ids: &[i64]) -> Result<Vec<Order>, Fail>;
-    /// Inserts orders; answers their ids in the order of `rows`.
-    async fn insert_orders(&mut self, rows: &[OrderRow]) -> Result<Vec<i64>, Fail>;
-    /// Inserts order lines.
-    async fn insert_lines(&mut self, rows: &[LineRow]) -> Result<(), Fail>;
+    /// Draws ids for `orders` new orders and `productions` new production orders; ids drawn
+    /// and not used are gaps, never reused. Called before anything is locked, so that the
+    /// locked part of a placement is as short as [`Tx::write_placed`].
+    async fn reserve_ids(
+        &mut self,
+        orders: usize,
+        productions: usize,
+    ) -> Result<(Vec<i64>, Vec<i64>), Fail>;
+    /// Writes decided orders: orders, production orders, lines, balances and movements,
+    /// capacity and first promises.
+    async fn write_placed(&mut self, placement: &Placement) -> Result<(), Fail>;
     /// Sets an order's state.
     async fn set_order_status(
         &mut self,
@@ -269,9 +300,6 @@ pub trait Tx: Send {
         status: OrderStatus,
         now: Timestamp,
     ) -> Result<(), Fail>;
-    /// Appends promises to the histories of orders whose `promised_date` already is the row's
-    /// date (orders just inserted).
-    async fn record_promises(&mut self, rows: &[PromiseRow]) -> Result<(), Fail>;
     /// Gives orders new promises: each order's `promised_date` becomes the row's date and the
     /// row joins its history.
     async fn change_promises(&mut self, rows: &[PromiseRow]) -> Result<(), Fail>;
@@ -291,8 +319,6 @@ pub trait Tx: Send {
         movements: &[MovementRow],
     ) -> Result<Vec<i64>, Fail>;
 
-    /// Inserts production orders (open); answers their ids in the order of `rows`.
-    async fn insert_production(&mut self, rows: &[ProductionRow]) -> Result<Vec<i64>, Fail>;
     /// One production order.
     async fn production(&mut self, id: i64) -> Result<Option<ProductionOrder>, Fail>;
     /// Every production order of these customer orders, by id.

@@ -202,3 +202,40 @@ async fn one_reference_raced_under_many_keys_places_one_order() {
     assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1);
     ledger_is_sound(&store).await;
 }
+
+/// Two processes starting on one new database both seed the demo stock: it is received once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_stock_seeded_from_two_stores_at_once_is_received_once() {
+    let Some(db) = Database::fresh().await else {
+        return;
+    };
+    let (cases, _, first) = setup(&db).await;
+    let site = rendan_domain::SiteId::parse("wh-varese", "site").expect("site");
+    let receipts: Vec<_> = ["WM-FL-8", "TV-LED-43", "REF-BM-340"]
+        .iter()
+        .map(|sku| {
+            let sku = rendan_domain::catalogue::Sku::parse(sku, "sku").expect("sku");
+            (site.clone(), sku, 7)
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for round in 0..8 {
+        let store = cases[round % cases.len()].store().clone();
+        let receipts = receipts.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .seed_stock(receipts, "opening stock", jiff::Timestamp::now())
+                .await
+                .expect("seed")
+        }));
+    }
+    let mut made = 0;
+    for t in tasks {
+        made += t.await.expect("task");
+    }
+    assert_eq!(made, receipts.len(), "exactly one seed took effect");
+    let rows = first.stock(&Default::default()).await.expect("stock");
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.balance.on_hand == 7), "{rows:?}");
+    ledger_is_sound(&first).await;
+}

@@ -15,7 +15,7 @@ mod tokens;
 pub use cancel::cancel_order;
 pub use place::place_orders;
 pub use production::complete_production;
-pub use stock::receive_stock;
+pub use stock::{receive_stock, seed_stock};
 pub use tokens::{create_token, revoke_token};
 
 use crate::StoreError;

@@ -12,7 +12,8 @@
 use super::order_of;
 use super::stock::Journal;
 use crate::tx::{
-    CapacityRow, Fail, LineRow, MovementRow, OrderLookup, OrderRow, ProductionRow, PromiseRow,
+    CapacityRow, Fail, LineRow, MovementRow, OrderLookup, OrderRow, Placement, ProductionRow,
+    PromiseRow,
 };
 use crate::tx::{Read, Tx};
 use crate::{Outcome, PlaceOrder, Placed, StoreError};
@@ -103,8 +104,12 @@ async fn round(
         }
     }
     if !fresh.is_empty() {
+        // Ids first, before anything is locked: the locked part of the transaction is then
+        // the decision and one write.
+        let lines: usize = fresh.iter().map(|&i| cmds[i].options.lines.len()).sum();
+        let ids = tx.reserve_ids(fresh.len(), lines).await?;
         let decided = decide(tx, cmds, &fresh).await?;
-        write(tx, cmds, &fresh, decided, answers).await?;
+        write(tx, cmds, &fresh, decided, ids, answers).await?;
     }
     Ok(later)
 }
@@ -205,18 +210,23 @@ async fn decide(
     }
 }
 
-/// Writes the decided orders of the batch and records each command's answer.
+/// Writes the decided orders of the batch, with the ids drawn for it, and records each
+/// command's answer.
 async fn write(
     tx: &mut dyn Tx,
     cmds: &[PlaceOrder],
     fresh: &[usize],
     decided: Vec<Result<Allocation, AllocateError>>,
+    (order_ids, production_ids): (Vec<i64>, Vec<i64>),
     answers: &mut [Option<Result<Placed, StoreError>>],
 ) -> Result<(), Fail> {
-    let mut placed: Vec<(usize, Allocation)> = Vec::new();
-    for (&i, a) in fresh.iter().zip(decided) {
+    if order_ids.len() < fresh.len() {
+        return Err(StoreError::Backend("fewer order ids than orders".into()).into());
+    }
+    let mut placed: Vec<(usize, i64, Allocation)> = Vec::new();
+    for ((&i, a), &id) in fresh.iter().zip(decided).zip(&order_ids) {
         match a {
-            Ok(a) => placed.push((i, a)),
+            Ok(a) => placed.push((i, id, a)),
             Err(AllocateError::Stock(e)) => answers[i] = Some(Err(e.into())),
             Err(AllocateError::NoCapacity { line }) => {
                 answers[i] = Some(Err(Invalid::new(
@@ -230,65 +240,8 @@ async fn write(
     if placed.is_empty() {
         return Ok(());
     }
-    let order_rows: Vec<OrderRow> = placed
-        .iter()
-        .map(|(i, a)| {
-            let c = &cmds[*i];
-            OrderRow {
-                principal: c.idem.principal,
-                token_id: c.token_id,
-                key: c.idem.key.clone(),
-                request_hash: c.idem.fingerprint.clone(),
-                status: a.status,
-                channel: c.order.channel,
-                external_ref: c.order.external_ref.clone(),
-                customer: c.order.customer.clone(),
-                region: c.options.region.clone(),
-                now: c.now,
-                accepted_on: a.accepted_on,
-                promised: a.promised,
-            }
-        })
-        .collect();
-    let ids = tx.insert_orders(&order_rows).await?;
-    if ids.len() != placed.len() {
-        return Err(StoreError::Backend("an inserted order has no id".into()).into());
-    }
-
-    // Production orders first: the lines refer to them.
-    let mut production_rows = Vec::new();
-    for ((i, a), &order_id) in placed.iter().zip(&ids) {
-        let c = &cmds[*i];
-        for (line_no, (line, opts)) in a.lines.iter().zip(&c.options.lines).enumerate() {
-            if let (LineChoice::Production(p), Some(planned)) = (&line.choice, &line.planned) {
-                production_rows.push(ProductionRow {
-                    order_id,
-                    line_no,
-                    sku: opts.sku.clone(),
-                    qty: opts.qty,
-                    factory: p.factory.clone(),
-                    destination: p.destination.clone(),
-                    region: c.options.region.clone(),
-                    category: p.category,
-                    earliest: planned.earliest,
-                    ready_date: planned.finish,
-                    transfer_days: p.transfer_days,
-                    now: c.now,
-                });
-            }
-        }
-    }
-    let production_ids = if production_rows.is_empty() {
-        Vec::new()
-    } else {
-        tx.insert_production(&production_rows).await?
-    };
-    if production_ids.len() != production_rows.len() {
-        return Err(StoreError::Backend("an inserted production order has no id".into()).into());
-    }
-
     let mut balances = std::collections::HashMap::new();
-    for (i, a) in &placed {
+    for (i, _, a) in &placed {
         for (line, opts) in a.lines.iter().zip(&cmds[*i].options.lines) {
             if let (LineChoice::Stock(site), Some(prior)) = (&line.choice, line.prior) {
                 balances
@@ -298,17 +251,30 @@ async fn write(
         }
     }
     let mut journal = Journal::over(balances);
-    let mut capacity = Vec::new();
-    let mut lines = Vec::new();
-    let mut promises = Vec::new();
+    let mut out = Placement::default();
     let mut next_production = production_ids.iter();
-    for ((i, a), &order_id) in placed.iter().zip(&ids) {
-        let c = &cmds[*i];
+    for (i, order_id, a) in &placed {
+        let (c, order_id) = (&cmds[*i], *order_id);
+        out.orders.push(OrderRow {
+            id: order_id,
+            principal: c.idem.principal,
+            token_id: c.token_id,
+            key: c.idem.key.clone(),
+            request_hash: c.idem.fingerprint.clone(),
+            status: a.status,
+            channel: c.order.channel,
+            external_ref: c.order.external_ref.clone(),
+            customer: c.order.customer.clone(),
+            region: c.options.region.clone(),
+            now: c.now,
+            accepted_on: a.accepted_on,
+            promised: a.promised,
+        });
         let document = format!("order {order_id}");
         let mut order_lines = Vec::with_capacity(a.lines.len());
         for (line_no, (line, opts)) in a.lines.iter().zip(&c.options.lines).enumerate() {
-            let fulfilment = match &line.choice {
-                LineChoice::Stock(site) => {
+            let fulfilment = match (&line.choice, &line.planned) {
+                (LineChoice::Stock(site), _) => {
                     journal.apply(MovementRow {
                         site: site.clone(),
                         sku: opts.sku.clone(),
@@ -320,26 +286,45 @@ async fn write(
                     })?;
                     Fulfilment::Stock { site: site.clone() }
                 }
-                LineChoice::Production(p) => {
+                (LineChoice::Production(p), Some(planned)) => {
                     let &po = next_production.next().ok_or_else(|| {
-                        StoreError::Backend("a production line without its order".into())
+                        StoreError::Backend("fewer production ids than production lines".into())
                     })?;
-                    if let Some(planned) = &line.planned {
-                        capacity.extend(planned.days.iter().map(|&(day, units)| CapacityRow {
+                    out.productions.push(ProductionRow {
+                        id: po,
+                        order_id,
+                        line_no,
+                        sku: opts.sku.clone(),
+                        qty: opts.qty,
+                        factory: p.factory.clone(),
+                        destination: p.destination.clone(),
+                        region: c.options.region.clone(),
+                        category: p.category,
+                        earliest: planned.earliest,
+                        ready_date: planned.finish,
+                        transfer_days: p.transfer_days,
+                        now: c.now,
+                    });
+                    out.capacity
+                        .extend(planned.days.iter().map(|&(day, units)| CapacityRow {
                             production_order: po,
                             factory: p.factory.clone(),
                             category: p.category,
                             day,
                             units,
                         }));
-                    }
                     Fulfilment::Production {
                         production_order: po,
                         factory: p.factory.clone(),
                     }
                 }
+                (LineChoice::Production(_), None) => {
+                    return Err(
+                        StoreError::Backend("a production line without its plan".into()).into(),
+                    );
+                }
             };
-            lines.push(LineRow {
+            out.lines.push(LineRow {
                 order_id,
                 line_no,
                 sku: opts.sku.clone(),
@@ -352,7 +337,7 @@ async fn write(
                 fulfilment,
             });
         }
-        promises.push(PromiseRow {
+        out.promises.push(PromiseRow {
             order_id,
             date: a.promised,
             at: c.now,
@@ -377,11 +362,6 @@ async fn write(
             lines: order_lines,
         })));
     }
-    tx.insert_lines(&lines).await?;
-    journal.write(tx).await?;
-    if !capacity.is_empty() {
-        tx.set_capacity(&[], &capacity).await?;
-    }
-    tx.record_promises(&promises).await?;
-    Ok(())
+    (out.balances, out.movements) = journal.into_parts();
+    tx.write_placed(&out).await
 }

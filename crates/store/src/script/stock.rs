@@ -52,13 +52,9 @@ impl Journal {
         Ok(next)
     }
 
-    /// Stores the balances the movements changed and the movements; answers the movements'
-    /// ids in the order they were applied.
-    pub(super) async fn write(self, tx: &mut dyn Tx) -> Result<Vec<i64>, Fail> {
-        if self.movements.is_empty() {
-            return Ok(Vec::new());
-        }
-        let balances: Vec<((SiteId, Sku), Balance)> = self
+    /// The balances the movements changed (in the order first touched) and the movements.
+    pub(super) fn into_parts(self) -> (Vec<((SiteId, Sku), Balance)>, Vec<MovementRow>) {
+        let balances = self
             .touched
             .into_iter()
             .map(|k| {
@@ -66,7 +62,17 @@ impl Journal {
                 (k, b)
             })
             .collect();
-        tx.write_stock(&balances, &self.movements).await
+        (balances, self.movements)
+    }
+
+    /// Stores the balances the movements changed and the movements; answers the movements'
+    /// ids in the order they were applied.
+    pub(super) async fn write(self, tx: &mut dyn Tx) -> Result<Vec<i64>, Fail> {
+        if self.movements.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (balances, movements) = self.into_parts();
+        tx.write_stock(&balances, &movements).await
     }
 }
 
@@ -115,4 +121,37 @@ pub async fn receive_stock(
         sku: sku.clone(),
         balance,
     }))
+}
+
+/// Receives opening stock in one transaction, unless any of its balances already holds
+/// something (then nothing is received and the answer is 0): several processes starting on an
+/// empty database at once seed it once, because the balances are locked before they are
+/// looked at. Answers the number of receipts made.
+pub async fn seed_stock(
+    tx: &mut dyn Tx,
+    receipts: &[(SiteId, Sku, i64)],
+    document: &str,
+    now: Timestamp,
+) -> Result<usize, Fail> {
+    let keys: Vec<(SiteId, Sku)> = receipts
+        .iter()
+        .map(|(site, sku, _)| (site.clone(), sku.clone()))
+        .collect();
+    let mut journal = Journal::open(tx, &keys).await?;
+    if journal.balances.values().any(|b| *b != Balance::default()) {
+        return Ok(0);
+    }
+    for (site, sku, qty) in receipts {
+        journal.apply(MovementRow {
+            site: site.clone(),
+            sku: sku.clone(),
+            kind: MovementKind::Receipt,
+            qty: *qty,
+            order: None,
+            document: document.to_string(),
+            at: now,
+        })?;
+    }
+    journal.write(tx).await?;
+    Ok(receipts.len())
 }
