@@ -156,7 +156,7 @@ pub async fn check_queues(
         .into_iter()
         .filter_map(|slot| {
             let p = &open[slot.key];
-            (slot.finish != p.ready_date).then(|| Misplaced {
+            (slot.finish != p.ready_date).then_some(Misplaced {
                 production_order: p.id,
                 stored: p.ready_date,
                 planned: slot.finish,

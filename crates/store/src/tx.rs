@@ -62,6 +62,9 @@ fail_from!(
     rendan_domain::access::RoleMismatch
 );
 
+/// Balances by (site, SKU), as a write leaves them.
+pub type Balances = Vec<((SiteId, Sku), Balance)>;
+
 /// How a balance read treats the rows it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
@@ -233,7 +236,7 @@ pub struct Placement {
     /// Their lines.
     pub lines: Vec<LineRow>,
     /// The balances their reservations leave (the rows exist and are locked).
-    pub balances: Vec<((SiteId, Sku), Balance)>,
+    pub balances: Balances,
     /// Their reservations, in order.
     pub movements: Vec<MovementRow>,
     /// The capacity their production orders take.

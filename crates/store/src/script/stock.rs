@@ -1,7 +1,7 @@
 //! Stock receipts, and the journal every script writes its movements through.
 
 use super::recalled;
-use crate::tx::{Fail, MovementRow, Read, Remembered, Tx};
+use crate::tx::{Balances, Fail, MovementRow, Read, Remembered, Tx};
 use crate::{Idem, Outcome, StockRow};
 use jiff::Timestamp;
 use rendan_domain::SiteId;
@@ -53,7 +53,7 @@ impl Journal {
     }
 
     /// The balances the movements changed (in the order first touched) and the movements.
-    pub(super) fn into_parts(self) -> (Vec<((SiteId, Sku), Balance)>, Vec<MovementRow>) {
+    pub(super) fn into_parts(self) -> (Balances, Vec<MovementRow>) {
         let balances = self
             .touched
             .into_iter()
