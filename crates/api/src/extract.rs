@@ -1,5 +1,6 @@
 //! Request extractors that turn every malformed input into a problem naming its field.
 
+use crate::AppState;
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -49,10 +50,10 @@ fn field_path(path: &str, message: &str) -> String {
     }
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+impl<T: DeserializeOwned + utoipa::ToSchema> FromRequest<AppState> for ValidJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -97,7 +98,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
             let msg = inner.to_string();
             let field = field_path(&path, &msg);
             match inner.classify() {
-                serde_json::error::Category::Data => ApiError::invalid(field, msg),
+                serde_json::error::Category::Data => {
+                    // Well-formed JSON of the wrong shape: name everything wrong with it.
+                    let all = serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .map(|v| state.shapes().check(&T::name(), &v))
+                        .unwrap_or_default();
+                    if all.is_empty() {
+                        ApiError::invalid(field, msg)
+                    } else {
+                        Invalids(all).into()
+                    }
+                }
                 _ => ApiError::bad_request(field, format!("malformed JSON: {msg}")),
             }
         })?;

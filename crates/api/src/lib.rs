@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 mod observe;
 mod routes;
+mod shape;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,8 @@ pub struct AppState {
 
 struct Inner {
     cases: UseCases,
+    /// The request bodies' schemas, compiled on the first malformed body.
+    shapes: std::sync::OnceLock<shape::Shapes>,
     /// Resolved tokens and when they were read from the store.
     principals: RwLock<HashMap<Vec<u8>, (Principal, jiff::Timestamp)>>,
 }
@@ -49,6 +52,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 cases,
+                shapes: std::sync::OnceLock::new(),
                 principals: RwLock::new(HashMap::new()),
             }),
         }
@@ -57,6 +61,15 @@ impl AppState {
     /// The use-cases.
     pub fn cases(&self) -> &UseCases {
         &self.inner.cases
+    }
+
+    /// The request bodies' schemas, from the OpenAPI document this state serves.
+    pub(crate) fn shapes(&self) -> &shape::Shapes {
+        self.inner.shapes.get_or_init(|| {
+            let doc = routes::openapi(self.cases().topology());
+            let json = serde_json::to_value(&doc).unwrap_or_default();
+            shape::Shapes::from_openapi(&json)
+        })
     }
 
     /// Drops every cached token, so that a revocation takes effect at once.

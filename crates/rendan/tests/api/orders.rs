@@ -345,6 +345,46 @@ async fn every_validation_error_is_reported_at_once() {
         ],
         "{problem}"
     );
+
+    // A body of the wrong shape: every type, missing and unknown field is named at once, not
+    // only the first one the parser meets.
+    let mut body = order(
+        "shape",
+        VARESE.0,
+        VARESE.1,
+        &[("TV-LED-43", 1), ("TV-LED-43", 1)],
+    );
+    body["customer"]["lat"] = json!("north");
+    body["customer"]
+        .as_object_mut()
+        .expect("customer")
+        .remove("phone");
+    body["lines"][0]["qty"] = json!("one");
+    body["lines"][1]["colour"] = json!("red");
+    body["priority"] = json!(true);
+    let before = app.snapshot().await;
+    let res = app.post_order(&app.admin, "shape", &body).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "customer.lat",
+            "customer.phone",
+            "lines[0].qty",
+            "lines[1].colour",
+            "priority"
+        ],
+        "{problem}"
+    );
+    assert_eq!(app.snapshot().await, before, "nothing changed");
 }
 
 /// Regression: promise dates were UTC dates, so a Seoul order placed early in the morning was
