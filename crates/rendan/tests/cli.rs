@@ -176,11 +176,20 @@ fn import_places_no_part_of_a_bad_order_and_a_fixed_file_completes_it() {
         "{b_first}web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,WM-FL-8,1\n\
          web,B-2,Bo,+39 2,Via Roma 2,45.8,8.8,AC-SPL-12,1\n"
     );
-    std::fs::write(&csv, format!("{header}{good_a}{broken_b}{good_c}")).expect("write");
+    // An order whose only fault is one unreadable row: its readable row alone must not be
+    // placed either.
+    let d_first = "web,D-4,Di,+39 4,Via Roma 4,45.8,8.8,TV-LED-43,1\n";
+    let broken_d = format!("{d_first}web,D-4,Di,+39 4,Via Roma 4,45.8,8.8,WM-FL-8,lots\n");
+    let fixed_d = format!("{d_first}web,D-4,Di,+39 4,Via Roma 4,45.8,8.8,WM-FL-8,3\n");
+    std::fs::write(
+        &csv,
+        format!("{header}{good_a}{broken_b}{good_c}{broken_d}"),
+    )
+    .expect("write");
     let (ok, out, err) = import(&csv, &data);
     assert!(!ok, "bad rows must fail the import");
     assert!(
-        out.contains("2 orders created, 0 already imported, 1 rejected"),
+        out.contains("2 orders created, 0 already imported, 2 rejected"),
         "{out}"
     );
     assert!(err.contains("line 5: qty: not a number"), "{err}");
@@ -188,12 +197,13 @@ fn import_places_no_part_of_a_bad_order_and_a_fixed_file_completes_it() {
         err.contains("line 6: sku: unknown SKU NO-SUCH-SKU"),
         "{err}"
     );
+    assert!(err.contains("line 9: qty: not a number"), "{err}");
 
-    std::fs::write(&csv, format!("{header}{good_a}{fixed_b}{good_c}")).expect("write");
+    std::fs::write(&csv, format!("{header}{good_a}{fixed_b}{good_c}{fixed_d}")).expect("write");
     let (ok, out, err) = import(&csv, &data);
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("1 orders created, 2 already imported, 0 rejected"),
+        out.contains("2 orders created, 2 already imported, 0 rejected"),
         "{out}"
     );
     assert!(rendan(&["check-ledger"], &data).status.success());
