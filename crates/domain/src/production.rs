@@ -118,6 +118,20 @@ pub struct ProductionOrder {
     pub closed_at: Option<Timestamp>,
 }
 
+impl ProductionOrder {
+    /// Its place in its factory's queue, for [`crate::schedule::plan`]: the units still to
+    /// be made from its earliest day, under the caller's `key`.
+    pub fn job<K>(&self, key: K) -> crate::schedule::Job<K> {
+        crate::schedule::Job {
+            key,
+            factory: self.factory.clone(),
+            category: self.category,
+            units: self.qty,
+            earliest: self.earliest,
+        }
+    }
+}
+
 /// What cancelling its customer order does to one production order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelStep {

@@ -139,17 +139,7 @@ pub async fn check_queues(
         }
     }
     open.sort_by_key(|p| p.id);
-    let jobs: Vec<Job<usize>> = open
-        .iter()
-        .enumerate()
-        .map(|(k, p)| Job {
-            key: k,
-            factory: p.factory.clone(),
-            category: p.category,
-            units: p.qty,
-            earliest: p.earliest,
-        })
-        .collect();
+    let jobs: Vec<Job<usize>> = open.iter().enumerate().map(|(k, p)| p.job(k)).collect();
     let slots = schedule::plan(capacities, &BTreeMap::new(), &jobs)
         .map_err(|e| StoreError::Backend(format!("a queue cannot be planned: {e}")))?;
     Ok(slots

@@ -112,17 +112,7 @@ pub(super) async fn replan(
             continue;
         }
         let today = now.to_zoned(site_zone(topology, &queue.0)).date();
-        let jobs: Vec<Job<usize>> = open
-            .iter()
-            .enumerate()
-            .map(|(k, p)| Job {
-                key: k,
-                factory: p.factory.clone(),
-                category: p.category,
-                units: p.qty,
-                earliest: p.earliest,
-            })
-            .collect();
+        let jobs: Vec<Job<usize>> = open.iter().enumerate().map(|(k, p)| p.job(k)).collect();
         let slots = schedule::replan(capacities, &jobs, today)
             .map_err(|e| StoreError::Backend(format!("the queue cannot be planned again: {e}")))?;
         let mut moved = Vec::new();
