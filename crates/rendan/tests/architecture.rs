@@ -102,3 +102,51 @@ fn the_importer_does_not_go_through_http() {
         "src/import.rs must call rendan_usecases, not rendan_api"
     );
 }
+
+/// The storage backends persist, lock and read: every decision is a domain function that only
+/// the transaction scripts of `rendan-store` call. A backend that named one would be deciding.
+#[test]
+fn the_backends_call_no_decision_of_the_domain() {
+    const DECISIONS: &[&str] = &[
+        "allocate",
+        "judge(",
+        "check_reference",
+        "check_new_token",
+        "on_order_cancel",
+        "order_after_completion",
+        "repromise",
+        "plan(",
+        "book(",
+        "finish_day",
+        ".apply(",
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for backend in ["store-sqlite", "store-postgres"] {
+        let mut files = vec![root.join(backend).join("src")];
+        while let Some(path) = files.pop() {
+            let Ok(entries) = std::fs::read_dir(&path) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    // The writers' own fault-injection tests may do as they like.
+                    if path.file_name().is_some_and(|n| n == "tests") {
+                        continue;
+                    }
+                    files.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    for word in DECISIONS {
+                        assert!(
+                            !text.contains(word),
+                            "{} names `{word}`: backends persist, lock and read; the scripts in \
+                             rendan-store decide through the domain",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
