@@ -252,6 +252,15 @@ pub fn line_qty() -> RefOr<Schema> {
     integer(1, i64::from(MAX_LINE_QTY), "Units")
 }
 
+/// `SiteAccessBody.floor`.
+pub fn floor() -> RefOr<Schema> {
+    integer(
+        0,
+        rendan_domain::visit::MAX_FLOOR,
+        "Floor (0: ground floor)",
+    )
+}
+
 /// `OrderBody.lines`.
 pub fn lines() -> RefOr<Schema> {
     ArrayBuilder::new()

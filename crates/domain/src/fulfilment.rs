@@ -504,18 +504,30 @@ pub enum Progress {
     Cancelled,
 }
 
+/// The day every good of an order accepted on `accepted_on` (its stock lines are in the
+/// warehouse then) is in its serving warehouse, given where its production orders stand.
+pub fn in_warehouse_on(accepted_on: Date, productions: &[Progress]) -> Date {
+    productions
+        .iter()
+        .filter_map(|p| match *p {
+            Progress::Open {
+                finish,
+                transfer_days,
+            } => Some(finish.saturating_add(i64::from(transfer_days).days())),
+            Progress::Completed { on } => Some(on),
+            Progress::Cancelled => None,
+        })
+        .fold(accepted_on, Date::max)
+}
+
 /// Rule 6: the promise of an order accepted on `accepted_on` (its stock lines are ready
 /// then) whose production orders stand as `productions` say.
 pub fn repromise(accepted_on: Date, rules: &PromiseRules, productions: &[Progress]) -> Date {
-    let arrivals = productions.iter().filter_map(|p| match *p {
-        Progress::Open {
-            finish,
-            transfer_days,
-        } => Some(finish.saturating_add(i64::from(transfer_days).days())),
-        Progress::Completed { on } => Some(on),
-        Progress::Cancelled => None,
-    });
-    promise_date(accepted_on, rules, arrivals)
+    promise_date(
+        accepted_on,
+        rules,
+        [in_warehouse_on(accepted_on, productions)],
+    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! [`access`]. Everything here is deterministic: "today" and "now" are always passed in.
 
 pub mod access;
+pub mod appointment;
 pub mod catalogue;
+pub mod crew;
 pub mod fulfilment;
 pub mod geo;
 pub mod idempotency;
@@ -19,6 +21,8 @@ pub mod schedule;
 pub mod site;
 pub mod stock;
 pub mod topology;
+pub mod travel;
+pub mod visit;
 
 pub use geo::LatLon;
 pub use network::{Node, NodeId, Region};

@@ -4,19 +4,22 @@
 //!
 //! ```text
 //!            accept (some line needs production)
-//!   (new) ─────────────────────────────────────► in_production
-//!     │                                              │   │
-//!     │ accept (every line reserved from stock)      │   │ all production done
-//!     ▼                                              │   ▼
-//!   ready ◄──────────────────────────────────────────┘ ready
-//!     │                                              │
-//!     └──── cancel ───► cancelled ◄──── cancel ──────┘
+//!   (new) ─────────────────────────────────────► in_production ──┐
+//!     │                                              │            │ book
+//!     │ accept (every line reserved from stock)      │ all        ▼
+//!     ▼                                              │ done    scheduled ──dispatch──► out_for_delivery
+//!   ready ◄──────────────────────────────────────────┘            ▲  │
+//!     │  └──────────────────────── book ─────────────────────────┘  │ unbook (back to
+//!     │                                                              │ ready or in_production)
+//!     └──── cancel ───► cancelled ◄──── cancel (in_production, scheduled)
 //! ```
 //!
-//! `cancelled` is final. Delivery states (`scheduled`, `delivered`) join when route planning
-//! is connected to orders.
+//! `cancelled` is final. A scheduled order has an appointment; the production that may still
+//! run behind it does not change its state. `out_for_delivery` is entered when the day's
+//! published plan starts; what happens at the door joins with the crews' stop events.
 
 use crate::catalogue::Sku;
+use crate::visit::SiteAccess;
 use crate::{Invalid, Invalids, LatLon, Region, SiteId};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -63,6 +66,10 @@ pub enum OrderStatus {
     InProduction,
     /// Every line's goods are reserved in a warehouse; ready for delivery planning.
     Ready,
+    /// A visit is booked.
+    Scheduled,
+    /// On a crew's published route today.
+    OutForDelivery,
     /// Cancelled; its reservations were released. Final.
     Cancelled,
 }
@@ -79,6 +86,15 @@ pub enum OrderEvent {
     AllLinesReady,
     /// The customer or a planner cancelled it.
     Cancel,
+    /// A visit was booked.
+    Book,
+    /// The booked visit was cancelled; `all_ready` tells whether every line's goods are in.
+    Unbook {
+        /// No production order of it is open.
+        all_ready: bool,
+    },
+    /// The day of its visit started on a published plan.
+    Dispatch,
 }
 
 /// A transition the state machine forbids.
@@ -93,9 +109,11 @@ pub struct IllegalTransition {
 
 impl OrderStatus {
     /// All states, in display order.
-    pub const ALL: [OrderStatus; 3] = [
+    pub const ALL: [OrderStatus; 5] = [
         OrderStatus::InProduction,
         OrderStatus::Ready,
+        OrderStatus::Scheduled,
+        OrderStatus::OutForDelivery,
         OrderStatus::Cancelled,
     ];
 
@@ -104,6 +122,8 @@ impl OrderStatus {
         match self {
             OrderStatus::InProduction => "in_production",
             OrderStatus::Ready => "ready",
+            OrderStatus::Scheduled => "scheduled",
+            OrderStatus::OutForDelivery => "out_for_delivery",
             OrderStatus::Cancelled => "cancelled",
         }
     }
@@ -116,7 +136,10 @@ impl OrderStatus {
             .ok_or_else(|| {
                 Invalid::new(
                     field,
-                    format!("expected in_production, ready or cancelled, got {value:?}"),
+                    format!(
+                        "expected in_production, ready, scheduled, out_for_delivery or \
+                         cancelled, got {value:?}"
+                    ),
                 )
             })
     }
@@ -135,7 +158,25 @@ impl OrderStatus {
         use OrderStatus::*;
         match (self, event) {
             (InProduction, OrderEvent::AllLinesReady) => Ok(Ready),
-            (InProduction | Ready, OrderEvent::Cancel) => Ok(Cancelled),
+            // Production finishing behind a booked visit changes nothing of the order's state.
+            (Scheduled, OrderEvent::AllLinesReady) => Ok(Scheduled),
+            (InProduction | Ready | Scheduled, OrderEvent::Cancel) => Ok(Cancelled),
+            (InProduction | Ready, OrderEvent::Book) => Ok(Scheduled),
+            (Scheduled, OrderEvent::Unbook { all_ready: true }) => Ok(Ready),
+            (Scheduled, OrderEvent::Unbook { all_ready: false }) => Ok(InProduction),
+            (Scheduled, OrderEvent::Dispatch) => Ok(OutForDelivery),
+            (current, OrderEvent::Book) => Err(IllegalTransition {
+                current,
+                event: "be booked",
+            }),
+            (current, OrderEvent::Unbook { .. }) => Err(IllegalTransition {
+                current,
+                event: "lose its appointment",
+            }),
+            (current, OrderEvent::Dispatch) => Err(IllegalTransition {
+                current,
+                event: "go out for delivery",
+            }),
             (current, OrderEvent::Accept { .. }) => Err(IllegalTransition {
                 current,
                 event: "be accepted again",
@@ -215,6 +256,9 @@ pub struct NewOrder {
     pub customer: Customer,
     /// What is ordered.
     pub lines: Vec<LineRequest>,
+    /// How the crew reaches the place of installation (ground floor, no haul-away unless
+    /// said otherwise).
+    pub site_access: SiteAccess,
 }
 
 fn text(value: &str, field: &str, max: usize) -> Result<String, Invalid> {
@@ -255,6 +299,12 @@ pub struct RawCustomer<'a> {
 }
 
 impl NewOrder {
+    /// The same order reached as `access` says.
+    pub fn with_access(mut self, access: SiteAccess) -> Self {
+        self.site_access = access;
+        self
+    }
+
     /// Validates every field and reports every field at fault, not only the first.
     pub fn new(
         channel: &str,
@@ -330,6 +380,7 @@ impl NewOrder {
                     location,
                 },
                 lines: parsed,
+                site_access: SiteAccess::default(),
             }),
             _ => Err(Invalids(errors)),
         }
@@ -390,6 +441,8 @@ pub struct Order {
     pub accepted_on: Date,
     /// Every promise it was given, oldest first; the last is `promised_date`.
     pub promises: Vec<PromiseChange>,
+    /// How the crew reaches the place of installation.
+    pub site_access: SiteAccess,
     /// Its lines, in request order.
     pub lines: Vec<OrderLine>,
 }
@@ -446,6 +499,22 @@ mod tests {
             "order is cancelled; it cannot be cancelled"
         );
         assert!(Ready.apply(OrderEvent::AllLinesReady).is_err());
+        assert_eq!(Ready.apply(OrderEvent::Book), Ok(Scheduled));
+        assert_eq!(InProduction.apply(OrderEvent::Book), Ok(Scheduled));
+        assert_eq!(Scheduled.apply(OrderEvent::AllLinesReady), Ok(Scheduled));
+        assert_eq!(
+            Scheduled.apply(OrderEvent::Unbook { all_ready: true }),
+            Ok(Ready)
+        );
+        assert_eq!(
+            Scheduled.apply(OrderEvent::Unbook { all_ready: false }),
+            Ok(InProduction)
+        );
+        assert_eq!(Scheduled.apply(OrderEvent::Dispatch), Ok(OutForDelivery));
+        assert_eq!(Scheduled.apply(OrderEvent::Cancel), Ok(Cancelled));
+        assert!(Scheduled.apply(OrderEvent::Book).is_err());
+        assert!(OutForDelivery.apply(OrderEvent::Cancel).is_err());
+        assert!(Ready.apply(OrderEvent::Dispatch).is_err());
     }
 
     fn raw() -> RawCustomer<'static> {

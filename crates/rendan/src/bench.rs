@@ -66,6 +66,7 @@ fn body(i: usize) -> OrderBody {
             sku: SKU.into(),
             qty: 1,
         }],
+        site_access: None,
     }
 }
 

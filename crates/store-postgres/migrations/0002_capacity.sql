@@ -57,6 +57,10 @@ CREATE TABLE production_queues (
 );
 
 ALTER TABLE orders ADD COLUMN accepted_on TEXT NOT NULL DEFAULT '';
+-- How the crew reaches the place of installation (0/1 flags on both backends).
+ALTER TABLE orders ADD COLUMN floor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN lift BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN haul_away BIGINT NOT NULL DEFAULT 0;
 UPDATE orders SET accepted_on = to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 
 -- Append-only, like the stock journal.

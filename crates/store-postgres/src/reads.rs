@@ -17,7 +17,7 @@ use rendan_store::{
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
-     customer_address, lat, lon, region, created_at, promised_date, accepted_on";
+     customer_address, lat, lon, region, created_at, promised_date, accepted_on, floor, lift, haul_away";
 
 /// Fills in the lines and promise histories of `orders`, one query each.
 async fn attach_lines(conn: &mut PgConnection, orders: &mut [Order]) -> Result<(), Fail> {

@@ -206,6 +206,24 @@ impl Tx for PgTx<'_> {
                 .map(|o| o.accepted_on.to_string())
                 .collect::<Vec<String>>(),
         );
+        let o_floor = q.push(
+            orders
+                .iter()
+                .map(|o| i64::from(o.site_access.floor))
+                .collect::<Vec<i64>>(),
+        );
+        let o_lift = q.push(
+            orders
+                .iter()
+                .map(|o| i64::from(o.site_access.lift))
+                .collect::<Vec<i64>>(),
+        );
+        let o_haul = q.push(
+            orders
+                .iter()
+                .map(|o| i64::from(o.site_access.haul_away))
+                .collect::<Vec<i64>>(),
+        );
         // Production orders.
         let p_id = q.push(productions.iter().map(|p| p.id).collect::<Vec<i64>>());
         let p_order = q.push(productions.iter().map(|p| p.order_id).collect::<Vec<i64>>());
@@ -348,13 +366,14 @@ impl Tx for PgTx<'_> {
         let sql = format!(
             "WITH o AS (INSERT INTO orders (id, principal_id, token_id, idempotency_key, request_hash, \
              status, channel, external_ref, customer_name, customer_phone, customer_address, lat, lon, \
-             region, created_at, updated_at, promised_date, accepted_on) \
-             SELECT i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, c, pr, ac FROM unnest(${o_id}::bigint[], \
+             region, created_at, updated_at, promised_date, accepted_on, floor, lift, haul_away) \
+             SELECT i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, c, pr, ac, fl, li, ha FROM unnest(${o_id}::bigint[], \
              ${o_principal}::bigint[], ${o_token}::bigint[], ${o_key}::text[], ${o_hash}::bytea[], \
              ${o_status}::text[], ${o_channel}::text[], ${o_ref}::text[], ${o_name}::text[], \
              ${o_phone}::text[], ${o_address}::text[], ${o_lat}::float8[], ${o_lon}::float8[], \
-             ${o_region}::text[], ${o_at}::bigint[], ${o_promised}::text[], ${o_accepted}::text[]) \
-             AS u(i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, pr, ac)), \
+             ${o_region}::text[], ${o_at}::bigint[], ${o_promised}::text[], ${o_accepted}::text[], \
+             ${o_floor}::bigint[], ${o_lift}::bigint[], ${o_haul}::bigint[]) \
+             AS u(i, p, t, k, h, st, ch, r, n, ph, a, la, lo, rg, c, pr, ac, fl, li, ha)), \
              po AS (INSERT INTO production_orders (id, order_id, line_no, sku, qty, factory, destination, \
              region, status, category, earliest, ready_date, transfer_days, created_at) \
              SELECT i, o, l, s, q, f, d, r, 'open', c, e, rd, t, a FROM unnest(${p_id}::bigint[], \

@@ -43,6 +43,10 @@ BEGIN
 END;
 
 ALTER TABLE orders ADD COLUMN accepted_on TEXT NOT NULL DEFAULT '';
+-- How the crew reaches the place of installation (0/1 flags on both backends).
+ALTER TABLE orders ADD COLUMN floor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN lift INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN haul_away INTEGER NOT NULL DEFAULT 0;
 UPDATE orders SET accepted_on = date(created_at / 1000000, 'unixepoch');
 
 -- Append-only, like the stock journal.

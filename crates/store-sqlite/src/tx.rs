@@ -89,15 +89,19 @@ impl SqliteTx<'_> {
                 micros(o.now),
                 o.promised.to_string(),
                 o.accepted_on.to_string(),
+                o.site_access.floor,
+                i64::from(o.site_access.lift),
+                i64::from(o.site_access.haul_away),
             ])
         }));
         sqlx::query(
             "INSERT INTO orders (id, principal_id, token_id, idempotency_key, request_hash, status, channel, \
              external_ref, customer_name, customer_phone, customer_address, lat, lon, region, created_at, \
-             updated_at, promised_date, accepted_on) \
+             updated_at, promised_date, accepted_on, floor, lift, haul_away) \
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, unhex(value ->> 4), value ->> 5, \
              value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
-             value ->> 13, value ->> 14, value ->> 14, value ->> 15, value ->> 16 FROM json_each(?)",
+             value ->> 13, value ->> 14, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
+             value ->> 18, value ->> 19 FROM json_each(?)",
         )
         .bind(input)
         .execute(&mut *self.conn)

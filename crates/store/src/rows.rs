@@ -71,6 +71,11 @@ pub fn order_head(row: &impl Columns) -> Result<Order, StoreError> {
         promised_date: date(&row.text("promised_date")?)?,
         accepted_on: date(&row.text("accepted_on")?)?,
         promises: Vec::new(),
+        site_access: rendan_domain::visit::SiteAccess {
+            floor: u8::try_from(row.int("floor")?).unwrap_or(u8::MAX),
+            lift: row.int("lift")? != 0,
+            haul_away: row.int("haul_away")? != 0,
+        },
         lines: Vec::new(),
     })
 }

@@ -122,6 +122,8 @@ pub struct OrderRow {
     pub external_ref: String,
     /// Recipient.
     pub customer: Customer,
+    /// How the crew reaches the recipient.
+    pub site_access: rendan_domain::visit::SiteAccess,
     /// Region.
     pub region: Region,
     /// Accepted at.

@@ -54,6 +54,15 @@ pub(crate) fn order(o: &NewOrder) -> Vec<u8> {
     for l in &o.lines {
         f.text(l.sku.as_str()).int(i64::from(l.qty));
     }
+    // Orders from before site access existed were fingerprinted without it: a retry of one of
+    // them, at the default access, must still be recognised.
+    let a = o.site_access;
+    if a != rendan_domain::visit::SiteAccess::default() {
+        f.text("site_access")
+            .int(i64::from(a.floor))
+            .int(i64::from(a.lift))
+            .int(i64::from(a.haul_away));
+    }
     f.finish()
 }
 

@@ -14,6 +14,7 @@ use rendan_domain::Invalids;
 use rendan_domain::order::{
     Channel, Fulfilment, NewOrder, Order, OrderStatus, PromiseReason, RawCustomer,
 };
+use rendan_domain::visit::SiteAccess;
 use rendan_store::{OrderQuery, Placed};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -52,6 +53,22 @@ pub struct LineBody {
     pub qty: i64,
 }
 
+/// How the crew reaches the place of installation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteAccessBody {
+    /// Floor, 0 (ground floor) to 200.
+    #[schema(schema_with = contract::floor)]
+    #[serde(default, deserialize_with = "contract::whole")]
+    pub floor: i64,
+    /// Whether a lift serves that floor.
+    #[serde(default)]
+    pub lift: bool,
+    /// Whether the old appliances are to be taken away on the visit.
+    #[serde(default)]
+    pub haul_away: bool,
+}
+
 /// `POST /orders` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +91,9 @@ pub struct OrderBody {
     /// At least one line.
     #[schema(schema_with = contract::lines)]
     pub lines: Vec<LineBody>,
+    /// How the crew reaches the place of installation; ground floor, no haul-away when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_access: Option<SiteAccessBody>,
 }
 
 /// How a line is served.
@@ -142,6 +162,8 @@ pub struct OrderView {
     pub promises: Vec<PromiseView>,
     /// Recipient.
     pub customer: CustomerBody,
+    /// How the crew reaches the place of installation.
+    pub site_access: SiteAccessBody,
     /// Lines in request order.
     pub lines: Vec<LineView>,
 }
@@ -175,6 +197,11 @@ impl From<&Order> for OrderView {
                 address: o.customer.address.clone(),
                 lat: o.customer.location.lat(),
                 lon: o.customer.location.lon(),
+            },
+            site_access: SiteAccessBody {
+                floor: i64::from(o.site_access.floor),
+                lift: o.site_access.lift,
+                haul_away: o.site_access.haul_away,
             },
             lines: o
                 .lines
@@ -238,7 +265,20 @@ fn new_order(body: &OrderBody) -> Result<NewOrder, Invalids> {
         lat: c.lat,
         lon: c.lon,
     };
-    NewOrder::new(&body.channel, &body.external_ref, customer, &lines)
+    let order = NewOrder::new(&body.channel, &body.external_ref, customer, &lines);
+    let access = body
+        .site_access
+        .map(|a| SiteAccess::new(a.floor, a.lift, a.haul_away, "site_access"))
+        .transpose();
+    match (order, access) {
+        (Ok(order), Ok(access)) => Ok(order.with_access(access.unwrap_or_default())),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(mut errors), Err(e)) => {
+            errors.0.push(e);
+            Err(errors)
+        }
+        (Err(errors), Ok(_)) => Err(errors),
+    }
 }
 
 /// Accept an order.

@@ -265,6 +265,7 @@ async fn write(
             channel: c.order.channel,
             external_ref: c.order.external_ref.clone(),
             customer: c.order.customer.clone(),
+            site_access: c.order.site_access,
             region: c.options.region.clone(),
             now: c.now,
             accepted_on: a.accepted_on,
@@ -359,6 +360,7 @@ async fn write(
                 at: c.now,
                 reason: PromiseReason::Accepted,
             }],
+            site_access: c.order.site_access,
             lines: order_lines,
         })));
     }
