@@ -41,6 +41,10 @@ pub struct Problem {
     /// For a duplicate reference: the order that already has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing_order: Option<i64>,
+    /// For a refused visit: why (`not_ready`, `skills`, `weight`, `volume`, `shift`,
+    /// `window_full`, `published`, `state`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Every field at fault when a request breaks several rules (`field` is the first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
@@ -61,6 +65,7 @@ impl ApiError {
             field: None,
             current_status: None,
             existing_order: None,
+            reason: None,
             errors: Vec::new(),
         }))
     }
@@ -234,6 +239,25 @@ impl From<StoreError> for ApiError {
                 s.to_string(),
             ),
             StoreError::Invalid(i) => i.into(),
+            StoreError::Refused(r) => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "visit-refused",
+                    "Visit cannot be booked",
+                    r.message.clone(),
+                );
+                err.0.reason = Some(r.reason.as_str().to_string());
+                err
+            }
+            StoreError::Exists(what) => {
+                ApiError::new(StatusCode::CONFLICT, "exists", "Already exists", what)
+            }
+            StoreError::Stale(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                "stale",
+                "Changed since it was read",
+                what,
+            ),
             StoreError::Backend(_) | StoreError::InUse(_) => ApiError::internal(&e),
         }
     }

@@ -98,6 +98,63 @@ pub struct Appointment {
     pub crew: i64,
 }
 
+/// Why a visit cannot be booked (or a window cannot be kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The order's goods are not in the warehouse early enough for that date.
+    NotReady,
+    /// No crew working that day holds every skill the visit needs.
+    Skills,
+    /// No truck working that day carries the visit's weight.
+    Weight,
+    /// No truck working that day holds the visit's volume.
+    Volume,
+    /// No crew's shift covers the visit in that window (travel and time on site included).
+    Shift,
+    /// Crews could serve it, but not in that window beside what is already booked.
+    WindowFull,
+    /// The day's plan is published: it takes no more bookings.
+    Published,
+    /// The order's state does not allow a booking (cancelled, already booked, ...).
+    State,
+}
+
+impl Reason {
+    /// Wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Reason::NotReady => "not_ready",
+            Reason::Skills => "skills",
+            Reason::Weight => "weight",
+            Reason::Volume => "volume",
+            Reason::Shift => "shift",
+            Reason::WindowFull => "window_full",
+            Reason::Published => "published",
+            Reason::State => "state",
+        }
+    }
+}
+
+/// A booking refused, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// Why.
+    pub reason: Reason,
+    /// In words.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal for `reason`.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Refusal {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
 /// Whether a depot-day still takes bookings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanStatus {

@@ -5,9 +5,12 @@ use crate::error::Fail;
 use crate::rows::{
     corrupt, get, micros, order_head, order_line, production_order, promise, timestamp,
 };
+use jiff::civil::Date;
 use rendan_domain::SiteId;
 use rendan_domain::access::{Principal, Role};
+use rendan_domain::appointment::{Appointment, PlanStatus};
 use rendan_domain::catalogue::{Category, Sku};
+use rendan_domain::crew::Crew;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_store::{
@@ -440,4 +443,107 @@ pub(crate) async fn order_counts(conn: &mut PgConnection) -> Result<Vec<(OrderSt
         }
     }
     Ok(counts)
+}
+
+const CREW_COLUMNS: &str = "id, depot, name, skills, truck_kg, truck_m3, week, days_off";
+
+/// Crews of one depot (every crew when `None`), by id.
+pub(crate) async fn crews(
+    conn: &mut PgConnection,
+    depot: Option<&SiteId>,
+) -> Result<Vec<Crew>, Fail> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {CREW_COLUMNS} FROM crews WHERE 1 = 1"));
+    if let Some(d) = depot {
+        q.push(" AND depot = ").push_bind(d.as_str().to_string());
+    }
+    q.push(" ORDER BY id");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(crate::rows::crew)
+        .collect::<Result<_, _>>()?)
+}
+
+/// One crew.
+pub(crate) async fn crew(conn: &mut PgConnection, id: i64) -> Result<Option<Crew>, Fail> {
+    let sql = format!("SELECT {CREW_COLUMNS} FROM crews WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(crate::rows::crew).transpose()?)
+}
+
+const APPOINTMENT_COLUMNS: &str = "order_id, depot, day, window_start, window_end, crew, position";
+
+/// The visits of a depot-day, by crew then position.
+pub(crate) async fn day_visits(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    date: Date,
+) -> Result<Vec<(Appointment, usize)>, Fail> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE depot = $1 AND day = $2 ORDER BY crew, position"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(crate::rows::appointment)
+        .collect::<Result<_, _>>()?)
+}
+
+/// An order's appointment and its position.
+pub(crate) async fn appointment_of(
+    conn: &mut PgConnection,
+    order: i64,
+) -> Result<Option<(Appointment, usize)>, Fail> {
+    let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE order_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(crate::rows::appointment).transpose()?)
+}
+
+/// A depot-day's status and version (an empty draft at version 0 when it has no row); with
+/// `lock`, the row (which must exist) is locked until the transaction ends.
+pub(crate) async fn day_head(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    date: Date,
+) -> Result<(PlanStatus, i64), Fail> {
+    day_row(conn, depot, date, false).await
+}
+
+pub(crate) async fn day_row(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    date: Date,
+    lock: bool,
+) -> Result<(PlanStatus, i64), Fail> {
+    let sql = if lock {
+        "SELECT status, version FROM depot_days WHERE depot = $1 AND day = $2 FOR UPDATE"
+    } else {
+        "SELECT status, version FROM depot_days WHERE depot = $1 AND day = $2"
+    };
+    let row = sqlx::query(sql)
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        None => Ok((PlanStatus::Draft, 0)),
+        Some(r) => {
+            let status: String = get(&r, "status")?;
+            Ok((
+                PlanStatus::parse(&status, "status").map_err(corrupt)?,
+                get(&r, "version")?,
+            ))
+        }
+    }
 }

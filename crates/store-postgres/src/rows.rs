@@ -39,3 +39,15 @@ pub(crate) fn production_order(row: &PgRow) -> Result<ProductionOrder, StoreErro
 pub(crate) fn promise(row: &PgRow) -> Result<(i64, PromiseChange), StoreError> {
     rows::promise(&Cols(row))
 }
+
+/// A crew row.
+pub(crate) fn crew(row: &PgRow) -> Result<rendan_domain::crew::Crew, StoreError> {
+    rows::crew(&Cols(row))
+}
+
+/// An appointment row and its position.
+pub(crate) fn appointment(
+    row: &PgRow,
+) -> Result<(rendan_domain::appointment::Appointment, usize), StoreError> {
+    rows::appointment(&Cols(row))
+}

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rendan_domain::access::{PrincipalName, Role};
+use rendan_domain::appointment::{Appointment, PlanStatus};
 use rendan_domain::catalogue::{Category, Sku};
+use rendan_domain::crew::{Crew, NewCrew, format_time};
 use rendan_domain::fulfilment::Queue;
 use rendan_domain::order::{Fulfilment, Order, OrderStatus};
 use rendan_domain::production::{ProductionOrder, ProductionStatus};
@@ -798,5 +800,134 @@ impl Tx for PgTx<'_> {
 
     async fn save_topology(&mut self, t: &Topology) -> Result<(), Fail> {
         Ok(topology::save(self.conn, t).await?)
+    }
+
+    async fn insert_crew(
+        &mut self,
+        depot: &SiteId,
+        crew: &NewCrew,
+        now: Timestamp,
+    ) -> Result<i64, Fail> {
+        let (skills, week, days_off) = rendan_store::rows::crew_columns(crew);
+        let row = sqlx::query(
+            "INSERT INTO crews (depot, name, skills, truck_kg, truck_m3, week, days_off, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(depot.as_str())
+        .bind(&crew.name)
+        .bind(skills)
+        .bind(crew.truck.kg)
+        .bind(crew.truck.m3)
+        .bind(week)
+        .bind(days_off)
+        .bind(micros(now))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(get(&row, "id")?)
+    }
+
+    async fn crew(&mut self, id: i64) -> Result<Option<Crew>, Fail> {
+        Ok(reads::crew(self.conn, id).await?)
+    }
+
+    async fn crews_of(&mut self, depot: &SiteId) -> Result<Vec<Crew>, Fail> {
+        Ok(reads::crews(self.conn, Some(depot)).await?)
+    }
+
+    async fn lock_day(&mut self, depot: &SiteId, date: Date) -> Result<(PlanStatus, i64), Fail> {
+        // A separate statement, so that the lock below sees a row a concurrent first booking
+        // of the day inserted (it is waited for here).
+        sqlx::query(
+            "INSERT INTO depot_days (depot, day, status, version) VALUES ($1, $2, 'draft', 0) \
+             ON CONFLICT (depot, day) DO NOTHING",
+        )
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(reads::day_row(self.conn, depot, date, true).await?)
+    }
+
+    async fn set_day(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+        status: PlanStatus,
+        version: i64,
+    ) -> Result<(), Fail> {
+        sqlx::query(
+            "UPDATE depot_days SET status = $1, version = $2 WHERE depot = $3 AND day = $4",
+        )
+        .bind(status.as_str())
+        .bind(version)
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn day_visits(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+    ) -> Result<Vec<(Appointment, usize)>, Fail> {
+        Ok(reads::day_visits(self.conn, depot, date).await?)
+    }
+
+    async fn appointment_of(&mut self, order: i64) -> Result<Option<(Appointment, usize)>, Fail> {
+        Ok(reads::appointment_of(self.conn, order).await?)
+    }
+
+    async fn write_visits(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+        visits: &[(Appointment, usize)],
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        let order: Vec<i64> = visits.iter().map(|(a, _)| a.order).collect();
+        let start: Vec<String> = visits
+            .iter()
+            .map(|(a, _)| format_time(a.window.start))
+            .collect();
+        let end: Vec<String> = visits
+            .iter()
+            .map(|(a, _)| format_time(a.window.end))
+            .collect();
+        let crew: Vec<i64> = visits.iter().map(|(a, _)| a.crew).collect();
+        let position: Vec<i64> = visits.iter().map(|(_, p)| *p as i64).collect();
+        // Rows of the day not in `visits` go; the others keep when they were booked.
+        sqlx::query(
+            "DELETE FROM appointments WHERE depot = $1 AND day = $2 AND NOT (order_id = ANY($3))",
+        )
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .bind(&order)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO appointments (order_id, depot, day, window_start, window_end, crew, position, booked_at) \
+             SELECT o, $1, $2, s, e, c, p, $3 FROM unnest($4::bigint[], $5::text[], $6::text[], \
+             $7::bigint[], $8::bigint[]) AS u(o, s, e, c, p) \
+             ON CONFLICT (order_id) DO UPDATE SET crew = excluded.crew, position = excluded.position, \
+             window_start = excluded.window_start, window_end = excluded.window_end",
+        )
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .bind(micros(now))
+        .bind(&order)
+        .bind(&start)
+        .bind(&end)
+        .bind(&crew)
+        .bind(&position)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 }

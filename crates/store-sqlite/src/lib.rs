@@ -311,4 +311,75 @@ impl Store for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         reads::order_counts(&mut conn).await
     }
+
+    async fn create_crew(
+        &self,
+        depot: SiteId,
+        crew: rendan_domain::crew::NewCrew,
+        now: Timestamp,
+        idem: Option<Idem>,
+    ) -> Result<Outcome<rendan_domain::crew::Crew>, StoreError> {
+        script!(self.writer, (depot, crew, idem), |tx| {
+            script::create_crew(tx, &depot, &crew, now, idem.as_ref())
+        })
+    }
+
+    async fn crews(
+        &self,
+        depot: Option<&SiteId>,
+    ) -> Result<Vec<rendan_domain::crew::Crew>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::crews(&mut conn, depot).await
+    }
+
+    async fn depot_day(
+        &self,
+        depot: &SiteId,
+        date: jiff::civil::Date,
+    ) -> Result<rendan_store::DepotDay, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let head = reads::day_head(&mut conn, depot, date).await?;
+        let rows = reads::day_visits(&mut conn, depot, date).await?;
+        let ids: Vec<i64> = rows.iter().map(|(a, _)| a.order).collect();
+        let orders = reads::orders_by_id(&mut conn, &ids).await?;
+        script::assemble_day(depot, date, head, rows, orders)
+    }
+
+    async fn appointment(
+        &self,
+        order: i64,
+    ) -> Result<Option<rendan_domain::appointment::Appointment>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        Ok(reads::appointment_of(&mut conn, order)
+            .await?
+            .map(|(a, _)| a))
+    }
+
+    async fn book_visit(
+        &self,
+        cmd: rendan_store::BookVisit,
+    ) -> Result<Outcome<rendan_domain::appointment::Appointment>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::book_visit(tx, &cmd))
+    }
+
+    async fn unbook_visit(
+        &self,
+        cmd: rendan_store::UnbookVisit,
+    ) -> Result<Outcome<Order>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::unbook_visit(tx, &cmd))
+    }
+
+    async fn set_routes(
+        &self,
+        cmd: rendan_store::SetRoutes,
+    ) -> Result<rendan_store::DepotDay, StoreError> {
+        script!(self.writer, (cmd), |tx| script::set_routes(tx, &cmd))
+    }
+
+    async fn publish_day(
+        &self,
+        cmd: rendan_store::PublishDay,
+    ) -> Result<rendan_store::DepotDay, StoreError> {
+        script!(self.writer, (cmd), |tx| script::publish_day(tx, &cmd))
+    }
 }

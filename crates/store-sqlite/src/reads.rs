@@ -5,9 +5,12 @@ use crate::backend;
 use crate::rows::{
     corrupt, get, micros, order_head, order_line, production_order, promise, timestamp,
 };
+use jiff::civil::Date;
 use rendan_domain::SiteId;
 use rendan_domain::access::{Principal, Role};
+use rendan_domain::appointment::{Appointment, PlanStatus};
 use rendan_domain::catalogue::{Category, Sku};
+use rendan_domain::crew::Crew;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::stock::{Balance, MovementKind};
 use rendan_store::{
@@ -414,4 +417,90 @@ pub(crate) async fn order_counts(
         }
     }
     Ok(counts)
+}
+
+const CREW_COLUMNS: &str = "id, depot, name, skills, truck_kg, truck_m3, week, days_off";
+
+/// Crews of one depot (every crew when `None`), by id.
+pub(crate) async fn crews(
+    conn: &mut SqliteConnection,
+    depot: Option<&SiteId>,
+) -> Result<Vec<Crew>, StoreError> {
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {CREW_COLUMNS} FROM crews WHERE 1 = 1"));
+    if let Some(d) = depot {
+        q.push(" AND depot = ").push_bind(d.as_str().to_string());
+    }
+    q.push(" ORDER BY id");
+    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    rows.iter().map(crate::rows::crew).collect()
+}
+
+/// One crew.
+pub(crate) async fn crew(conn: &mut SqliteConnection, id: i64) -> Result<Option<Crew>, StoreError> {
+    let sql = format!("SELECT {CREW_COLUMNS} FROM crews WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(crate::rows::crew).transpose()
+}
+
+const APPOINTMENT_COLUMNS: &str = "order_id, depot, day, window_start, window_end, crew, position";
+
+/// The visits of a depot-day, by crew then position.
+pub(crate) async fn day_visits(
+    conn: &mut SqliteConnection,
+    depot: &SiteId,
+    date: Date,
+) -> Result<Vec<(Appointment, usize)>, StoreError> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE depot = ? AND day = ? ORDER BY crew, position"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(crate::rows::appointment).collect()
+}
+
+/// An order's appointment and its position.
+pub(crate) async fn appointment_of(
+    conn: &mut SqliteConnection,
+    order: i64,
+) -> Result<Option<(Appointment, usize)>, StoreError> {
+    let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE order_id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(crate::rows::appointment).transpose()
+}
+
+/// A depot-day's status and version (an empty draft at version 0 when it has no row).
+pub(crate) async fn day_head(
+    conn: &mut SqliteConnection,
+    depot: &SiteId,
+    date: Date,
+) -> Result<(PlanStatus, i64), StoreError> {
+    let row = sqlx::query("SELECT status, version FROM depot_days WHERE depot = ? AND day = ?")
+        .bind(depot.as_str())
+        .bind(date.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    match row {
+        None => Ok((PlanStatus::Draft, 0)),
+        Some(r) => {
+            let status: String = get(&r, "status")?;
+            Ok((
+                PlanStatus::parse(&status, "status").map_err(corrupt)?,
+                get(&r, "version")?,
+            ))
+        }
+    }
 }

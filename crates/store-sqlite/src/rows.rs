@@ -39,3 +39,15 @@ pub(crate) fn production_order(row: &SqliteRow) -> Result<ProductionOrder, Store
 pub(crate) fn promise(row: &SqliteRow) -> Result<(i64, PromiseChange), StoreError> {
     rows::promise(&Cols(row))
 }
+
+/// A crew row.
+pub(crate) fn crew(row: &SqliteRow) -> Result<rendan_domain::crew::Crew, StoreError> {
+    rows::crew(&Cols(row))
+}
+
+/// An appointment row and its position.
+pub(crate) fn appointment(
+    row: &SqliteRow,
+) -> Result<(rendan_domain::appointment::Appointment, usize), StoreError> {
+    rows::appointment(&Cols(row))
+}

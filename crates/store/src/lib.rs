@@ -39,6 +39,15 @@ pub enum StoreError {
     /// The channel already has an order with this reference.
     #[error(transparent)]
     DuplicateReference(#[from] DuplicateReference),
+    /// A visit cannot be booked, or a day's plan cannot be changed; the reason says why.
+    #[error(transparent)]
+    Refused(#[from] rendan_domain::appointment::Refusal),
+    /// Something with the same name exists already (a crew at its depot).
+    #[error("{0}")]
+    Exists(String),
+    /// The thing changed since the caller read it (a plan optimised on an older day).
+    #[error("{0}")]
+    Stale(String),
     /// A token was asked for a principal that has another role.
     #[error(transparent)]
     RoleMismatch(#[from] RoleMismatch),
@@ -137,6 +146,129 @@ pub struct Planning {
     pub topology: Arc<Topology>,
     /// Promise-date constants.
     pub rules: PromiseRules,
+}
+
+/// A visit booked on a depot-day, with its place in the day's plan and its order.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    /// The appointment (window and crew).
+    pub appointment: rendan_domain::appointment::Appointment,
+    /// Its position in its crew's route (0: first).
+    pub position: usize,
+    /// The order visited.
+    pub order: Order,
+}
+
+/// A depot-day: its plan's state and every visit booked on it, by crew and position.
+#[derive(Debug, Clone)]
+pub struct DepotDay {
+    /// The depot.
+    pub depot: SiteId,
+    /// The local date.
+    pub date: jiff::civil::Date,
+    /// Draft or published.
+    pub status: rendan_domain::appointment::PlanStatus,
+    /// Incremented by every change of the plan.
+    pub version: i64,
+    /// The booked visits, by crew then position.
+    pub visits: Vec<Booked>,
+}
+
+/// What a booking decision sees: the depot's crews and the day as it stands, read inside the
+/// booking's transaction (locked, so no other booking of that day runs meanwhile).
+#[derive(Debug, Clone)]
+pub struct DayState {
+    /// The depot's crews (working that day or not).
+    pub crews: Vec<rendan_domain::crew::Crew>,
+    /// The day.
+    pub day: DepotDay,
+}
+
+/// Decides where a visit goes in a depot-day: the route engine's insertion into the day's
+/// plan, behind a trait so that the store, which only persists and locks, never knows it.
+pub trait Decide: Send + Sync {
+    /// The crew and position (in that crew's route) that keep every booked visit and this
+    /// one in its window; or why there is none.
+    fn place(
+        &self,
+        state: &DayState,
+        order: &Order,
+        productions: &[ProductionOrder],
+        window: rendan_domain::appointment::Window,
+    ) -> Result<(i64, usize), rendan_domain::appointment::Refusal>;
+}
+
+/// A request to book a visit.
+#[derive(Clone)]
+pub struct BookVisit {
+    /// The order.
+    pub order: i64,
+    /// What the caller may see.
+    pub visibility: Visibility,
+    /// The depot that serves the order.
+    pub depot: SiteId,
+    /// The local date.
+    pub date: jiff::civil::Date,
+    /// The window.
+    pub window: rendan_domain::appointment::Window,
+    /// When.
+    pub now: Timestamp,
+    /// Makes a retry answer the same appointment.
+    pub idem: Option<Idem>,
+    /// Where the visit goes in the day's plan.
+    pub decide: Arc<dyn Decide>,
+}
+
+impl std::fmt::Debug for BookVisit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookVisit")
+            .field("order", &self.order)
+            .field("depot", &self.depot)
+            .field("date", &self.date)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to cancel a booked visit.
+#[derive(Debug, Clone)]
+pub struct UnbookVisit {
+    /// The order.
+    pub order: i64,
+    /// What the caller may see.
+    pub visibility: Visibility,
+    /// When.
+    pub now: Timestamp,
+    /// Makes a retry answer the same order.
+    pub idem: Option<Idem>,
+}
+
+/// A new plan for a draft depot-day: every booked visit, by crew, in visit order.
+#[derive(Debug, Clone)]
+pub struct SetRoutes {
+    /// The depot.
+    pub depot: SiteId,
+    /// The local date.
+    pub date: jiff::civil::Date,
+    /// The version the plan was computed from; refused when the day changed since.
+    pub version: i64,
+    /// (crew, orders in visit order).
+    pub routes: Vec<(i64, Vec<i64>)>,
+    /// When.
+    pub now: Timestamp,
+}
+
+/// A request to publish a depot-day's plan.
+#[derive(Debug, Clone)]
+pub struct PublishDay {
+    /// The depot.
+    pub depot: SiteId,
+    /// The local date.
+    pub date: jiff::civil::Date,
+    /// Today at the depot: a day already begun sends its orders out for delivery at once.
+    pub today: jiff::civil::Date,
+    /// When.
+    pub now: Timestamp,
 }
 
 /// A request to cancel an order.
@@ -374,4 +506,47 @@ pub trait Store: Send + Sync + 'static {
 
     /// Count of orders per status.
     async fn order_counts(&self) -> Result<Vec<(OrderStatus, i64)>, StoreError>;
+
+    /// Stores a crew at a depot; a retry with `idem` answers the same crew.
+    async fn create_crew(
+        &self,
+        depot: SiteId,
+        crew: rendan_domain::crew::NewCrew,
+        now: Timestamp,
+        idem: Option<Idem>,
+    ) -> Result<Outcome<rendan_domain::crew::Crew>, StoreError>;
+
+    /// The crews of a depot (every crew when `None`), by id.
+    async fn crews(
+        &self,
+        depot: Option<&SiteId>,
+    ) -> Result<Vec<rendan_domain::crew::Crew>, StoreError>;
+
+    /// A depot-day as it stands (an empty draft when nothing is booked).
+    async fn depot_day(
+        &self,
+        depot: &SiteId,
+        date: jiff::civil::Date,
+    ) -> Result<DepotDay, StoreError>;
+
+    /// The appointment of an order, if it has one.
+    async fn appointment(
+        &self,
+        order: i64,
+    ) -> Result<Option<rendan_domain::appointment::Appointment>, StoreError>;
+
+    /// Books a visit ([`script::book_visit`]).
+    async fn book_visit(
+        &self,
+        cmd: BookVisit,
+    ) -> Result<Outcome<rendan_domain::appointment::Appointment>, StoreError>;
+
+    /// Cancels a booked visit ([`script::unbook_visit`]).
+    async fn unbook_visit(&self, cmd: UnbookVisit) -> Result<Outcome<Order>, StoreError>;
+
+    /// Replaces a draft day's plan ([`script::set_routes`]).
+    async fn set_routes(&self, cmd: SetRoutes) -> Result<DepotDay, StoreError>;
+
+    /// Publishes a day's plan ([`script::publish_day`]).
+    async fn publish_day(&self, cmd: PublishDay) -> Result<DepotDay, StoreError>;
 }

@@ -189,3 +189,100 @@ macro_rules! columns_through {
         }
     };
 }
+
+/// The text columns of a crew: sorted skills comma-separated, the week as
+/// `mon=08:00-18:00;tue=...;sun=` (empty: no shift), dates off comma-separated.
+pub fn crew_columns(crew: &rendan_domain::crew::NewCrew) -> (String, String, String) {
+    use rendan_domain::crew::{WEEKDAYS, format_time};
+    let skills = crew
+        .skills
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let week = WEEKDAYS
+        .iter()
+        .zip(crew.week.0.iter())
+        .map(|(day, shift)| match shift {
+            Some(s) => format!("{day}={}-{}", format_time(s.start), format_time(s.end)),
+            None => format!("{day}="),
+        })
+        .collect::<Vec<_>>()
+        .join(";");
+    let days_off = crew
+        .days_off
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    (skills, week, days_off)
+}
+
+/// A crew row.
+pub fn crew(row: &impl Columns) -> Result<rendan_domain::crew::Crew, StoreError> {
+    use rendan_domain::crew::{Crew, Shift, Skill, Truck, WEEKDAYS, Week, parse_time};
+    let skills = row
+        .text("skills")?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Skill::parse(s, "skills").map_err(corrupt))
+        .collect::<Result<_, _>>()?;
+    let mut week = Week::default();
+    for part in row.text("week")?.split(';') {
+        let (day, hours) = part
+            .split_once('=')
+            .ok_or_else(|| StoreError::Backend(format!("bad crew week {part:?}")))?;
+        let i = WEEKDAYS
+            .iter()
+            .position(|d| *d == day)
+            .ok_or_else(|| StoreError::Backend(format!("bad weekday {day:?}")))?;
+        if let Some((a, b)) = hours.split_once('-') {
+            let start = parse_time(a, "week").map_err(corrupt)?;
+            let end = parse_time(b, "week").map_err(corrupt)?;
+            week.0[i] = Some(Shift::new(start, end, "week").map_err(corrupt)?);
+        }
+    }
+    let days_off = row
+        .text("days_off")?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(date)
+        .collect::<Result<_, _>>()?;
+    Ok(Crew {
+        id: row.int("id")?,
+        depot: SiteId::parse(&row.text("depot")?, "depot").map_err(corrupt)?,
+        name: row.text("name")?,
+        skills,
+        truck: Truck {
+            kg: row.real("truck_kg")?,
+            m3: row.real("truck_m3")?,
+        },
+        week,
+        days_off,
+    })
+}
+
+/// An appointment row and the visit's position in its crew's route.
+pub fn appointment(
+    row: &impl Columns,
+) -> Result<(rendan_domain::appointment::Appointment, usize), StoreError> {
+    use rendan_domain::appointment::{Appointment, Window};
+    use rendan_domain::crew::parse_time;
+    let time = |col: &str| -> Result<jiff::civil::Time, StoreError> {
+        parse_time(&row.text(col)?, col).map_err(corrupt)
+    };
+    Ok((
+        Appointment {
+            order: row.int("order_id")?,
+            depot: SiteId::parse(&row.text("depot")?, "depot").map_err(corrupt)?,
+            date: date(&row.text("day")?)?,
+            window: Window {
+                start: time("window_start")?,
+                end: time("window_end")?,
+            },
+            crew: row.int("crew")?,
+        },
+        usize::try_from(row.int("position")?)
+            .map_err(|_| StoreError::Backend("bad position".into()))?,
+    ))
+}

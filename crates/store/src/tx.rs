@@ -380,4 +380,52 @@ pub trait Tx: Send {
 
     /// Upserts nodes, sites, products and makers, keeping ids stable.
     async fn save_topology(&mut self, topology: &Topology) -> Result<(), Fail>;
+
+    /// Inserts a crew at a depot; answers its id.
+    async fn insert_crew(
+        &mut self,
+        depot: &SiteId,
+        crew: &rendan_domain::crew::NewCrew,
+        now: Timestamp,
+    ) -> Result<i64, Fail>;
+    /// One crew.
+    async fn crew(&mut self, id: i64) -> Result<Option<rendan_domain::crew::Crew>, Fail>;
+    /// The crews of a depot, by id.
+    async fn crews_of(&mut self, depot: &SiteId) -> Result<Vec<rendan_domain::crew::Crew>, Fail>;
+    /// The depot-day's row, created as an empty draft when missing, locked until the
+    /// transaction ends: the writes of one depot-day are serialised. Answers its status and
+    /// version.
+    async fn lock_day(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+    ) -> Result<(rendan_domain::appointment::PlanStatus, i64), Fail>;
+    /// Sets a depot-day's status and version.
+    async fn set_day(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+        status: rendan_domain::appointment::PlanStatus,
+        version: i64,
+    ) -> Result<(), Fail>;
+    /// The visits booked on a depot-day, by crew then position (appointment and position).
+    async fn day_visits(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+    ) -> Result<Vec<(rendan_domain::appointment::Appointment, usize)>, Fail>;
+    /// The appointment of an order and its position, if it has one.
+    async fn appointment_of(
+        &mut self,
+        order: i64,
+    ) -> Result<Option<(rendan_domain::appointment::Appointment, usize)>, Fail>;
+    /// Rewrites a depot-day's plan: its appointments (all of them, each with its crew and
+    /// position) replace the ones stored.
+    async fn write_visits(
+        &mut self,
+        depot: &SiteId,
+        date: Date,
+        visits: &[(rendan_domain::appointment::Appointment, usize)],
+        now: Timestamp,
+    ) -> Result<(), Fail>;
 }

@@ -1,5 +1,6 @@
 //! Cancelling an order.
 
+use super::appointments::release_visit;
 use super::production::replan;
 use super::stock::Journal;
 use super::{order_of, recalled};
@@ -26,6 +27,10 @@ pub async fn cancel_order(tx: &mut dyn Tx, cmd: &CancelOrder) -> Result<Outcome<
         .filter(|o| cmd.visibility.admits(&o.region, o.created_by))
         .ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
     let next = order.status.apply(OrderEvent::Cancel)?;
+    // A booked visit goes with the order: its capacity is free again.
+    if let Some((appointment, _)) = tx.appointment_of(id).await? {
+        release_visit(tx, &appointment, cmd.now).await?;
+    }
     let productions = tx.productions_of(&[id]).await?;
     let mut steps = Vec::new();
     let mut keys = Vec::new();

@@ -6,12 +6,16 @@
 //! runs it again); each run starts without the previous run's writes, so it must not keep
 //! state between runs.
 
+mod appointments;
 mod cancel;
 mod place;
 mod production;
 mod stock;
 mod tokens;
 
+pub use appointments::{
+    assemble_day, book_visit, create_crew, publish_day, read_day, set_routes, unbook_visit,
+};
 pub use cancel::cancel_order;
 pub use place::place_orders;
 pub use production::complete_production;
