@@ -440,3 +440,26 @@ fn published_solutions_check_out() {
         assert!((r.cost - cost).abs() < 0.01, "{name}: {} vs {cost}", r.cost);
     }
 }
+
+/// A problem written by `write_problem` reads back to the same problem.
+#[test]
+fn a_written_json_problem_reads_back_the_same() {
+    let text = r#"{"locations": [[0, 0], [3, 4], [6, 8]],
+        "jobs": [{"id": 7, "location": 1, "delivery": [95, 0.6], "pickup": [80, 0.5],
+                  "windows": [[480, 600]], "service": 90, "skills": ["ac-certified"]},
+                 {"id": 9, "location": 2, "delivery": [10, 0.1]}],
+        "vehicles": [{"id": 1, "start": 0, "capacity": [1200, 18], "shift": [480, 1080],
+                      "skills": ["ac-certified"], "count": 2, "max_duration": 500}]}"#;
+    let p = rendan_route::io::json::parse_problem(text, rendan_route::io::Distances::Exact)
+        .expect("reads");
+    let again = rendan_route::io::json::parse_problem(
+        &rendan_route::io::json::write_problem(&p),
+        rendan_route::io::Distances::Exact,
+    )
+    .expect("reads back");
+    assert_eq!(again.jobs[0], p.jobs[0]);
+    assert_eq!(again.vehicles.len(), 2);
+    assert_eq!(again.vehicles[1].shift, p.vehicles[1].shift);
+    assert_eq!(again.matrix, p.matrix);
+    assert_eq!(again.jobs[1].windows[0].end, f64::MAX, "unbounded written as the largest");
+}

@@ -265,6 +265,56 @@ pub fn parse_solution(text: &str) -> Result<SolutionDoc, ReadError> {
     })
 }
 
+/// Serialises a problem in rendan's JSON format, with its matrix (every vehicle listed one by
+/// one, so a route's vehicle index is its row here). [`parse_problem`] reads it back to the
+/// same problem.
+pub fn write_problem(p: &Problem) -> String {
+    let n = p.matrix.len();
+    let rows = |f: &dyn Fn(usize, usize) -> f64| -> Vec<Vec<f64>> {
+        (0..n).map(|a| (0..n).map(|b| f(a, b)).collect()).collect()
+    };
+    let window = |w: &TimeWindow| [w.start, finite(w.end)];
+    let doc = serde_json::json!({
+        "name": p.name,
+        "locations": p.locations.iter().map(|l| [l.x, l.y]).collect::<Vec<_>>(),
+        "matrix": {
+            "distances": rows(&|a, b| p.matrix.dist(a, b)),
+            "durations": rows(&|a, b| p.matrix.time(a, b)),
+        },
+        "jobs": p.jobs.iter().map(|j| serde_json::json!({
+            "id": j.id,
+            "location": j.location,
+            "delivery": j.delivery,
+            "pickup": j.pickup,
+            "windows": j.windows.iter().map(window).collect::<Vec<_>>(),
+            "service": j.service,
+            "skills": j.skills,
+        })).collect::<Vec<_>>(),
+        "vehicles": p.vehicles.iter().map(|v| {
+            let mut doc = serde_json::json!({
+                "id": v.id,
+                "start": v.start,
+                "end": v.end,
+                "capacity": v.capacity,
+                "shift": window(&v.shift),
+                "skills": v.skills,
+                "fixed_cost": v.fixed_cost,
+                "unit_cost": v.unit_cost,
+            });
+            if let Some(m) = v.max_duration {
+                doc["max_duration"] = serde_json::json!(m);
+            }
+            doc
+        }).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// JSON has no infinity: an unbounded end is written as the largest finite number.
+fn finite(v: f64) -> f64 {
+    if v.is_finite() { v } else { f64::MAX }
+}
+
 /// Serialises a JSON solution (pretty-printed).
 pub fn write_solution(doc: &SolutionDoc) -> String {
     // Serialising plain data with finite-or-not floats cannot fail except on NaN keys: none here.
