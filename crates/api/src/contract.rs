@@ -467,6 +467,33 @@ pub mod params {
 
     impl ToSchema for ProductionStatusName {}
 
+    /// A local date parameter.
+    pub struct Date;
+
+    impl PartialSchema for Date {
+        fn schema() -> RefOr<Schema> {
+            super::date()
+        }
+    }
+
+    impl ToSchema for Date {}
+
+    /// The days of a slot query.
+    pub struct Days;
+
+    impl PartialSchema for Days {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(14))
+                .default(Some(7.into()))
+                .into()
+        }
+    }
+
+    impl ToSchema for Days {}
+
     /// A channel filter.
     pub struct ChannelName;
 
@@ -508,6 +535,102 @@ topology_schema!(
 topology_schema!(Warehouse, "Warehouse", "A warehouse of the topology");
 topology_schema!(Factory, "Factory", "A factory of the topology");
 topology_schema!(Region, "Region", "A region of the topology");
+topology_schema!(Depot, "Depot", "A delivery depot of the topology");
+
+/// A local date, `YYYY-MM-DD`.
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// A local time of day, `HH:MM`.
+pub const TIME_PATTERN: &str = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+/// A local date.
+pub fn date() -> RefOr<Schema> {
+    string()
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .pattern(Some(DATE_PATTERN))
+        .max_length(Some(10))
+        .into()
+}
+
+/// A local time of day.
+pub fn time_of_day() -> RefOr<Schema> {
+    string()
+        .pattern(Some(TIME_PATTERN))
+        .max_length(Some(5))
+        .description(Some("Local time at the depot, HH:MM"))
+        .into()
+}
+
+/// A skill a crew holds or a job needs.
+pub fn skill() -> ObjectBuilder {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(40))
+        .pattern(Some("^[a-z][a-z0-9-]{0,39}$"))
+}
+
+/// `CrewBody.skills`.
+pub fn skills() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(skill())
+        .min_items(Some(0))
+        .max_items(Some(rendan_domain::crew::SKILLS_MAX))
+        .description(Some("What the crew is certified for"))
+        .into()
+}
+
+/// `CrewBody.name`.
+pub fn crew_name() -> RefOr<Schema> {
+    text(rendan_domain::crew::NAME_MAX)
+        .description(Some("Unique at its depot"))
+        .into()
+}
+
+/// A truck's payload or volume.
+pub fn truck_capacity() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+        .exclusive_minimum(Some(0.0))
+        .minimum(Some(0.0))
+        .maximum(Some(100_000.0))
+        .into()
+}
+
+/// `CrewBody.days_off`.
+pub fn days_off() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(date())
+        .min_items(Some(0))
+        .max_items(Some(rendan_domain::crew::DAYS_OFF_MAX))
+        .description(Some("Dates the crew does not work"))
+        .into()
+}
+
+/// A refused visit's reason.
+pub fn refusal_reason() -> RefOr<Schema> {
+    one_of(
+        [
+            "not_ready",
+            "skills",
+            "weight",
+            "volume",
+            "shift",
+            "window_full",
+            "published",
+            "state",
+        ],
+        "Why",
+    )
+}
+
+/// A plan's status.
+pub fn plan_status() -> RefOr<Schema> {
+    one_of(
+        ["draft", "published"],
+        "Whether the day still takes bookings",
+    )
+}
 
 fn named_enum(values: Vec<String>, what: &str) -> RefOr<Schema> {
     string()
@@ -708,6 +831,13 @@ pub fn complete(doc: &mut OpenApi, topology: &Topology) {
         (
             Region::name(),
             named_enum(regions, "A region of the topology"),
+        ),
+        (
+            Depot::name(),
+            named_enum(
+                sites(topology, Some(SiteKind::Depot)),
+                "A delivery depot of the topology",
+            ),
         ),
     ] {
         components.schemas.insert(name.into_owned(), schema);

@@ -186,6 +186,11 @@ impl Principal {
         }
     }
 
+    /// May manage crews and plan depot-days in `region`.
+    pub fn can_plan_in(&self, region: &Region) -> bool {
+        self.can_manage_stock_in(region)
+    }
+
     /// May read stock and production at all (possibly filtered to a region).
     pub fn can_read_stock(&self) -> bool {
         !matches!(self.role, Role::Channel)

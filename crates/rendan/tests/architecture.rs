@@ -16,10 +16,24 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Test-only: the power-cut VFS the SQLite durability test runs on.
     ("rendan-sqlite-powercut", &[]),
     ("rendan-store-postgres", &["rendan-domain", "rendan-store"]),
-    ("rendan-usecases", &["rendan-domain", "rendan-store"]),
+    // The depot-day as a routing problem: the one crate that joins the domain and the engine.
+    (
+        "rendan-dispatch",
+        &["rendan-domain", "rendan-route", "rendan-store"],
+    ),
+    (
+        "rendan-usecases",
+        &["rendan-domain", "rendan-store", "rendan-dispatch"],
+    ),
     (
         "rendan-api",
-        &["rendan-domain", "rendan-store", "rendan-usecases"],
+        &[
+            "rendan-domain",
+            "rendan-store",
+            "rendan-usecases",
+            // For the plan's view types (times of stops) only.
+            "rendan-dispatch",
+        ],
     ),
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),
     (

@@ -461,5 +461,9 @@ fn a_written_json_problem_reads_back_the_same() {
     assert_eq!(again.vehicles.len(), 2);
     assert_eq!(again.vehicles[1].shift, p.vehicles[1].shift);
     assert_eq!(again.matrix, p.matrix);
-    assert_eq!(again.jobs[1].windows[0].end, f64::MAX, "unbounded written as the largest");
+    assert_eq!(
+        again.jobs[1].windows[0].end,
+        f64::MAX,
+        "unbounded written as the largest"
+    );
 }

@@ -207,6 +207,15 @@ impl Store for PgStore {
             .map_err(Fail::into_store)
     }
 
+    async fn production_orders_of(
+        &self,
+        orders: &[i64],
+    ) -> Result<Vec<ProductionOrder>, StoreError> {
+        reads::productions_of(&mut *self.conn().await?, orders)
+            .await
+            .map_err(Fail::into_store)
+    }
+
     async fn production_orders(
         &self,
         query: &ProductionQuery,

@@ -261,6 +261,14 @@ impl Store for SqliteStore {
         reads::movements(&mut conn, after, limit).await
     }
 
+    async fn production_orders_of(
+        &self,
+        orders: &[i64],
+    ) -> Result<Vec<ProductionOrder>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::productions_of(&mut conn, orders).await
+    }
+
     async fn production_orders(
         &self,
         query: &ProductionQuery,

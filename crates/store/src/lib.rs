@@ -470,6 +470,12 @@ pub trait Store: Send + Sync + 'static {
     /// Journal entries with id greater than `after`, in journal order, at most `limit`.
     async fn movements(&self, after: i64, limit: u32) -> Result<Vec<Movement>, StoreError>;
 
+    /// Every production order of these customer orders, by id.
+    async fn production_orders_of(
+        &self,
+        orders: &[i64],
+    ) -> Result<Vec<ProductionOrder>, StoreError>;
+
     /// A page of production orders.
     async fn production_orders(
         &self,

@@ -8,6 +8,7 @@
 //! read. The HTTP handlers, the CSV importer, the CLI and the benchmark only translate their
 //! input into the domain commands these methods take.
 
+pub mod delivery;
 mod fingerprint;
 pub mod tokens;
 
@@ -53,7 +54,7 @@ impl From<Invalid> for Error {
     }
 }
 
-fn idem(caller: &Principal, key: &Key, fingerprint: Vec<u8>) -> Idem {
+pub(crate) fn idem(caller: &Principal, key: &Key, fingerprint: Vec<u8>) -> Idem {
     Idem {
         principal: caller.id,
         key: key.as_str().to_string(),
@@ -75,7 +76,7 @@ fn generated_name(role: &Role) -> Result<PrincipalName, Error> {
     )?)
 }
 
-fn forbidden(message: impl Into<String>) -> Error {
+pub(crate) fn forbidden(message: impl Into<String>) -> Error {
     Error::Forbidden {
         message: message.into(),
         field: None,
@@ -105,6 +106,7 @@ struct Inner {
     topology: Arc<Topology>,
     rules: PromiseRules,
     clock: Clock,
+    dispatch: Arc<rendan_dispatch::Dispatch>,
 }
 
 impl UseCases {
@@ -120,12 +122,15 @@ impl UseCases {
         rules: PromiseRules,
         clock: Clock,
     ) -> Self {
+        let topology = Arc::new(topology);
+        let dispatch = Arc::new(rendan_dispatch::Dispatch::new(topology.clone(), rules));
         Self {
             inner: Arc::new(Inner {
                 store,
-                topology: Arc::new(topology),
+                topology,
                 rules,
                 clock,
+                dispatch,
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! The `/api/v1` routes and their OpenAPI description, generated from the handlers.
 
 mod catalogue;
+mod delivery;
 pub(crate) mod orders;
 mod production;
 mod stock;
@@ -18,7 +19,7 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "rendan", description = "Order-to-door operations: orders, stock, make-to-order fulfilment."),
+    info(title = "rendan", description = "Order-to-door operations: orders, stock, make-to-order fulfilment, delivery and installation."),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -53,6 +54,20 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalogue::products))
         .routes(routes!(catalogue::sites))
         .routes(routes!(catalogue::nodes))
+        .routes(routes!(delivery::create_crew, delivery::list_crews))
+        .routes(routes!(delivery::depot_crews))
+        .routes(routes!(delivery::crew_route))
+        .routes(routes!(delivery::slots))
+        .routes(routes!(
+            delivery::book,
+            delivery::appointment,
+            delivery::unbook
+        ))
+        .routes(routes!(delivery::plan))
+        .routes(routes!(delivery::optimise))
+        .routes(routes!(delivery::publish))
+        .routes(routes!(delivery::problem_json))
+        .routes(routes!(delivery::solution_json))
 }
 
 /// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by
