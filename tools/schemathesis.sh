@@ -78,6 +78,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 # the stateful phase has orders and production orders to read, cancel and complete.
 parameters = { "body.customer.lat" = { dictionary = "varese-lat", probability = 0.5 }, "body.customer.lon" = { dictionary = "varese-lon", probability = 0.5 } }
 
+# A well-formed crew or booking may still be refused by rules a schema cannot state: a shift
+# that ends before it starts, a date already past at the depot.
+[[operations]]
+include-name = "POST /crews"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "POST /orders/{id}/appointment"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 [dictionaries.varese-lat]
 values = [45.82]
 

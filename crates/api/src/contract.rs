@@ -494,6 +494,22 @@ pub mod params {
 
     impl ToSchema for Days {}
 
+    /// The seconds an optimisation may run.
+    pub struct Seconds;
+
+    impl PartialSchema for Seconds {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(10))
+                .default(Some(10.into()))
+                .into()
+        }
+    }
+
+    impl ToSchema for Seconds {}
+
     /// A channel filter.
     pub struct ChannelName;
 
@@ -619,6 +635,7 @@ pub fn refusal_reason() -> RefOr<Schema> {
             "window_full",
             "published",
             "state",
+            "area",
         ],
         "Why",
     )

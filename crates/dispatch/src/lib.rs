@@ -439,10 +439,11 @@ impl Dispatch {
     }
 
     /// The day as the engine's JSON problem and the current plan as its JSON solution, so that
-    /// `rendan route check` verifies any plan independently.
-    pub fn export(&self, state: &DayState) -> Result<(String, String), DispatchError> {
+    /// `rendan route check` verifies any plan independently; `None` when no crew works that
+    /// day.
+    pub fn export(&self, state: &DayState) -> Result<Option<(String, String)>, DispatchError> {
         let Some(model) = self.model(state, None)? else {
-            return Ok((String::new(), String::new()));
+            return Ok(None);
         };
         let plans = model.current();
         let report = rendan_route::check(&model.problem, &plans);
@@ -463,10 +464,10 @@ impl Dispatch {
                 })
                 .collect(),
         };
-        Ok((
+        Ok(Some((
             rendan_route::io::json::write_problem(&model.problem),
             rendan_route::io::json::write_solution(&doc),
-        ))
+        )))
     }
 }
 

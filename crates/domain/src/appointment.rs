@@ -117,6 +117,8 @@ pub enum Reason {
     Published,
     /// The order's state does not allow a booking (cancelled, already booked, ...).
     State,
+    /// The customer lives outside the area of every depot: no crew can visit.
+    Area,
 }
 
 impl Reason {
@@ -131,6 +133,7 @@ impl Reason {
             Reason::WindowFull => "window_full",
             Reason::Published => "published",
             Reason::State => "state",
+            Reason::Area => "area",
         }
     }
 }

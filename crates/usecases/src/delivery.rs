@@ -135,10 +135,10 @@ impl UseCases {
             .depot_for(&order.customer.location)
             .cloned()
             .ok_or_else(|| {
-                Invalid::new(
-                    "order",
+                StoreError::Refused(Refusal::new(
+                    Reason::Area,
                     format!("order {id} is outside the area of every depot: no crew can visit it"),
-                )
+                ))
             })?;
         Ok((order, depot))
     }
@@ -455,7 +455,8 @@ impl UseCases {
         Ok((crew, route))
     }
 
-    /// The day as the route engine's JSON problem and the current plan as its JSON solution.
+    /// The day as the route engine's JSON problem and the current plan as its JSON solution;
+    /// not found when no crew of the depot works that day (the day has no plan).
     pub async fn export(
         &self,
         caller: &Principal,
@@ -467,10 +468,16 @@ impl UseCases {
         }
         self.check_plans(caller, depot)?;
         let state = self.day_state(&depot.id, date).await?;
-        Ok(self
-            .dispatch()
+        self.dispatch()
             .export(&state)
-            .map_err(|e| StoreError::Backend(e.to_string()))?)
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "a plan of {date} at {} (no crew works that day)",
+                    depot.id
+                ))
+                .into()
+            })
     }
 }
 

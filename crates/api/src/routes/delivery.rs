@@ -243,6 +243,12 @@ pub async fn create_crew(
     let cases = state.cases();
     let mut p = Problems::default();
     let depot = p.take(cases.depot(&body.depot, "depot"));
+    // The contract's limit applies to the name as sent; the domain counts after trimming.
+    p.take(contract::within(
+        &body.name,
+        rendan_domain::crew::NAME_MAX,
+        "name",
+    ));
     let crew = match new_crew(&body) {
         Ok(c) => Some(c),
         Err(errors) => {
@@ -624,7 +630,8 @@ pub async fn plan(
 #[utoipa::path(post, path = "/depots/{id}/plans/{date}/optimise", tag = "delivery", operation_id = "optimisePlan",
     params(("id" = contract::Depot, Path, description = "Depot id"),
         ("date" = inline(contract::params::Date), Path, description = "Local date"),
-        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Any key; a retry optimises again, never worse")),
+        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Any key; a retry optimises again, never worse"),
+        ("seconds" = inline(Option<contract::params::Seconds>), Query, description = "How long the engine may search, 1 to 10 (default 10)")),
     responses((status = 200, body = PlanView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is published (`reason`), or kept changing", body = Problem, content_type = "application/problem+json")))]
@@ -633,11 +640,32 @@ pub async fn optimise(
     caller: Caller,
     headers: HeaderMap,
     Path((id, date)): Path<(String, String)>,
+    q: QueryMap,
 ) -> Result<Json<PlanView>, ApiError> {
     let depot = depot_in_path(&state, &id)?;
     let date = date_in_path(&date)?;
+    let q = q.only(&["seconds"])?;
+    let mut p = Problems::default();
+    let seconds = p
+        .take(param(&q, "seconds", |v, f| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|s| (1..=10).contains(s))
+                .ok_or_else(|| Invalid::new(f, "must be between 1 and 10"))
+        }))
+        .flatten()
+        .unwrap_or(10);
+    p.finish()?;
     idempotency_key(&headers)?;
-    let plan = state.cases().optimise(&caller, &depot, date).await?;
+    let plan = state
+        .cases()
+        .optimise_for(
+            &caller,
+            &depot,
+            date,
+            std::time::Duration::from_secs(seconds),
+        )
+        .await?;
     Ok(Json(PlanView::from(&plan)))
 }
 

@@ -5,6 +5,7 @@
 mod access;
 mod capacity;
 mod database;
+mod delivery;
 mod durability;
 mod helpers;
 mod idempotency;

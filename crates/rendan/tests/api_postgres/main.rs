@@ -10,6 +10,8 @@ mod access;
 mod capacity;
 #[path = "../api/database.rs"]
 mod database;
+#[path = "../api/delivery.rs"]
+mod delivery;
 #[path = "../api/durability.rs"]
 mod durability;
 #[path = "../api/helpers.rs"]
