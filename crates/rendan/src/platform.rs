@@ -145,9 +145,22 @@ pub async fn shutdown_signal() {
 pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool) -> Result<()> {
     let platform = open(place).await?;
     bootstrap_admin(&platform).await?;
+    let cases = platform.cases();
     if demo {
         crate::demo::seed(platform.store.as_ref(), &platform.file.topology).await?;
+        crate::demo::seed_delivery(&cases).await?;
     }
+    // Published plans whose day has come send their orders out for delivery.
+    let ticking = cases.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            if let Err(e) = ticking.start_due_days(1).await {
+                tracing::warn!(error = %e, "cannot start the day's published plans");
+            }
+        }
+    });
     rendan_api::install_metrics();
     let service = if netwatch {
         Some(crate::netwatch_cmd::start(&platform.file, &place.data_dir, None, None).await?)
@@ -158,7 +171,7 @@ pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool
         Some(s) => (Some(s.router), Some(s.monitor)),
         None => (None, None),
     };
-    let state = AppState::new(platform.cases());
+    let state = AppState::new(cases);
     let router = rendan_api::app(state, extra);
     run_http(listen, router, &place.data_dir).await?;
     if let Some(m) = monitor {
