@@ -183,12 +183,22 @@ impl Dispatch {
     /// What a visit to `order` needs (products from the topology; an unknown product, which
     /// the topology would have refused at intake, counts as nothing).
     pub fn needs(&self, order: &Order) -> VisitNeeds {
-        let lines: Vec<(&rendan_domain::catalogue::Product, u32)> = order
-            .lines
+        let lines: Vec<(rendan_domain::catalogue::Sku, u32)> =
+            order.lines.iter().map(|l| (l.sku.clone(), l.qty)).collect();
+        self.needs_of(&lines, &order.site_access)
+    }
+
+    /// What a visit delivering `lines` to a site reached as `access` needs.
+    pub fn needs_of(
+        &self,
+        lines: &[(rendan_domain::catalogue::Sku, u32)],
+        access: &rendan_domain::visit::SiteAccess,
+    ) -> VisitNeeds {
+        let lines: Vec<(&rendan_domain::catalogue::Product, u32)> = lines
             .iter()
-            .filter_map(|l| self.topology.product(&l.sku).map(|p| (p, l.qty)))
+            .filter_map(|(sku, qty)| self.topology.product(sku).map(|p| (p, *qty)))
             .collect();
-        needs(&lines, &order.site_access, &self.access)
+        needs(&lines, access, &self.access)
     }
 
     /// The first local date on which `order` can be visited from `depot`: its goods all in

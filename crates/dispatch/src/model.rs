@@ -84,15 +84,15 @@ impl Model {
         let mut visits: Vec<_> = state.day.visits.iter().collect();
         visits.sort_by_key(|b| (b.appointment.crew, b.position));
         for b in &visits {
-            places.push(b.order.customer.location);
-            let need = d.needs(&b.order);
+            places.push(b.visit.location);
+            let need = d.needs_of(&b.visit.lines, &b.visit.site_access);
             jobs.push(job(
-                b.order.id as u64,
+                b.visit.order as u64,
                 places.len() - 1,
                 &need,
                 &b.appointment.window,
             )?);
-            orders.push(b.order.id);
+            orders.push(b.visit.order);
         }
         let first_candidate = jobs.len();
         let mut windows = Vec::new();
@@ -160,8 +160,8 @@ impl Model {
                 .position(|c| *c == b.appointment.crew)
                 .unwrap_or_default();
             match routes.last_mut() {
-                Some((last, jobs)) if *last == v => jobs.push(b.order.id as u64),
-                _ => routes.push((v, vec![b.order.id as u64])),
+                Some((last, jobs)) if *last == v => jobs.push(b.visit.order as u64),
+                _ => routes.push((v, vec![b.visit.order as u64])),
             }
         }
         Ok(Some(Model {

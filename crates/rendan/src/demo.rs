@@ -127,7 +127,10 @@ pub async fn seed_delivery(cases: &UseCases) -> Result<()> {
                 ..Default::default()
             })
             .map_err(|e| anyhow::anyhow!("demo crew: {e}"))?;
-            let key = Key::parse(&format!("demo-crew-{}-{}", depot.id, name.replace(' ', "-")), "key")?;
+            let key = Key::parse(
+                &format!("demo-crew-{}-{}", depot.id, name.replace(' ', "-")),
+                "key",
+            )?;
             cases.create_crew(&planner, key, depot, crew).await?;
             crews += 1;
         }

@@ -1,6 +1,7 @@
 //! The `rendan` command: a thin layer that parses arguments and calls the libraries.
 
 mod bench;
+mod bench_slots;
 mod demo;
 mod import;
 mod netwatch_cmd;
@@ -133,6 +134,8 @@ enum TokenCmd {
 enum BenchCmd {
     /// Orders per second through HTTP versus the same transactions straight to the store.
     Orders(bench::OrdersArgs),
+    /// The slot query at a busy depot (p50, p99 over HTTP) and the day's plan quality.
+    Slots(bench_slots::SlotsArgs),
 }
 
 fn main() -> Result<()> {
@@ -182,6 +185,9 @@ fn main() -> Result<()> {
             Command::Bench {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,
+            Command::Bench {
+                what: BenchCmd::Slots(args),
+            } => bench_slots::run(&args).await,
             // CPU-bound and single-threaded: keep it off the async workers.
             Command::Route { cmd } => {
                 tokio::task::spawn_blocking(move || route_cmd::run(cmd)).await?

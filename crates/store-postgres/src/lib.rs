@@ -304,11 +304,30 @@ impl Store for PgStore {
         let rows = reads::day_visits(&mut conn, depot, date)
             .await
             .map_err(Fail::into_store)?;
-        let ids: Vec<i64> = rows.iter().map(|(a, _)| a.order).collect();
-        let orders = reads::orders_by_id(&mut conn, &ids)
+        let visits = reads::visits_on(&mut conn, depot, date, date)
             .await
             .map_err(Fail::into_store)?;
-        script::assemble_day(depot, date, head, rows, orders)
+        script::assemble_day(depot, date, head, rows, visits)
+    }
+
+    async fn depot_days(
+        &self,
+        depot: &SiteId,
+        from: jiff::civil::Date,
+        days: u32,
+    ) -> Result<Vec<rendan_store::DepotDay>, StoreError> {
+        let to = from.saturating_add(jiff::Span::new().days(i64::from(days.max(1)) - 1));
+        let mut conn = self.conn().await?;
+        let heads = reads::heads_between(&mut conn, depot, from, to)
+            .await
+            .map_err(Fail::into_store)?;
+        let rows = reads::visits_between(&mut conn, depot, from, to)
+            .await
+            .map_err(Fail::into_store)?;
+        let visits = reads::visits_on(&mut conn, depot, from, to)
+            .await
+            .map_err(Fail::into_store)?;
+        script::assemble_days(depot, from, days, heads, rows, visits)
     }
 
     async fn appointment(

@@ -35,10 +35,12 @@ async fn attach_lines(conn: &mut PgConnection, orders: &mut [Order]) -> Result<(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
+    let at: std::collections::HashMap<i64, usize> =
+        orders.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
     for row in &rows {
         let (order_id, change) = promise(row)?;
-        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.promises.push(change);
+        if let Some(&i) = at.get(&order_id) {
+            orders[i].promises.push(change);
         }
     }
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
@@ -52,8 +54,8 @@ async fn attach_lines(conn: &mut PgConnection, orders: &mut [Order]) -> Result<(
     let rows = q.build().fetch_all(&mut *conn).await?;
     for row in &rows {
         let (order_id, line) = order_line(row)?;
-        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.lines.push(line);
+        if let Some(&i) = at.get(&order_id) {
+            orders[i].lines.push(line);
         }
     }
     Ok(())
@@ -87,11 +89,9 @@ pub(crate) async fn orders_by_id(conn: &mut PgConnection, ids: &[i64]) -> Result
         .await?;
     let mut found = rows.iter().map(order_head).collect::<Result<Vec<_>, _>>()?;
     attach_lines(conn, &mut found).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| found.iter().position(|o| o.id == *id))
-        .map(|i| found[i].clone())
-        .collect())
+    let mut by_id: std::collections::HashMap<i64, Order> =
+        found.into_iter().map(|o| (o.id, o)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// A page of orders, newest first.
@@ -546,4 +546,94 @@ pub(crate) async fn day_row(
             ))
         }
     }
+}
+
+/// The visits of a depot's days from `from` to `to` (inclusive), by day, crew and position.
+pub(crate) async fn visits_between(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Appointment, usize)>, Fail> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE depot = $1 AND day >= $2 AND day <= $3 \
+         ORDER BY day, crew, position"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(depot.as_str())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(crate::rows::appointment)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The status and version of a depot's days from `from` to `to` that have a row.
+pub(crate) async fn heads_between(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Date, (PlanStatus, i64))>, Fail> {
+    let rows = sqlx::query(
+        "SELECT day, status, version FROM depot_days WHERE depot = $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let day: String = get(r, "day")?;
+        let status: String = get(r, "status")?;
+        out.push((
+            rendan_store::rows::date(&day)?,
+            (
+                PlanStatus::parse(&status, "status").map_err(corrupt)?,
+                get(r, "version")?,
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// What planning needs of the orders booked on a depot's days from `from` to `to`.
+pub(crate) async fn visits_on(
+    conn: &mut PgConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<rendan_store::Visit>, Fail> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.status, o.lat, o.lon, o.floor, o.lift, o.haul_away FROM appointments a \
+         JOIN orders o ON o.id = a.order_id WHERE a.depot = $1 AND a.day >= $2 AND a.day <= $3",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut visits = rows
+        .iter()
+        .map(crate::rows::visit)
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows = sqlx::query(
+        "SELECT l.order_id, l.sku, l.qty FROM order_lines l JOIN appointments a ON a.order_id = l.order_id \
+         WHERE a.depot = $1 AND a.day >= $2 AND a.day <= $3 ORDER BY l.order_id, l.line_no",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let lines = rows
+        .iter()
+        .map(crate::rows::visit_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    rendan_store::rows::attach_visit_lines(&mut visits, lines);
+    Ok(visits)
 }

@@ -51,3 +51,15 @@ pub(crate) fn appointment(
 ) -> Result<(rendan_domain::appointment::Appointment, usize), StoreError> {
     rows::appointment(&Cols(row))
 }
+
+/// A booked visit's order row.
+pub(crate) fn visit(row: &PgRow) -> Result<rendan_store::Visit, StoreError> {
+    rows::visit(&Cols(row))
+}
+
+/// A line of a booked visit.
+pub(crate) fn visit_line(
+    row: &PgRow,
+) -> Result<(i64, rendan_domain::catalogue::Sku, u32), StoreError> {
+    rows::visit_line(&Cols(row))
+}

@@ -348,9 +348,22 @@ impl Store for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let head = reads::day_head(&mut conn, depot, date).await?;
         let rows = reads::day_visits(&mut conn, depot, date).await?;
-        let ids: Vec<i64> = rows.iter().map(|(a, _)| a.order).collect();
-        let orders = reads::orders_by_id(&mut conn, &ids).await?;
-        script::assemble_day(depot, date, head, rows, orders)
+        let visits = reads::visits_on(&mut conn, depot, date, date).await?;
+        script::assemble_day(depot, date, head, rows, visits)
+    }
+
+    async fn depot_days(
+        &self,
+        depot: &SiteId,
+        from: jiff::civil::Date,
+        days: u32,
+    ) -> Result<Vec<rendan_store::DepotDay>, StoreError> {
+        let to = from.saturating_add(jiff::Span::new().days(i64::from(days.max(1)) - 1));
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let heads = reads::heads_between(&mut conn, depot, from, to).await?;
+        let rows = reads::visits_between(&mut conn, depot, from, to).await?;
+        let visits = reads::visits_on(&mut conn, depot, from, to).await?;
+        script::assemble_days(depot, from, days, heads, rows, visits)
     }
 
     async fn appointment(

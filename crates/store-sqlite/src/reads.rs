@@ -22,39 +22,55 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 const ORDER_COLUMNS: &str = "id, principal_id, status, channel, external_ref, customer_name, customer_phone, \
      customer_address, lat, lon, region, created_at, promised_date, accepted_on, floor, lift, haul_away";
 
+/// Ids as a JSON array, for `json_each`.
+fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let mut s = String::from("[");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
+}
+
 /// Fills in the lines and promise histories of `orders`, one query each.
 async fn attach_lines(conn: &mut SqliteConnection, orders: &mut [Order]) -> Result<(), StoreError> {
     if orders.is_empty() {
         return Ok(());
     }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT order_id, promised_date, at, reason, cause FROM order_promises WHERE order_id IN (",
-    );
-    let mut ids = q.separated(", ");
-    for o in orders.iter() {
-        ids.push_bind(o.id);
-    }
-    q.push(") ORDER BY order_id, id");
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    // The ids as one JSON parameter: one statement text whatever their number, so it is
+    // prepared once.
+    let ids = id_list(orders.iter().map(|o| o.id));
+    let rows = sqlx::query(
+        "SELECT order_id, promised_date, at, reason, cause FROM order_promises \
+         WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let at: std::collections::HashMap<i64, usize> =
+        orders.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
     for row in &rows {
         let (order_id, change) = promise(row)?;
-        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.promises.push(change);
+        if let Some(&i) = at.get(&order_id) {
+            orders[i].promises.push(change);
         }
     }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines WHERE order_id IN (",
-    );
-    let mut ids = q.separated(", ");
-    for o in orders.iter() {
-        ids.push_bind(o.id);
-    }
-    q.push(") ORDER BY order_id, line_no");
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    let rows = sqlx::query(
+        "SELECT order_id, line_no, sku, qty, kind, site, production_order, factory FROM order_lines \
+         WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, line_no",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
     for row in &rows {
         let (order_id, line) = order_line(row)?;
-        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.lines.push(line);
+        if let Some(&i) = at.get(&order_id) {
+            orders[i].lines.push(line);
         }
     }
     Ok(())
@@ -88,21 +104,18 @@ pub(crate) async fn orders_by_id(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ("));
-    let mut list = q.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    q.push(")");
-    let rows = q.build().fetch_all(&mut *conn).await.map_err(backend)?;
+    let sql =
+        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT value FROM json_each(?))");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id_list(ids.iter().copied()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
     let mut found = rows.iter().map(order_head).collect::<Result<Vec<_>, _>>()?;
     attach_lines(conn, &mut found).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| found.iter().position(|o| o.id == *id))
-        .map(|i| found[i].clone())
-        .collect())
+    let mut by_id: std::collections::HashMap<i64, Order> =
+        found.into_iter().map(|o| (o.id, o)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// A page of orders, newest first.
@@ -503,4 +516,94 @@ pub(crate) async fn day_head(
             ))
         }
     }
+}
+
+/// The visits of a depot's days from `from` to `to` (inclusive), by day, crew and position.
+pub(crate) async fn visits_between(
+    conn: &mut SqliteConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Appointment, usize)>, StoreError> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE depot = ? AND day >= ? AND day <= ? \
+         ORDER BY day, crew, position"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(depot.as_str())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(crate::rows::appointment).collect()
+}
+
+/// The status and version of a depot's days from `from` to `to` that have a row.
+pub(crate) async fn heads_between(
+    conn: &mut SqliteConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Date, (PlanStatus, i64))>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT day, status, version FROM depot_days WHERE depot = ? AND day >= ? AND day <= ?",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|r| {
+            let day: String = get(r, "day")?;
+            let status: String = get(r, "status")?;
+            Ok((
+                rendan_store::rows::date(&day)?,
+                (
+                    PlanStatus::parse(&status, "status").map_err(corrupt)?,
+                    get(r, "version")?,
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// What planning needs of the orders booked on a depot's days from `from` to `to`.
+pub(crate) async fn visits_on(
+    conn: &mut SqliteConnection,
+    depot: &SiteId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<rendan_store::Visit>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.status, o.lat, o.lon, o.floor, o.lift, o.haul_away FROM appointments a \
+         JOIN orders o ON o.id = a.order_id WHERE a.depot = ? AND a.day >= ? AND a.day <= ?",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let mut visits = rows
+        .iter()
+        .map(crate::rows::visit)
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows = sqlx::query(
+        "SELECT l.order_id, l.sku, l.qty FROM order_lines l JOIN appointments a ON a.order_id = l.order_id \
+         WHERE a.depot = ? AND a.day >= ? AND a.day <= ? ORDER BY l.order_id, l.line_no",
+    )
+    .bind(depot.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await.map_err(backend)?;
+    let lines = rows
+        .iter()
+        .map(crate::rows::visit_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    rendan_store::rows::attach_visit_lines(&mut visits, lines);
+    Ok(visits)
 }

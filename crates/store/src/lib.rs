@@ -148,15 +148,43 @@ pub struct Planning {
     pub rules: PromiseRules,
 }
 
-/// A visit booked on a depot-day, with its place in the day's plan and its order.
+/// What planning needs of a booked visit's order: where, what, how the crew gets in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visit {
+    /// The order.
+    pub order: i64,
+    /// Its state.
+    pub status: OrderStatus,
+    /// The customer's location.
+    pub location: rendan_domain::LatLon,
+    /// Its lines: SKU and units.
+    pub lines: Vec<(Sku, u32)>,
+    /// How the crew reaches the place of installation.
+    pub site_access: rendan_domain::visit::SiteAccess,
+}
+
+impl Visit {
+    /// The facts of `order`.
+    pub fn of(order: &Order) -> Visit {
+        Visit {
+            order: order.id,
+            status: order.status,
+            location: order.customer.location,
+            lines: order.lines.iter().map(|l| (l.sku.clone(), l.qty)).collect(),
+            site_access: order.site_access,
+        }
+    }
+}
+
+/// A visit booked on a depot-day, with its place in the day's plan.
 #[derive(Debug, Clone)]
 pub struct Booked {
     /// The appointment (window and crew).
     pub appointment: rendan_domain::appointment::Appointment,
     /// Its position in its crew's route (0: first).
     pub position: usize,
-    /// The order visited.
-    pub order: Order,
+    /// What planning needs of its order.
+    pub visit: Visit,
 }
 
 /// A depot-day: its plan's state and every visit booked on it, by crew and position.
@@ -534,6 +562,15 @@ pub trait Store: Send + Sync + 'static {
         depot: &SiteId,
         date: jiff::civil::Date,
     ) -> Result<DepotDay, StoreError>;
+
+    /// The depot-days `from`, `from + 1`, ..., `days` of them, each as
+    /// [`Store::depot_day`] answers it, read together.
+    async fn depot_days(
+        &self,
+        depot: &SiteId,
+        from: jiff::civil::Date,
+        days: u32,
+    ) -> Result<Vec<DepotDay>, StoreError>;
 
     /// The appointment of an order, if it has one.
     async fn appointment(

@@ -286,3 +286,45 @@ pub fn appointment(
             .map_err(|_| StoreError::Backend("bad position".into()))?,
     ))
 }
+
+/// A booked visit's order row (`id, status, lat, lon, floor, lift, haul_away`), lines to be
+/// filled by the caller.
+pub fn visit(row: &impl Columns) -> Result<crate::Visit, StoreError> {
+    Ok(crate::Visit {
+        order: row.int("id")?,
+        status: OrderStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+        location: LatLon::new(row.real("lat")?, row.real("lon")?, "customer").map_err(corrupt)?,
+        lines: Vec::new(),
+        site_access: rendan_domain::visit::SiteAccess {
+            floor: u8::try_from(row.int("floor")?).unwrap_or(u8::MAX),
+            lift: row.int("lift")? != 0,
+            haul_away: row.int("haul_away")? != 0,
+        },
+    })
+}
+
+/// Lines (`order_id, sku, qty`) given to their visits.
+pub fn attach_visit_lines(
+    visits: &mut [crate::Visit],
+    lines: impl IntoIterator<Item = (i64, Sku, u32)>,
+) {
+    let at: std::collections::HashMap<i64, usize> = visits
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.order, i))
+        .collect();
+    for (order, sku, qty) in lines {
+        if let Some(&i) = at.get(&order) {
+            visits[i].lines.push((sku, qty));
+        }
+    }
+}
+
+/// A line row of a visit: `(order_id, sku, qty)`.
+pub fn visit_line(row: &impl Columns) -> Result<(i64, Sku, u32), StoreError> {
+    Ok((
+        row.int("order_id")?,
+        Sku::parse(&row.text("sku")?, "sku").map_err(corrupt)?,
+        quantity(row.int("qty")?)?,
+    ))
+}

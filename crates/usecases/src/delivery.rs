@@ -169,17 +169,36 @@ impl UseCases {
         bookable(&order)?;
         let now = self.now();
         let productions = self.production_of_order(&order).await?;
-        let mut out = Vec::new();
-        for date in rendan_dispatch::dates(from, days) {
-            let state = self.day_state(&depot.id, date).await?;
-            if state.day.status == PlanStatus::Published {
+        // Every day read at once, then planned side by side: each day's question (where could
+        // one more visit go?) is independent of the others.
+        let crews = self.inner.store.crews(Some(&depot.id)).await?;
+        let read = self.inner.store.depot_days(&depot.id, from, days).await?;
+
+        let mut tasks = Vec::new();
+        for day in read {
+            if day.status == PlanStatus::Published {
                 continue;
             }
-            let offers: Vec<Offer> = self
-                .dispatch()
-                .open_windows(&state, &order, &productions, now)
+            let dispatch = self.inner.dispatch.clone();
+            let (order, productions) = (order.clone(), productions.clone());
+            let state = DayState {
+                crews: crews.clone(),
+                day,
+            };
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let date = state.day.date;
+                dispatch
+                    .open_windows(&state, &order, &productions, now)
+                    .map(|offers| (date, offers))
+            }));
+        }
+        let mut out = Vec::new();
+        for task in tasks {
+            let (date, offers) = task
+                .await
+                .map_err(|e| StoreError::Backend(format!("slot planning stopped: {e}")))?
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            out.extend(offers.into_iter().map(|o| Slot {
+            out.extend(offers.into_iter().map(|o: Offer| Slot {
                 date,
                 window: o.window,
                 depot: depot.id.clone(),
@@ -418,7 +437,7 @@ impl UseCases {
                     || !day
                         .visits
                         .iter()
-                        .any(|v| v.order.status == OrderStatus::Scheduled)
+                        .any(|v| v.visit.status == OrderStatus::Scheduled)
                 {
                     continue;
                 }

@@ -9,7 +9,7 @@ use super::{order_of, recalled};
 use crate::tx::{Fail, Remembered, Tx};
 use crate::{
     BookVisit, Booked, DayState, DepotDay, Idem, Outcome, PublishDay, SetRoutes, StoreError,
-    UnbookVisit,
+    UnbookVisit, Visit,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -68,8 +68,38 @@ pub async fn read_day(tx: &mut dyn Tx, depot: &SiteId, date: Date) -> Result<Dep
     let (status, version) = tx.lock_day(depot, date).await?;
     let rows = tx.day_visits(depot, date).await?;
     let ids: Vec<i64> = rows.iter().map(|(a, _)| a.order).collect();
-    let orders = tx.orders(&ids).await?;
-    Ok(assemble_day(depot, date, (status, version), rows, orders)?)
+    let visits = tx.orders(&ids).await?.iter().map(Visit::of).collect();
+    Ok(assemble_day(depot, date, (status, version), rows, visits)?)
+}
+
+/// Several depot-days from their rows, appointments and orders, as any backend reads them:
+/// one entry per date from `from` on, `days` of them (a date without a row is an empty draft).
+pub fn assemble_days(
+    depot: &SiteId,
+    from: Date,
+    days: u32,
+    heads: Vec<(Date, (PlanStatus, i64))>,
+    rows: Vec<(Appointment, usize)>,
+    visits: Vec<Visit>,
+) -> Result<Vec<DepotDay>, StoreError> {
+    let mut by_order: BTreeMap<i64, Visit> = visits.into_iter().map(|v| (v.order, v)).collect();
+    let heads: BTreeMap<Date, (PlanStatus, i64)> = heads.into_iter().collect();
+    let mut out = Vec::with_capacity(days as usize);
+    for d in 0..i64::from(days) {
+        let date = from.saturating_add(jiff::Span::new().days(d));
+        let mine: Vec<(Appointment, usize)> = rows
+            .iter()
+            .filter(|(a, _)| a.date == date)
+            .cloned()
+            .collect();
+        let orders: Vec<Visit> = mine
+            .iter()
+            .filter_map(|(a, _)| by_order.remove(&a.order))
+            .collect();
+        let head = heads.get(&date).copied().unwrap_or((PlanStatus::Draft, 0));
+        out.push(assemble_day(depot, date, head, mine, orders)?);
+    }
+    Ok(out)
 }
 
 /// A depot-day from its row (`head`: status and version), its appointments with their
@@ -79,9 +109,9 @@ pub fn assemble_day(
     date: Date,
     (status, version): (PlanStatus, i64),
     rows: Vec<(Appointment, usize)>,
-    orders: Vec<Order>,
+    visits: Vec<Visit>,
 ) -> Result<DepotDay, StoreError> {
-    let mut orders: BTreeMap<i64, Order> = orders.into_iter().map(|o| (o.id, o)).collect();
+    let mut orders: BTreeMap<i64, Visit> = visits.into_iter().map(|v| (v.order, v)).collect();
     let mut visits = Vec::with_capacity(rows.len());
     for (appointment, position) in rows {
         let order = orders.remove(&appointment.order).ok_or_else(|| {
@@ -90,7 +120,7 @@ pub fn assemble_day(
         visits.push(Booked {
             appointment,
             position,
-            order,
+            visit: order,
         });
     }
     Ok(DepotDay {
@@ -323,8 +353,9 @@ pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<DepotDay, 
     }
     if cmd.date <= cmd.today {
         for visit in &day.visits {
-            if let Ok(next) = visit.order.status.apply(OrderEvent::Dispatch) {
-                tx.set_order_status(visit.order.id, next, cmd.now).await?;
+            if let Ok(next) = visit.visit.status.apply(OrderEvent::Dispatch) {
+                tx.set_order_status(visit.visit.order, next, cmd.now)
+                    .await?;
             }
         }
     }
