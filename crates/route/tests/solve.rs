@@ -133,15 +133,10 @@ proptest! {
                                                      skills in any::<bool>(), two_windows in any::<bool>()) {
         let p = common::rich(seed, common::Rich { n, types, per_type, depots, pickups, skills, two_windows });
         let optimum = brute_force(&p);
-        // Three independent runs, the best kept: a local search from one start can miss an
-        // optimum on a tight mixed fleet; restarts must not.
-        let r = (0..3)
-            .map(|k| {
-                let s = run(&p, Objective::Distance, seed + k, 2_000);
-                check(&p, &s.plans(&p))
-            })
-            .min_by(|a, b| (!a.feasible, a.cost).partial_cmp(&(!b.feasible, b.cost)).expect("finite costs"))
-            .expect("three runs");
+        // One run: its ruins remove up to half of a small instance, enough to leave the
+        // two-route local optima of a mixed fleet with one vehicle per type.
+        let s = run(&p, Objective::Distance, seed, 2_000);
+        let r = check(&p, &s.plans(&p));
         match optimum {
             Some(opt) => {
                 prop_assert!(r.feasible, "the optimum {} exists, got {:?}", opt, r.violations);
