@@ -172,6 +172,32 @@ fn same_seed_same_solution() {
     );
 }
 
+/// A budget split into independent runs stays a pure function of problem and seed, its
+/// solution passes the checker, and the second run starts afresh: its result differs from
+/// the one-run result on the same budget on at least one of these instances.
+#[test]
+fn independent_runs_are_deterministic_and_checked() {
+    let solve_with = |p: &Problem, restarts: &str| {
+        let mut cfg = Config::new(Objective::Distance, 4);
+        cfg.params
+            .set("restarts", restarts)
+            .expect("known parameter");
+        let mut stop = Limits::new(None, Some(400));
+        solve(p, &cfg, &mut stop, &mut |_| {}).expect("solvable")
+    };
+    let mut differs = false;
+    for seed in 0..4 {
+        let p = common::instance(seed, 30, 60.0, 200.0, 30);
+        let a = solve_with(&p, "2");
+        assert_eq!(a, solve_with(&p, "2"));
+        let r = check(&p, &a.plans(&p));
+        assert!(r.feasible, "violations: {:?}", r.violations);
+        assert_eq!(a.iterations, 400);
+        differs |= a != solve_with(&p, "1");
+    }
+    assert!(differs, "two runs gave exactly the one-run solutions");
+}
+
 #[test]
 fn solomon_c101_reaches_the_optimum_quickly() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
