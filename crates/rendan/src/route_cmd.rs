@@ -120,6 +120,10 @@ pub enum RouteCmd {
         /// Time limit per instance in seconds.
         #[arg(long)]
         time_limit: f64,
+        /// Optional iteration limit per instance (with it, results do not depend on the
+        /// machine's load as long as the time limit is not reached first).
+        #[arg(long)]
+        iterations: Option<u64>,
         /// What to minimise.
         #[arg(long, value_enum, default_value = "vehicles-distance")]
         objective: ObjectiveArg,
@@ -244,6 +248,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
         RouteCmd::Bench {
             dir,
             time_limit,
+            iterations,
             objective,
             seed,
             distances,
@@ -255,6 +260,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
                 objective: Objective::from(objective),
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit.max(0.0)),
+                iterations,
                 distances: distances.into(),
                 params: parse_params(&params)?,
             };

@@ -252,6 +252,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Time limit per instance.
     pub time_limit: Duration,
+    /// Optional iteration limit per instance (with it, a run is a pure function of instance
+    /// and seed, whatever the machine's load).
+    pub iterations: Option<u64>,
     /// Distance convention of text instances.
     pub distances: Distances,
     /// Solver parameters.
@@ -266,7 +269,7 @@ pub fn run_one(
 ) -> Result<Row, Box<dyn std::error::Error + Send + Sync>> {
     let problem = read_problem_with(path, Some(Format::from_path(path)), opts.distances)?;
     let started = Instant::now();
-    let mut stop = Limits::new(Some(opts.time_limit), None);
+    let mut stop = Limits::new(Some(opts.time_limit), opts.iterations);
     let mut config = Config::new(opts.objective, opts.seed);
     config.params = opts.params;
     let sol = solve(&problem, &config, &mut stop, &mut |_| {})?;

@@ -84,6 +84,14 @@ pub struct Params {
     /// Chance that an iteration re-cuts the routes over vehicle types instead of a ruin (on
     /// mixed fleets only; see [`split::resplit`]).
     pub resplit_rate: f64,
+    /// Independent runs the budget is split into; 0 (the default): as many as the budget
+    /// holds `run_iterations_per_client` iterations per client, between 1 and 4 (always 1
+    /// while vehicles are minimised, whose route elimination needs the whole budget). A run
+    /// that has converged tends to end in the same local optimum whatever its seed, so a
+    /// second run pays more than a longer first one (see `ils`).
+    pub restarts: usize,
+    /// Iterations per client a run needs to converge (see `restarts`).
+    pub run_iterations_per_client: f64,
     /// Use the SWAP* neighbourhood in full local searches (the start and each new best).
     pub swap_star: bool,
     /// Also use SWAP* in the local search of every iteration.
@@ -115,6 +123,8 @@ impl Params {
             "pool_size" => self.pool_size = num()? as usize,
             "exchange_rate" => self.exchange_rate = num()?.min(1.0),
             "resplit_rate" => self.resplit_rate = num()?.min(1.0),
+            "restarts" => self.restarts = num()? as usize,
+            "run_iterations_per_client" => self.run_iterations_per_client = num()?.max(1.0),
             "swap_star" => self.swap_star = flag()?,
             "swap_star_always" => self.swap_star_always = flag()?,
             _ => return Err(format!("unknown parameter {key:?}")),
@@ -135,6 +145,8 @@ impl Default for Params {
             pool_size: 8,
             exchange_rate: 0.05,
             resplit_rate: 0.01,
+            restarts: 0,
+            run_iterations_per_client: 400.0,
             swap_star: true,
             swap_star_always: false,
         }
