@@ -40,16 +40,12 @@ use std::time::Duration;
 /// A day's plan as (crew, orders in visit order) per crew with visits.
 pub type Routes = Vec<(i64, Vec<i64>)>;
 
-/// How depot-days are planned: the topology (depots, products, zones), the promise rules (for
-/// transfer days), and the depot's windows, road model and access surcharges.
+/// How depot-days are planned: the topology (depots with their windows and road model,
+/// products, zones), the promise rules (for transfer days), and the access surcharges.
 #[derive(Debug, Clone)]
 pub struct Dispatch {
     topology: Arc<Topology>,
     rules: PromiseRules,
-    /// Windows every depot offers.
-    pub windows: Windows,
-    /// How trucks move.
-    pub road: RoadModel,
     /// Surcharges on site.
     pub access: AccessRules,
 }
@@ -128,15 +124,23 @@ pub enum DispatchError {
 }
 
 impl Dispatch {
-    /// Planning over `topology` with the default windows, road model and surcharges.
+    /// Planning over `topology` with the default surcharges.
     pub fn new(topology: Arc<Topology>, rules: PromiseRules) -> Self {
         Dispatch {
             topology,
             rules,
-            windows: Windows::default(),
-            road: RoadModel::default(),
             access: AccessRules::default(),
         }
+    }
+
+    /// The windows a depot offers.
+    pub fn windows(&self, depot: &SiteId) -> Windows {
+        self.topology.depot_settings(depot).windows
+    }
+
+    /// How a depot's trucks move.
+    pub fn road(&self, depot: &SiteId) -> RoadModel {
+        self.topology.depot_settings(depot).road
     }
 
     /// The topology.
@@ -277,7 +281,7 @@ impl Dispatch {
         }
         let (today, minute) = self.local_now(&depot.id, now);
         let windows: Vec<Window> = self
-            .windows
+            .windows(&depot.id)
             .all()
             .iter()
             .copied()
@@ -380,7 +384,9 @@ impl Dispatch {
                 ),
             );
         }
-        let (_, there) = self.road.travel(&depot.location, &order.customer.location);
+        let (_, there) = self
+            .road(&depot.id)
+            .travel(&depot.location, &order.customer.location);
         let (w_start, w_end) = (
             f64::from(minute_of_day(window.start)),
             f64::from(minute_of_day(window.end)),

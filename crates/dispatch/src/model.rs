@@ -105,11 +105,12 @@ impl Model {
             }
         }
         let n = places.len();
+        let road = d.road(&depot.id);
         let mut dist = vec![0.0; n * n];
         let mut time = vec![0.0; n * n];
         for (a, pa) in places.iter().enumerate() {
             for (b, pb) in places.iter().enumerate().skip(a + 1) {
-                let (km, min) = d.road.travel(pa, pb);
+                let (km, min) = road.travel(pa, pb);
                 dist[a * n + b] = km;
                 dist[b * n + a] = km;
                 time[a * n + b] = min;

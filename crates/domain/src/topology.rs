@@ -1,7 +1,9 @@
 //! The whole reference picture: nodes, sites and the catalogue, validated together.
 
+use crate::appointment::Windows;
 use crate::catalogue::{Product, Sku};
 use crate::schedule::Capacities;
+use crate::travel::RoadModel;
 use crate::{Invalid, Node, NodeId, Region, Site, SiteId, SiteKind};
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,6 +17,16 @@ pub struct Topology {
     site_index: HashMap<SiteId, usize>,
     product_index: HashMap<Sku, usize>,
     capacities: Capacities,
+    depots: HashMap<SiteId, DepotSettings>,
+}
+
+/// How a depot works: the windows it offers and how its trucks move.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DepotSettings {
+    /// The windows offered each day, in the depot's local time.
+    pub windows: Windows,
+    /// Road factor and average speed.
+    pub road: RoadModel,
 }
 
 impl Topology {
@@ -112,7 +124,31 @@ impl Topology {
             site_index,
             product_index,
             capacities: Capacities::new(),
+            depots: HashMap::new(),
         })
+    }
+
+    /// The same topology with settings for some depots (the others keep the defaults); a
+    /// setting for a site that is not a depot is refused.
+    pub fn with_depot_settings(
+        mut self,
+        settings: HashMap<SiteId, DepotSettings>,
+    ) -> Result<Self, Invalid> {
+        for id in settings.keys() {
+            if !self.site(id).is_some_and(|s| s.kind == SiteKind::Depot) {
+                return Err(Invalid::new(
+                    format!("site {id}"),
+                    "windows and road settings belong to a depot",
+                ));
+            }
+        }
+        self.depots = settings;
+        Ok(self)
+    }
+
+    /// How a depot works (the defaults when the file says nothing).
+    pub fn depot_settings(&self, depot: &SiteId) -> DepotSettings {
+        self.depots.get(depot).cloned().unwrap_or_default()
     }
 
     /// The same topology with each factory's daily capacity per category; a capacity of a

@@ -149,7 +149,7 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
     let first = today.saturating_add(jiff::Span::new().days(1));
     let windows: Vec<jiff::civil::Time> = cases
         .dispatch()
-        .windows
+        .windows(&depot.id)
         .all()
         .iter()
         .map(|w| w.start)

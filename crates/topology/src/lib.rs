@@ -6,9 +6,12 @@
 //! the [`PromiseRules`] and, untouched, the `[netwatch]` table that the network monitor reads.
 
 use jiff::tz::TimeZone;
+use rendan_domain::appointment::{Window, Windows};
 use rendan_domain::catalogue::{Category, Maker, Product, Sku};
+use rendan_domain::crew::parse_time;
 use rendan_domain::fulfilment::PromiseRules;
 use rendan_domain::schedule::Capacities;
+use rendan_domain::topology::DepotSettings;
 use rendan_domain::topology::Topology;
 use rendan_domain::{Invalid, LatLon, Node, NodeId, Region, Site, SiteId, SiteKind};
 use serde::Deserialize;
@@ -116,6 +119,15 @@ struct SiteDoc {
     /// Units a factory makes a day, per category wire name.
     #[serde(default)]
     capacity: BTreeMap<String, u32>,
+    /// A depot's windows, `HH:MM-HH:MM` each.
+    #[serde(default)]
+    windows: Option<Vec<String>>,
+    /// A depot's trucks' average speed, km/h.
+    #[serde(default)]
+    speed_kmh: Option<f64>,
+    /// A depot's road distance over great-circle distance.
+    #[serde(default)]
+    road_factor: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +246,55 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
             capacities.set(site.id.clone(), category, units);
         }
     }
+    let mut depots = HashMap::new();
+    for (i, (doc_site, site)) in doc.site.iter().zip(&sites).enumerate() {
+        let given = doc_site.windows.is_some()
+            || doc_site.speed_kmh.is_some()
+            || doc_site.road_factor.is_some();
+        if !given {
+            continue;
+        }
+        if site.kind != SiteKind::Depot {
+            return Err(Invalid::new(
+                format!("site[{i}]"),
+                "windows, speed_kmh and road_factor belong to a depot",
+            ));
+        }
+        let mut settings = DepotSettings::default();
+        if let Some(list) = &doc_site.windows {
+            let mut windows = Vec::new();
+            for (j, w) in list.iter().enumerate() {
+                let field = format!("site[{i}].windows[{j}]");
+                let (a, b) = w
+                    .split_once('-')
+                    .ok_or_else(|| Invalid::new(&field, "expected HH:MM-HH:MM"))?;
+                windows.push(Window {
+                    start: parse_time(a.trim(), &field)?,
+                    end: parse_time(b.trim(), &field)?,
+                });
+            }
+            settings.windows = Windows::new(windows, &format!("site[{i}].windows"))?;
+        }
+        if let Some(v) = doc_site.speed_kmh {
+            if !v.is_finite() || !(1.0..=200.0).contains(&v) {
+                return Err(Invalid::new(
+                    format!("site[{i}].speed_kmh"),
+                    "must be between 1 and 200",
+                ));
+            }
+            settings.road.speed_kmh = v;
+        }
+        if let Some(v) = doc_site.road_factor {
+            if !v.is_finite() || !(1.0..=5.0).contains(&v) {
+                return Err(Invalid::new(
+                    format!("site[{i}].road_factor"),
+                    "must be between 1 and 5",
+                ));
+            }
+            settings.road.road_factor = v;
+        }
+        depots.insert(site.id.clone(), settings);
+    }
     let products = doc
         .product
         .iter()
@@ -281,7 +342,9 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         None => PromiseRules::default(),
     };
     Ok(TopologyFile {
-        topology: Topology::new(nodes, sites, products)?.with_capacities(capacities)?,
+        topology: Topology::new(nodes, sites, products)?
+            .with_capacities(capacities)?
+            .with_depot_settings(depots)?,
         promise,
         netwatch: doc.netwatch,
         node_probe,
@@ -291,6 +354,30 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_depot_may_set_its_windows_and_speed() {
+        let text = DEFAULT_TOML.replace(
+            "id = \"dp-varese\"\nkind = \"depot\"",
+            "id = \"dp-varese\"\nkind = \"depot\"\nwindows = [\"09:00-12:00\", \"14:00-17:00\"]\nspeed_kmh = 25.0",
+        );
+        let file = parse(&text, "test").unwrap();
+        let id = SiteId::parse("dp-varese", "").unwrap();
+        let s = file.topology.depot_settings(&id);
+        assert_eq!(s.windows.all().len(), 2);
+        assert_eq!(s.road.speed_kmh, 25.0);
+        let other = SiteId::parse("dp-seoul", "").unwrap();
+        assert_eq!(
+            file.topology.depot_settings(&other),
+            DepotSettings::default()
+        );
+        let bad = DEFAULT_TOML.replace(
+            "id = \"dp-varese\"\nkind = \"depot\"",
+            "id = \"dp-varese\"\nkind = \"depot\"\nwindows = [\"12:00-09:00\"]",
+        );
+        let err = parse(&bad, "test").unwrap_err().to_string();
+        assert!(err.contains("site[") && err.contains("windows"), "{err}");
+    }
 
     #[test]
     fn default_topology_is_the_sixteen_node_network() {

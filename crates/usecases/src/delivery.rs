@@ -229,15 +229,15 @@ impl UseCases {
             return Err(forbidden("this role cannot book visits"));
         }
         let (order, depot) = self.visit_of(caller, id).await?;
-        let window = self.dispatch().windows.starting(start).ok_or_else(|| {
+        let windows = self.dispatch().windows(&depot.id);
+        let window = windows.starting(start).ok_or_else(|| {
             Invalid::new(
                 "start",
                 format!(
                     "{} offers no window starting at {}; its windows start at {}",
                     depot.id,
                     rendan_domain::crew::format_time(start),
-                    self.dispatch()
-                        .windows
+                    windows
                         .all()
                         .iter()
                         .map(|w| rendan_domain::crew::format_time(w.start))
