@@ -104,11 +104,11 @@ EOF
 
 set +e
 # Run from the scratch directory: schemathesis keeps a cache of past failures in the
-# working directory and replays them on the next run.
+# working directory and replays them on the next run. Every check is on by default; naming
+# them on the command line (`--checks all`) would override the per-operation settings above.
 hooks="$PWD/tools/schemathesis_hooks.py"
 (cd "$work" && SCHEMATHESIS_HOOKS="$hooks" "$st" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" \
-    --checks all \
     --mode all \
     --max-examples "${ST_EXAMPLES:-100}" \
     --seed "${ST_SEED:-1}" \
