@@ -134,6 +134,18 @@ impl Tx for PgTx<'_> {
         Ok(reads::orders_by_id(self.conn, ids).await?)
     }
 
+    async fn lock_orders(&mut self, ids: &[i64]) -> Result<(), Fail> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("SELECT id FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     async fn reserve_ids(
         &mut self,
         orders: usize,

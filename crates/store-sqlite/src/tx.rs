@@ -251,6 +251,11 @@ impl Tx for SqliteTx<'_> {
         Ok(reads::orders_by_id(self.conn, ids).await?)
     }
 
+    async fn lock_orders(&mut self, _ids: &[i64]) -> Result<(), Fail> {
+        // The single writer runs one transaction at a time: every row is as good as locked.
+        Ok(())
+    }
+
     async fn reserve_ids(
         &mut self,
         orders: usize,

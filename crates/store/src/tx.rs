@@ -287,6 +287,11 @@ pub trait Tx: Send {
     /// Orders with their lines and promise histories, in the order of `ids` (missing ones
     /// left out).
     async fn orders(&mut self, ids: &[i64]) -> Result<Vec<Order>, Fail>;
+    /// Locks orders' rows until the transaction ends (in id order; missing ones are skipped),
+    /// so that two transactions never change one order's state, its reservations or its
+    /// production orders from the same stale reading. A script that changes an order locks
+    /// it before it reads anything its decision rests on.
+    async fn lock_orders(&mut self, ids: &[i64]) -> Result<(), Fail>;
     /// Draws ids for `orders` new orders and `productions` new production orders; ids drawn
     /// and not used are gaps, never reused. Called before anything is locked, so that the
     /// locked part of a placement is as short as [`Tx::write_placed`].

@@ -1,7 +1,8 @@
 //! The store's own guarantees, straight through the use-cases without HTTP, on every backend:
 //! concurrent orders never oversell, a key or a reference raced from many tasks (and, on
-//! PostgreSQL, from two independent stores as two processes would) gives one order, and the
-//! journal replays to the stored balances.
+//! PostgreSQL, from two independent stores as two processes would) gives one order, one
+//! order's cancellation, one production order's completion and one order's booking raced
+//! under many keys take effect once, and the journal replays to the stored balances.
 
 use crate::database::{Backend, Database};
 use rendan_domain::access::{Principal, PrincipalName, Role};
@@ -12,6 +13,8 @@ use rendan_usecases::{Error, UseCases};
 use std::sync::Arc;
 
 const SKU: &str = "WM-FL-8";
+/// 07:00 in Varese on Monday 7 December 2026: every use-case of these tests runs at it.
+const MONDAY_MORNING: &str = "2026-12-07T06:00:00Z";
 
 /// Use-cases over `stores` (one per simulated process) and the admin principal.
 async fn setup(db: &Database) -> (Vec<UseCases>, Principal, Arc<dyn Store>) {
@@ -36,9 +39,17 @@ async fn setup(db: &Database) -> (Vec<UseCases>, Principal, Arc<dyn Store>) {
         now: jiff::Timestamp::now(),
     };
     first.create_token(token, None).await.expect("token");
+    let now: jiff::Timestamp = MONDAY_MORNING.parse().expect("instant");
     let cases: Vec<UseCases> = stores
         .into_iter()
-        .map(|s| UseCases::new(s, file.topology.clone(), file.promise))
+        .map(|s| {
+            UseCases::with_clock(
+                s,
+                file.topology.clone(),
+                file.promise,
+                Box::new(move || now),
+            )
+        })
         .collect();
     let admin = cases[0]
         .principal("store-admin")
@@ -238,4 +249,179 @@ async fn opening_stock_seeded_from_two_stores_at_once_is_received_once() {
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.balance.on_hand == 7), "{rows:?}");
     ledger_is_sound(&first).await;
+}
+
+fn key(value: &str) -> Key {
+    Key::parse(value, "key").expect("key")
+}
+
+/// On hand and reserved of `SKU` at wh-varese.
+async fn varese_balance(store: &Arc<dyn Store>) -> (i64, i64) {
+    let rows = store.stock(&Default::default()).await.expect("stock");
+    rows.iter()
+        .find(|r| r.site.as_str() == "wh-varese" && r.sku.as_str() == SKU)
+        .map_or((0, 0), |r| (r.balance.on_hand, r.balance.reserved))
+}
+
+/// One order cancelled from many tasks under as many keys (from two stores on PostgreSQL):
+/// one cancellation takes effect, every other finds the order cancelled, and its reservation
+/// is released once, leaving the other order's reservation alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_cancelled_under_many_keys_is_released_once() {
+    let Some(db) = Database::fresh().await else {
+        return;
+    };
+    let (cases, admin, store) = setup(&db).await;
+    receive(&cases[0], 5).await;
+    let place = |reference: &'static str| {
+        let (cases, admin) = (cases[0].clone(), admin.clone());
+        async move {
+            cases
+                .place_order(&admin, key(reference), new_order(reference))
+                .await
+                .expect("placed")
+                .into_inner()
+                .id
+        }
+    };
+    place("keep").await;
+    let gone = place("gone").await;
+    assert_eq!(varese_balance(&store).await, (5, 2));
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            cases
+                .cancel_order(&admin, key(&format!("cancel-{t}")), gone)
+                .await
+        }));
+    }
+    let (mut cancelled, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(o) => {
+                assert!(!o.is_replay());
+                cancelled += 1;
+            }
+            Err(Error::Store(StoreError::Transition(_))) => refused += 1,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!((cancelled, refused), (1, 15));
+    assert_eq!(
+        varese_balance(&store).await,
+        (5, 1),
+        "the cancelled order's unit is released once, the other order keeps its own"
+    );
+    ledger_is_sound(&store).await;
+}
+
+/// One production order completed from many tasks under as many keys: its goods are received
+/// and reserved once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_production_order_completed_under_many_keys_receives_once() {
+    let Some(db) = Database::fresh().await else {
+        return;
+    };
+    let (cases, admin, store) = setup(&db).await;
+    let order = cases[0]
+        .place_order(&admin, key("made"), new_order("made"))
+        .await
+        .expect("placed")
+        .into_inner();
+    let production = match &order.lines[0].fulfilment {
+        rendan_domain::order::Fulfilment::Production {
+            production_order, ..
+        } => *production_order,
+        other => panic!("made to order, not {other:?}"),
+    };
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            cases
+                .complete_production(&admin, key(&format!("complete-{t}")), production)
+                .await
+        }));
+    }
+    let (mut completed, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(_) => completed += 1,
+            Err(Error::Store(StoreError::ProductionClosed { .. })) => refused += 1,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!((completed, refused), (1, 15));
+    assert_eq!(varese_balance(&store).await, (1, 1), "received once");
+    let order = cases[0].order(&admin, order.id).await.expect("order");
+    assert_eq!(order.status.as_str(), "ready");
+    ledger_is_sound(&store).await;
+}
+
+/// One order booked from many tasks on as many days at once: it gets one appointment, and no
+/// other day holds a visit of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_booked_on_many_days_at_once_gets_one_appointment() {
+    let Some(db) = Database::fresh().await else {
+        return;
+    };
+    let (cases, admin, store) = setup(&db).await;
+    let depot = cases[0]
+        .topology()
+        .site(&rendan_domain::SiteId::parse("dp-varese", "depot").expect("id"))
+        .expect("depot")
+        .clone();
+    let crew = rendan_domain::crew::NewCrew {
+        name: "Van".into(),
+        skills: Default::default(),
+        truck: rendan_domain::crew::Truck { kg: 800.0, m3: 8.0 },
+        week: rendan_domain::crew::Week::monday_to_saturday(rendan_domain::crew::default_shift()),
+        days_off: Default::default(),
+    };
+    cases[0]
+        .create_crew(&admin, key("crew"), &depot, crew)
+        .await
+        .expect("crew");
+    receive(&cases[0], 1).await;
+    let order = cases[0]
+        .place_order(&admin, key("visit"), new_order("visit"))
+        .await
+        .expect("placed")
+        .into_inner()
+        .id;
+    let first: jiff::civil::Date = "2026-12-08".parse().expect("date");
+    let ten = jiff::civil::time(10, 0, 0, 0);
+    let mut tasks = Vec::new();
+    for t in 0..10i64 {
+        let (cases, admin) = (cases[t as usize % cases.len()].clone(), admin.clone());
+        let date = first.saturating_add(jiff::Span::new().days(t % 5));
+        tasks.push(tokio::spawn(async move {
+            cases
+                .book(&admin, key(&format!("book-{t}")), order, date, ten)
+                .await
+        }));
+    }
+    let mut booked = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(a) => booked.push(a.into_inner()),
+            Err(Error::Store(StoreError::Refused(r))) => {
+                assert_eq!(r.reason.as_str(), "state", "{r:?}");
+            }
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    let days = store.depot_days(&depot.id, first, 5).await.expect("days");
+    let visits: Vec<(jiff::civil::Date, i64)> = days
+        .iter()
+        .flat_map(|d| d.visits.iter().map(move |v| (d.date, v.appointment.order)))
+        .collect();
+    assert_eq!(visits, vec![(booked[0].date, order)]);
+    let stored = cases[0]
+        .appointment(&admin, order)
+        .await
+        .expect("appointment");
+    assert_eq!(stored, booked[0]);
 }

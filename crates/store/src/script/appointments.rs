@@ -63,7 +63,7 @@ pub async fn create_crew(
     }))
 }
 
-/// The day as stored, with every visit's order (its row locked until the transaction ends).
+/// The day as stored (its row locked until the transaction ends), with every visit's order.
 pub async fn read_day(tx: &mut dyn Tx, depot: &SiteId, date: Date) -> Result<DepotDay, Fail> {
     let (status, version) = tx.lock_day(depot, date).await?;
     let rows = tx.day_visits(depot, date).await?;
@@ -155,7 +155,11 @@ pub async fn book_visit(tx: &mut dyn Tx, cmd: &BookVisit) -> Result<Outcome<Appo
         return Ok(Outcome::Replayed(appointment));
     }
     // The day first: whoever books this day waits here until the booking before is committed.
+    // Then the order, so that two bookings of one order on two days, or a booking and a
+    // cancellation, never both decide on the same state (every script takes a day before an
+    // order, so none waits for the other in a circle).
     let day = read_day(tx, &cmd.depot, cmd.date).await?;
+    tx.lock_orders(&[cmd.order]).await?;
     let order = tx
         .orders(&[cmd.order])
         .await?
@@ -217,6 +221,15 @@ pub async fn book_visit(tx: &mut dyn Tx, cmd: &BookVisit) -> Result<Outcome<Appo
     Ok(Outcome::Created(appointment))
 }
 
+/// Locks an order's row, and before it the row of the day its visit is booked on, if any:
+/// every script takes a day before an order, so that none waits for another in a circle.
+pub(super) async fn lock_with_its_day(tx: &mut dyn Tx, order: i64) -> Result<(), Fail> {
+    if let Some((a, _)) = tx.appointment_of(order).await? {
+        tx.lock_day(&a.depot, a.date).await?;
+    }
+    tx.lock_orders(&[order]).await
+}
+
 /// Removes an order's visit from its day's plan (the later stops of its crew move up) and
 /// gives the order back its state without an appointment. Used by unbooking and by cancelling
 /// the order.
@@ -254,6 +267,7 @@ pub async fn unbook_visit(tx: &mut dyn Tx, cmd: &UnbookVisit) -> Result<Outcome<
     if let Some(seen) = recalled(tx, "unbook_visit", cmd.idem.as_ref()).await? {
         return Ok(Outcome::Replayed(order_of(tx, seen.ref_id).await?));
     }
+    lock_with_its_day(tx, cmd.order).await?;
     let order = tx
         .orders(&[cmd.order])
         .await?

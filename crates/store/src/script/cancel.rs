@@ -1,6 +1,6 @@
 //! Cancelling an order.
 
-use super::appointments::release_visit;
+use super::appointments::{lock_with_its_day, release_visit};
 use super::production::replan;
 use super::stock::Journal;
 use super::{order_of, recalled};
@@ -20,6 +20,7 @@ pub async fn cancel_order(tx: &mut dyn Tx, cmd: &CancelOrder) -> Result<Outcome<
         return Ok(Outcome::Replayed(order_of(tx, seen.ref_id).await?));
     }
     let id = cmd.id;
+    lock_with_its_day(tx, id).await?;
     let mut order = tx
         .orders(&[id])
         .await?

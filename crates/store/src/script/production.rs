@@ -29,11 +29,15 @@ pub async fn complete_production(
         return Ok(Outcome::Replayed((po, order)));
     }
     let id = cmd.id;
-    let mut po = tx
-        .production(id)
-        .await?
-        .filter(|p| cmd.region.as_ref().is_none_or(|r| r == &p.region))
-        .ok_or_else(|| StoreError::NotFound(format!("production order {id}")))?;
+    let found = |po: Option<ProductionOrder>| {
+        po.filter(|p| cmd.region.as_ref().is_none_or(|r| r == &p.region))
+            .ok_or_else(|| StoreError::NotFound(format!("production order {id}")))
+    };
+    // Its order's row is the lock a completion and a cancellation of that order share; the
+    // production order is read again once it is held, so its status is current.
+    let order_id = found(tx.production(id).await?)?.order_id;
+    tx.lock_orders(&[order_id]).await?;
+    let mut po = found(tx.production(id).await?)?;
     let next =
         po.status
             .apply(ProductionEvent::Complete)
