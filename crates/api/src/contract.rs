@@ -769,6 +769,20 @@ fn links(
             ),
         ],
         "cancelOrder" => vec![("GetOrder", &["200"], "getOrder", "$response.body#/id")],
+        "bookVisit" => vec![
+            (
+                "GetAppointment",
+                &["201", "200"],
+                "getAppointment",
+                "$response.body#/order",
+            ),
+            (
+                "CancelVisit",
+                &["201", "200"],
+                "cancelVisit",
+                "$response.body#/order",
+            ),
+        ],
         "listProductionOrders" => vec![(
             "CompleteFirst",
             &["200"],

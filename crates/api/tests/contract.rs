@@ -255,6 +255,14 @@ fn creating_operations_link_to_reading_ones() {
         "$response.body#/lines/0/fulfilment/production_order"
     );
     assert_eq!(
+        link("/orders/{id}/appointment", "post", "201", "GetAppointment"),
+        "$response.body#/order"
+    );
+    assert_eq!(
+        link("/orders/{id}/appointment", "post", "201", "CancelVisit"),
+        "$response.body#/order"
+    );
+    assert_eq!(
         link("/production-orders", "get", "200", "CompleteFirst"),
         "$response.body#/items/0/id"
     );
