@@ -244,15 +244,46 @@ fn refuses_unservable_and_unsupported_problems() {
         }
         other => panic!("expected Unservable, got {other:?}"),
     }
-    // More skills than the solver's bit set holds.
+    // Jobs requiring more skills than the solver's bit set holds.
     let mut p = common::instance(3, 5, 60.0, 100.0, 3);
     let many: Vec<String> = (0..65).map(|k| format!("skill-{k}")).collect();
     for v in &mut p.vehicles {
         v.skills = many.clone();
+    }
+    for (k, j) in p.jobs.iter_mut().enumerate() {
+        j.skills = many[k * 13..(k + 1) * 13].to_vec();
     }
     let mut stop = Limits::new(None, Some(10));
     assert!(matches!(
         solve(&p, &cfg, &mut stop, &mut |_| {}),
         Err(SolveError::Unsupported(_))
     ));
+}
+
+/// A fleet may hold any number of skills: only those some job requires take part.
+#[test]
+fn vehicles_may_hold_more_skills_than_jobs_require() {
+    let cfg = Config::new(Objective::Distance, 1);
+    let mut p = common::instance(3, 5, 60.0, 100.0, 3);
+    let many: Vec<String> = (0..200).map(|k| format!("skill-{k}")).collect();
+    p.vehicles[0].skills = many.clone();
+    p.vehicles[1].skills = many[100..].to_vec();
+    p.jobs[0].skills = vec!["skill-7".into()];
+    p.jobs[1].skills = vec!["skill-150".into()];
+    let mut stop = Limits::new(None, Some(200));
+    let s = solve(&p, &cfg, &mut stop, &mut |_| {}).expect("solves");
+    let plans = s.plans(&p);
+    assert!(rendan_route::check(&p, &plans).feasible);
+    let vehicle_of = |job: u64| {
+        plans
+            .iter()
+            .find(|r| r.jobs.contains(&job))
+            .map(|r| r.vehicle)
+    };
+    assert_eq!(
+        vehicle_of(p.jobs[0].id),
+        Some(0),
+        "only vehicle 0 holds skill-7"
+    );
+    assert!(matches!(vehicle_of(p.jobs[1].id), Some(0 | 1)));
 }

@@ -24,6 +24,10 @@ use std::time::Duration;
 /// Most days one slot query may cover.
 pub const MAX_SLOT_DAYS: u32 = 14;
 
+/// How far ahead of the depot's today a visit may be booked or slots asked for, in days: a
+/// plan further out than half a year is a guess, and every date asked for holds a row.
+pub const HORIZON_DAYS: i64 = 183;
+
 /// Longest an optimisation of one day may run.
 pub const OPTIMISE_LIMIT: Duration = Duration::from_secs(10);
 
@@ -168,7 +172,23 @@ impl UseCases {
         let (order, depot) = self.visit_of(caller, id).await?;
         bookable(&order)?;
         let now = self.now();
+        self.within_horizon(&depot, from, now, "from")?;
         let productions = self.production_of_order(&order).await?;
+        // Goods that reach the depot after the last day asked for make the whole question
+        // moot: say so, with the date to ask from, rather than an empty list.
+        let last = from.saturating_add(jiff::Span::new().days(i64::from(days) - 1));
+        let ready = self.dispatch().visitable_from(&order, &productions, &depot);
+        if ready > last {
+            return Err(StoreError::Refused(Refusal::new(
+                Reason::NotReady,
+                format!(
+                    "order {id} can be visited from {ready} at the earliest (its goods in the \
+                     warehouse, then the transfer to {}); ask for slots from then",
+                    depot.id
+                ),
+            ))
+            .into());
+        }
         // Every day read at once, then planned side by side: each day's question (where could
         // one more visit go?) is independent of the others.
         let crews = self.inner.store.crews(Some(&depot.id)).await?;
@@ -205,6 +225,29 @@ impl UseCases {
             }));
         }
         Ok(out)
+    }
+
+    /// Refuses a date more than [`HORIZON_DAYS`] after today at `depot`.
+    fn within_horizon(
+        &self,
+        depot: &Site,
+        date: Date,
+        now: jiff::Timestamp,
+        field: &str,
+    ) -> Result<(), Error> {
+        let (today, _) = self.dispatch().local_now(&depot.id, now);
+        let last = today.saturating_add(jiff::Span::new().days(HORIZON_DAYS));
+        if date > last {
+            return Err(Invalid::new(
+                field,
+                format!(
+                    "{date} is more than {HORIZON_DAYS} days ahead at {} (the last date is {last})",
+                    depot.id
+                ),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     async fn production_of_order(
@@ -246,6 +289,7 @@ impl UseCases {
                 ),
             )
         })?;
+        self.within_horizon(&depot, date, self.now(), "date")?;
         let (today, minute) = self.dispatch().local_now(&depot.id, self.now());
         let started =
             date == today && f64::from(rendan_domain::crew::minute_of_day(window.start)) <= minute;

@@ -18,6 +18,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin: String,
     pub store: Arc<dyn Store>,
+    /// The use-cases the API runs on (for what no route exposes, such as the minute tick).
+    #[allow(dead_code)] // not every test binary's modules use it
+    pub cases: UseCases,
     _db: Database,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -120,18 +123,15 @@ async fn spawn(
     };
     store.create_token(token, None).await.expect("admin token");
     let clock: rendan_usecases::Clock = clock.unwrap_or_else(|| Box::new(jiff::Timestamp::now));
-    let state = AppState::new(UseCases::with_clock(
-        store.clone(),
-        file.topology.clone(),
-        file.promise,
-        clock,
-    ));
+    let cases = UseCases::with_clock(store.clone(), file.topology.clone(), file.promise, clock);
+    let state = AppState::new(cases.clone());
     let (base, stop) = serve(state, operations).await;
     Some(TestApp {
         base,
         client: reqwest::Client::new(),
         admin,
         store,
+        cases,
         _db: db,
         _stop: stop,
     })

@@ -100,20 +100,17 @@ impl Data {
                 "more than {MAX_DIMS} capacity dimensions"
             )));
         }
+        // Only skills some job requires get a bit: a vehicle's other skills decide nothing,
+        // so a fleet may hold any number of them.
         let mut skill_names: Vec<&str> = Vec::new();
-        for s in p
-            .jobs
-            .iter()
-            .flat_map(|j| &j.skills)
-            .chain(p.vehicles.iter().flat_map(|v| &v.skills))
-        {
+        for s in p.jobs.iter().flat_map(|j| &j.skills) {
             if !skill_names.contains(&s.as_str()) {
                 skill_names.push(s);
             }
         }
         if skill_names.len() > MAX_SKILLS {
             return Err(SolveError::Unsupported(format!(
-                "more than {MAX_SKILLS} distinct skills"
+                "jobs requiring more than {MAX_SKILLS} distinct skills"
             )));
         }
         let mask = |names: &[String]| {
