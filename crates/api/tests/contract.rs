@@ -583,3 +583,25 @@ fn whole_numbers_written_with_a_fraction_are_integers() {
         assert!(line(refused).is_err(), "qty {refused} taken");
     }
 }
+
+#[test]
+fn the_documented_booking_horizon_is_the_enforced_one() {
+    let doc = doc();
+    let horizon = format!("{} days ahead", rendan_usecases::delivery::HORIZON_DAYS);
+    let from = doc["paths"]["/orders/{id}/slots"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "from")
+        .expect("from")["description"]
+        .as_str()
+        .expect("description")
+        .to_string();
+    assert!(from.contains(&horizon), "{from}");
+    let booking =
+        doc["paths"]["/orders/{id}/appointment"]["post"]["responses"]["422"]["description"]
+            .as_str()
+            .expect("description")
+            .to_string();
+    assert!(booking.contains(&horizon), "{booking}");
+}

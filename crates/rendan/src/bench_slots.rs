@@ -191,7 +191,7 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
             // re-plan it, as a planner would, and go on booking.
             if misses >= 20 && optimised_at != booked {
                 cases
-                    .optimise_for(&admin, &depot, date, Duration::from_secs(2))
+                    .optimise_for(&admin, None, &depot, date, Duration::from_secs(2))
                     .await?;
                 optimised_at = booked;
                 misses = 0;
@@ -285,8 +285,9 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
     let plan = cases.plan(&admin, &depot, first).await?;
     let booked_cost = plan.schedule.cost;
     let optimised = cases
-        .optimise_for(&admin, &depot, first, Duration::from_secs(10))
-        .await?;
+        .optimise_for(&admin, None, &depot, first, Duration::from_secs(10))
+        .await?
+        .into_inner();
     let (problem, _) = cases.export(&admin, &depot, first).await?;
     let p = rendan_route::io::json::parse_problem(&problem, rendan_route::io::Distances::Exact)?;
     let limit = Duration::from_secs(args.engine_seconds);

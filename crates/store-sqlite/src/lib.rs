@@ -393,14 +393,24 @@ impl Store for SqliteStore {
     async fn set_routes(
         &self,
         cmd: rendan_store::SetRoutes,
-    ) -> Result<rendan_store::DepotDay, StoreError> {
+    ) -> Result<rendan_store::Outcome<rendan_store::DepotDay>, StoreError> {
         script!(self.writer, (cmd), |tx| script::set_routes(tx, &cmd))
     }
 
     async fn publish_day(
         &self,
         cmd: rendan_store::PublishDay,
-    ) -> Result<rendan_store::DepotDay, StoreError> {
+    ) -> Result<rendan_store::Outcome<rendan_store::DepotDay>, StoreError> {
         script!(self.writer, (cmd), |tx| script::publish_day(tx, &cmd))
+    }
+
+    async fn seen_key(
+        &self,
+        operation: &'static str,
+        idem: rendan_store::Idem,
+    ) -> Result<bool, StoreError> {
+        script!(self.writer, (idem), |tx| script::seen_key(
+            tx, operation, &idem
+        ))
     }
 }

@@ -280,10 +280,13 @@ pub struct SetRoutes {
     pub date: jiff::civil::Date,
     /// The version the plan was computed from; refused when the day changed since.
     pub version: i64,
-    /// (crew, orders in visit order).
-    pub routes: Vec<(i64, Vec<i64>)>,
+    /// (crew, orders in visit order); `None` keeps the plan as it is (the optimiser found
+    /// nothing cheaper) and only records the request's key.
+    pub routes: Option<Vec<(i64, Vec<i64>)>>,
     /// When.
     pub now: Timestamp,
+    /// The request's key: a retry answers the day as it is and changes nothing.
+    pub idem: Option<Idem>,
 }
 
 /// A request to publish a depot-day's plan.
@@ -297,6 +300,8 @@ pub struct PublishDay {
     pub today: jiff::civil::Date,
     /// When.
     pub now: Timestamp,
+    /// The request's key, if it came with one.
+    pub idem: Option<Idem>,
 }
 
 /// A request to cancel an order.
@@ -588,8 +593,13 @@ pub trait Store: Send + Sync + 'static {
     async fn unbook_visit(&self, cmd: UnbookVisit) -> Result<Outcome<Order>, StoreError>;
 
     /// Replaces a draft day's plan ([`script::set_routes`]).
-    async fn set_routes(&self, cmd: SetRoutes) -> Result<DepotDay, StoreError>;
+    async fn set_routes(&self, cmd: SetRoutes) -> Result<Outcome<DepotDay>, StoreError>;
 
     /// Publishes a day's plan ([`script::publish_day`]).
-    async fn publish_day(&self, cmd: PublishDay) -> Result<DepotDay, StoreError>;
+    async fn publish_day(&self, cmd: PublishDay) -> Result<Outcome<DepotDay>, StoreError>;
+
+    /// Whether `idem` was used for `operation`: `Ok(true)` for a retry of the same request,
+    /// `Err(IdempotencyMismatch)` for another request with that key (checked again, in the
+    /// same transaction as the change, by the script that makes it; this only spares work).
+    async fn seen_key(&self, operation: &'static str, idem: Idem) -> Result<bool, StoreError>;
 }

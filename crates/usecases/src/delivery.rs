@@ -379,22 +379,42 @@ impl UseCases {
         caller: &Principal,
         depot: &Site,
         date: Date,
-    ) -> Result<DayPlan, Error> {
-        self.optimise_for(caller, depot, date, OPTIMISE_LIMIT).await
+    ) -> Result<Outcome<DayPlan>, Error> {
+        self.optimise_for(caller, None, depot, date, OPTIMISE_LIMIT)
+            .await
     }
 
-    /// As [`UseCases::optimise`], with a time limit.
+    /// As [`UseCases::optimise`], with a time limit; a retry with the same `key` answers the
+    /// plan as it now is without optimising again.
     pub async fn optimise_for(
         &self,
         caller: &Principal,
+        key: Option<Key>,
         depot: &Site,
         date: Date,
         limit: Duration,
-    ) -> Result<DayPlan, Error> {
+    ) -> Result<Outcome<DayPlan>, Error> {
         if !caller.can_read_stock() {
             return Err(forbidden("channel tokens cannot plan"));
         }
         self.check_plans(caller, depot)?;
+        let idem = key.map(|key| {
+            let mut f = Fingerprint::new("optimise_plan");
+            f.text(depot.id.as_str())
+                .text(&date.to_string())
+                .int(i64::try_from(limit.as_secs()).unwrap_or(i64::MAX));
+            idem(caller, &key, f.finish())
+        });
+        // The engine's seconds are spared on a retry; the script checks the key again.
+        if let Some(idem) = &idem
+            && self
+                .inner
+                .store
+                .seen_key("optimise_plan", idem.clone())
+                .await?
+        {
+            return Ok(Outcome::Replayed(self.plan(caller, depot, date).await?));
+        }
         for _ in 0..3 {
             let state = self.day_state(&depot.id, date).await?;
             if state.day.status == PlanStatus::Published {
@@ -412,18 +432,21 @@ impl UseCases {
                     .await
                     .map_err(|e| StoreError::Backend(format!("the optimiser stopped: {e}")))?
                     .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let Some(routes) = better else {
-                return self.plan(caller, depot, date).await;
-            };
             let cmd = SetRoutes {
                 depot: depot.id.clone(),
                 date,
                 version: state.day.version,
-                routes,
+                routes: better,
                 now: self.now(),
+                idem: idem.clone(),
             };
             match self.inner.store.set_routes(cmd).await {
-                Ok(_) => return self.plan(caller, depot, date).await,
+                Ok(Outcome::Created(_)) => {
+                    return Ok(Outcome::Created(self.plan(caller, depot, date).await?));
+                }
+                Ok(Outcome::Replayed(_)) => {
+                    return Ok(Outcome::Replayed(self.plan(caller, depot, date).await?));
+                }
                 Err(StoreError::Stale(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -440,24 +463,36 @@ impl UseCases {
     pub async fn publish(
         &self,
         caller: &Principal,
+        key: Option<Key>,
         depot: &Site,
         date: Date,
-    ) -> Result<DayPlan, Error> {
+    ) -> Result<Outcome<DayPlan>, Error> {
         if !caller.can_read_stock() {
             return Err(forbidden("channel tokens cannot publish plans"));
         }
         self.check_plans(caller, depot)?;
+        let idem = key.map(|key| {
+            let mut f = Fingerprint::new("publish_plan");
+            f.text(depot.id.as_str()).text(&date.to_string());
+            idem(caller, &key, f.finish())
+        });
         let (today, _) = self.dispatch().local_now(&depot.id, self.now());
-        self.inner
+        let published = self
+            .inner
             .store
             .publish_day(PublishDay {
                 depot: depot.id.clone(),
                 date,
                 today,
                 now: self.now(),
+                idem,
             })
             .await?;
-        self.plan(caller, depot, date).await
+        let plan = self.plan(caller, depot, date).await?;
+        Ok(match published {
+            Outcome::Created(_) => Outcome::Created(plan),
+            Outcome::Replayed(_) => Outcome::Replayed(plan),
+        })
     }
 
     /// Sends out for delivery the orders of every published day that has begun, at every
@@ -493,6 +528,7 @@ impl UseCases {
                         date,
                         today,
                         now,
+                        idem: None,
                     })
                     .await?;
             }

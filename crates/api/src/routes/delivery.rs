@@ -347,13 +347,13 @@ pub struct SlotView {
 
 /// The windows a visit to the order can be booked in: goods ready, a crew with the skills, a
 /// truck with the room, a shift that covers it and a place in that day's plan beside every
-/// visit already booked.
+/// visit already booked. An empty list when nothing fits in the days asked for.
 #[utoipa::path(get, path = "/orders/{id}/slots", tag = "delivery", operation_id = "orderSlots",
     params(("id" = inline(contract::params::Id), Path, description = "Order id"),
-        ("from" = inline(contract::params::Date), Query, description = "First local date"),
+        ("from" = inline(contract::params::Date), Query, description = "First local date at the depot, at most 183 days ahead"),
         ("days" = inline(Option<contract::params::Days>), Query, description = "How many days, 1 to 14 (default 7)")),
     responses((status = 200, body = [SlotView]),
-        (status = 409, description = "The order cannot be booked (`reason`: `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The order cannot be booked in these days; `reason` says why: `state` (cancelled, already booked), `area` (no depot serves the customer), `not_ready` (its goods reach the depot after the last day asked for; `detail` names the first date)", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn slots(
     State(state): State<AppState>,
@@ -447,7 +447,8 @@ impl From<&Appointment> for AppointmentView {
         (status = 201, body = AppointmentView),
         (status = 200, description = "A retry: the appointment the first request booked", body = AppointmentView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The window cannot be kept, or the order cannot be booked; `reason` says why", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The window cannot be kept, or the order cannot be booked; `reason` says why: `not_ready`, `skills`, `weight`, `volume`, `shift`, `window_full`, `published`, `state`, `area`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A date already begun or more than 183 days ahead at the depot, or a start that is not one of the depot's windows", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn book(
     State(state): State<AppState>,
@@ -630,7 +631,7 @@ pub async fn plan(
 #[utoipa::path(post, path = "/depots/{id}/plans/{date}/optimise", tag = "delivery", operation_id = "optimisePlan",
     params(("id" = contract::Depot, Path, description = "Depot id"),
         ("date" = inline(contract::params::Date), Path, description = "Local date"),
-        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Any key; a retry optimises again, never worse"),
+        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended optimisation; a retry answers the plan as it now is without optimising again"),
         ("seconds" = inline(Option<contract::params::Seconds>), Query, description = "How long the engine may search, 1 to 10 (default 10)")),
     responses((status = 200, body = PlanView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -656,17 +657,18 @@ pub async fn optimise(
         .flatten()
         .unwrap_or(10);
     p.finish()?;
-    idempotency_key(&headers)?;
+    let key = idempotency_key(&headers)?;
     let plan = state
         .cases()
         .optimise_for(
             &caller,
+            Some(key),
             &depot,
             date,
             std::time::Duration::from_secs(seconds),
         )
         .await?;
-    Ok(Json(PlanView::from(&plan)))
+    Ok(Json(PlanView::from(&plan.into_inner())))
 }
 
 /// Publish the day's plan: no more bookings that day; on the day its orders go out for
@@ -674,7 +676,7 @@ pub async fn optimise(
 #[utoipa::path(post, path = "/depots/{id}/plans/{date}/publish", tag = "delivery", operation_id = "publishPlan",
     params(("id" = contract::Depot, Path, description = "Depot id"),
         ("date" = inline(contract::params::Date), Path, description = "Local date"),
-        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Any key; publishing again changes nothing")),
+        ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended publication; a retry answers the plan as it now is")),
     responses((status = 200, body = PlanView),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn publish(
@@ -685,9 +687,12 @@ pub async fn publish(
 ) -> Result<Json<PlanView>, ApiError> {
     let depot = depot_in_path(&state, &id)?;
     let date = date_in_path(&date)?;
-    idempotency_key(&headers)?;
-    let plan = state.cases().publish(&caller, &depot, date).await?;
-    Ok(Json(PlanView::from(&plan)))
+    let key = idempotency_key(&headers)?;
+    let plan = state
+        .cases()
+        .publish(&caller, Some(key), &depot, date)
+        .await?;
+    Ok(Json(PlanView::from(&plan.into_inner())))
 }
 
 fn json_file(body: String) -> axum::response::Response {

@@ -818,3 +818,64 @@ async fn order_status(app: &TestApp, order: i64) -> String {
         .expect("json");
     order["status"].as_str().expect("status").to_string()
 }
+
+/// Optimise and publish keep their Idempotency-Key: a retry answers the plan as it now is
+/// without optimising again, and the same key for another day is a 409.
+#[tokio::test]
+async fn optimise_and_publish_retries_change_nothing() {
+    let Some((app, _, _)) = depot_with_two_crews().await else {
+        return;
+    };
+    for i in 0..10 {
+        let o = ready_order(&app, &format!("o-{i}"), "TV-LED-43", 1).await;
+        let start = ["08:00", "10:00", "12:00", "14:00", "16:00"][i % 5];
+        assert_eq!(book(&app, o, TUESDAY, start).await.status(), 201);
+    }
+    let optimise = format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/optimise?seconds=1");
+    let res = app
+        .post_with_key(&app.admin, "opt-1", &optimise, &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // A visit booked after the optimisation sits where insertion put it; a retry of the
+    // optimisation answers that plan and leaves it so.
+    let late = ready_order(&app, "late", "TV-LED-43", 1).await;
+    assert_eq!(book(&app, late, TUESDAY, "08:00").await.status(), 201);
+    let now = plan_of(&app, TUESDAY).await;
+    let res = app
+        .post_with_key(&app.admin, "opt-1", &optimise, &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.expect("json"), now);
+    assert_eq!(plan_of(&app, TUESDAY).await, now);
+    let other = "/api/v1/depots/dp-varese/plans/2026-12-09/optimise?seconds=1";
+    let res = app
+        .post_with_key(&app.admin, "opt-1", other, &json!({}))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.expect("json")["field"],
+        "Idempotency-Key"
+    );
+
+    let publish = format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/publish");
+    for _ in 0..2 {
+        let res = app
+            .post_with_key(&app.admin, "pub-1", &publish, &json!({}))
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.json::<Value>().await.expect("json")["status"],
+            "published"
+        );
+    }
+    let res = app
+        .post_with_key(
+            &app.admin,
+            "pub-1",
+            "/api/v1/depots/dp-varese/plans/2026-12-09/publish",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(plan_of(&app, "2026-12-09").await["status"], "draft");
+}

@@ -306,8 +306,16 @@ pub async fn unbook_visit(tx: &mut dyn Tx, cmd: &UnbookVisit) -> Result<Outcome<
 
 /// Replaces a draft day's plan with `cmd.routes`, which must hold exactly the day's booked
 /// visits, each once, on crews of the depot; refused when the day changed since the plan was
-/// computed (its version moved) or was published.
-pub async fn set_routes(tx: &mut dyn Tx, cmd: &SetRoutes) -> Result<DepotDay, Fail> {
+/// computed (its version moved) or was published. Without routes the plan stays as it is and
+/// only the request's key is recorded. A retry with the command's key answers the day as it
+/// now is and changes nothing.
+pub async fn set_routes(tx: &mut dyn Tx, cmd: &SetRoutes) -> Result<Outcome<DepotDay>, Fail> {
+    if recalled(tx, "optimise_plan", cmd.idem.as_ref())
+        .await?
+        .is_some()
+    {
+        return Ok(Outcome::Replayed(read_day(tx, &cmd.depot, cmd.date).await?));
+    }
     let day = read_day(tx, &cmd.depot, cmd.date).await?;
     if day.status == PlanStatus::Published {
         return Err(StoreError::Refused(Refusal::new(
@@ -316,6 +324,10 @@ pub async fn set_routes(tx: &mut dyn Tx, cmd: &SetRoutes) -> Result<DepotDay, Fa
         ))
         .into());
     }
+    let Some(routes) = &cmd.routes else {
+        remember_key(tx, "optimise_plan", cmd.idem.as_ref(), cmd.now).await?;
+        return Ok(Outcome::Created(day));
+    };
     if day.version != cmd.version {
         return Err(StoreError::Stale(format!(
             "the day changed while its plan was computed (version {} is now {})",
@@ -335,7 +347,7 @@ pub async fn set_routes(tx: &mut dyn Tx, cmd: &SetRoutes) -> Result<DepotDay, Fa
         .map(|b| (b.appointment.order, b.appointment.clone()))
         .collect();
     let mut rows = Vec::with_capacity(by_order.len());
-    for (crew, orders) in &cmd.routes {
+    for (crew, orders) in routes {
         if !crews.contains(crew) {
             return Err(StoreError::Backend(format!("crew {crew} is not at {}", cmd.depot)).into());
         }
@@ -354,12 +366,21 @@ pub async fn set_routes(tx: &mut dyn Tx, cmd: &SetRoutes) -> Result<DepotDay, Fa
         .await?;
     tx.set_day(&cmd.depot, cmd.date, PlanStatus::Draft, day.version + 1)
         .await?;
-    read_day(tx, &cmd.depot, cmd.date).await
+    remember_key(tx, "optimise_plan", cmd.idem.as_ref(), cmd.now).await?;
+    Ok(Outcome::Created(read_day(tx, &cmd.depot, cmd.date).await?))
 }
 
 /// Publishes a day's plan: it takes no more bookings; when the day has begun at the depot,
-/// its orders go out for delivery at once. Publishing again changes nothing.
-pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<DepotDay, Fail> {
+/// its orders go out for delivery at once. Publishing again changes nothing; a retry with the
+/// command's key answers the day as it now is.
+pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<Outcome<DepotDay>, Fail> {
+    if recalled(tx, "publish_plan", cmd.idem.as_ref())
+        .await?
+        .is_some()
+    {
+        return Ok(Outcome::Replayed(read_day(tx, &cmd.depot, cmd.date).await?));
+    }
+    remember_key(tx, "publish_plan", cmd.idem.as_ref(), cmd.now).await?;
     let day = read_day(tx, &cmd.depot, cmd.date).await?;
     if day.status == PlanStatus::Draft {
         tx.set_day(&cmd.depot, cmd.date, PlanStatus::Published, day.version + 1)
@@ -373,5 +394,23 @@ pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<DepotDay, 
             }
         }
     }
-    read_day(tx, &cmd.depot, cmd.date).await
+    Ok(Outcome::Created(read_day(tx, &cmd.depot, cmd.date).await?))
+}
+
+/// Whether `idem` was used for `operation` before (an error when for another request).
+pub async fn seen_key(tx: &mut dyn Tx, operation: &str, idem: &Idem) -> Result<bool, Fail> {
+    Ok(recalled(tx, operation, Some(idem)).await?.is_some())
+}
+
+/// Records that `idem` was used for `operation`, whose answer is read again on a retry.
+async fn remember_key(
+    tx: &mut dyn Tx,
+    operation: &str,
+    idem: Option<&Idem>,
+    now: Timestamp,
+) -> Result<(), Fail> {
+    match idem {
+        Some(idem) => tx.remember(operation, idem, &Remembered::of(0), now).await,
+        None => Ok(()),
+    }
 }

@@ -14,8 +14,8 @@ mod stock;
 mod tokens;
 
 pub use appointments::{
-    assemble_day, assemble_days, book_visit, create_crew, publish_day, read_day, set_routes,
-    unbook_visit,
+    assemble_day, assemble_days, book_visit, create_crew, publish_day, read_day, seen_key,
+    set_routes, unbook_visit,
 };
 pub use cancel::cancel_order;
 pub use place::place_orders;
