@@ -28,7 +28,7 @@ from collections import defaultdict
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLUMNS = ["instance", "family", "jobs", "time_limit", "bks", "rendan_cost", "rendan_ok",
            "rendan_vehicles", "rendan_iterations", "pyvrp_cost", "pyvrp_ok", "pyvrp_vehicles",
-           "pyvrp_iterations", "rendan_wall_s", "rendan_max_rss_mib"]
+           "pyvrp_iterations", "rendan_wall_s", "rendan_max_rss_mib", "rendan_commit"]
 
 
 def check(rendan, problem, solution, distances):
@@ -75,7 +75,8 @@ def jobs_of(path):
     if path.endswith(".vrp"):
         text = open(path).read()
         dim = int(re.search(r"DIMENSION\s*:\s*(\d+)", text).group(1))
-        dep = re.search(r"DEPOT_SECTION\s*\n(.*?)(?:-1|EOF|\n[A-Z])", text, re.S)
+        # `^` so that VEHICLES_DEPOT_SECTION (multi-depot files) is not taken for it.
+        dep = re.search(r"^DEPOT_SECTION\s*\n(.*?)(?:-1|EOF|\n[A-Z])", text, re.S | re.M)
         return dim - len(dep.group(1).split()) if dep else dim - 1
     rows = [ln for ln in open(path) if re.match(r"\s*\d+\s+-?\d", ln)]
     return len(rows) - 2  # the vehicle line and the depot
@@ -133,9 +134,18 @@ def main():
         return
     if not (o.dir and o.time_limit and o.csv):
         ap.error("DIR, --time-limit and --csv are required")
+    # The commit the rendan binary was built from (the working tree's HEAD, "+dirty" when it
+    # has changes): a resumed run must not mix binaries.
+    commit = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty=+dirty"],
+                            capture_output=True, text=True).stdout.strip()
     done = set()
     if os.path.exists(o.csv):
-        done = {r["instance"] for r in csv.DictReader(open(o.csv))}
+        old = list(csv.DictReader(open(o.csv)))
+        done = {r["instance"] for r in old}
+        others = {r.get("rendan_commit") for r in old} - {commit}
+        if others:
+            sys.exit(f"{o.csv} holds results of {sorted(map(str, others))}, not {commit}: "
+                     "use another CSV")
     else:
         with open(o.csv, "w", newline="") as fh:
             csv.writer(fh).writerow(COLUMNS)
@@ -165,7 +175,8 @@ def main():
             iters = lambda f: __import__("json").load(open(f)).get("iterations", "") if os.path.exists(f) else ""  # noqa: E731
             bks = bks_of(o.rendan, path, o.distances)
             row = [name, family, jobs_of(path), o.time_limit, bks, r[2], r[0], r[1], iters(rs),
-                   p[2], p[0], p[1], iters(ps), f"{wall:.3f}", f"{usage.ru_maxrss / 1024:.1f}"]
+                   p[2], p[0], p[1], iters(ps), f"{wall:.3f}", f"{usage.ru_maxrss / 1024:.1f}",
+                   commit]
         with open(o.csv, "a", newline="") as fh:
             csv.writer(fh).writerow(row)
         g = lambda c: 100 * (c - bks) / bks  # noqa: E731

@@ -158,6 +158,15 @@ fn parse_params(args: &[String]) -> anyhow::Result<rendan_route::solver::Params>
     Ok(p)
 }
 
+/// A `--time-limit` in seconds as a duration: finite and not negative.
+fn time_limit_of(seconds: f64) -> anyhow::Result<Duration> {
+    if !(seconds >= 0.0) {
+        bail!("--time-limit must be a number of seconds, at least 0 (got {seconds})");
+    }
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| anyhow::anyhow!("--time-limit {seconds} is too long"))
+}
+
 /// Runs a `rendan route` subcommand.
 pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
     match cmd {
@@ -178,10 +187,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             let problem = read_problem_with(&file, format.map(Format::from), distances.into())
                 .with_context(|| format!("reading {}", file.display()))?;
             let started = Instant::now();
-            let mut stop = Limits::new(
-                Some(Duration::from_secs_f64(time_limit.max(0.0))),
-                iterations,
-            );
+            let mut stop = Limits::new(Some(time_limit_of(time_limit)?), iterations);
             let live = std::io::stderr().is_terminal();
             let mut progress = |p: &Progress| {
                 if live {
@@ -259,7 +265,7 @@ pub fn run(cmd: RouteCmd) -> anyhow::Result<()> {
             let opts = bench::RunOptions {
                 objective: Objective::from(objective),
                 seed,
-                time_limit: Duration::from_secs_f64(time_limit.max(0.0)),
+                time_limit: time_limit_of(time_limit)?,
                 iterations,
                 distances: distances.into(),
                 params: parse_params(&params)?,

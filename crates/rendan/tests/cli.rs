@@ -208,3 +208,129 @@ fn import_places_no_part_of_a_bad_order_and_a_fixed_file_completes_it() {
     );
     assert!(rendan(&["check-ledger"], &data).status.success());
 }
+
+fn route(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rendan"))
+        .arg("route")
+        .args(args)
+        .output()
+        .expect("run rendan route")
+}
+
+/// `rendan route solve` writes a solution naming each route's vehicle, `route check` verifies
+/// it (and refuses a broken one), `route bench` runs a folder, and a limit that is no number
+/// of seconds is refused without a panic.
+#[test]
+fn route_solve_check_and_bench_on_a_json_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let problem = dir.path().join("tiny.json");
+    std::fs::write(
+        &problem,
+        r#"{"name": "tiny", "locations": [[0,0],[10,0],[0,10],[-10,0],[0,-10]],
+            "jobs": [{"id": 1, "location": 1, "delivery": [30], "pickup": [10], "service": 5},
+                     {"id": 2, "location": 2, "delivery": [30], "service": 5, "skills": ["ac"]},
+                     {"id": 3, "location": 3, "delivery": [30], "service": 5},
+                     {"id": 4, "location": 4, "delivery": [30], "service": 5}],
+            "vehicles": [{"id": 1, "start": 0, "capacity": [70], "count": 2},
+                         {"id": 9, "start": 0, "capacity": [100], "skills": ["ac"],
+                          "fixed_cost": 5, "unit_cost": 2}]}"#,
+    )
+    .expect("write");
+    let solution = dir.path().join("tiny.sol.json");
+    let out = route(&[
+        "solve",
+        problem.to_str().expect("path"),
+        "--iterations",
+        "300",
+        "--out",
+        solution.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sol: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&solution).expect("solution")).expect("json");
+    let routes = sol["routes"].as_array().expect("routes");
+    assert!(
+        routes
+            .iter()
+            .all(|r| r["vehicle"].as_u64().is_some_and(|v| v < 3))
+    );
+    let with_skill = routes
+        .iter()
+        .find(|r| {
+            r["jobs"]
+                .as_array()
+                .expect("jobs")
+                .contains(&serde_json::json!(2))
+        })
+        .expect("job 2 served");
+    assert_eq!(
+        with_skill["vehicle"], 2,
+        "only the third vehicle holds the skill"
+    );
+    assert!(
+        sol["cost"].as_f64().is_some() && sol["feasible"] == true,
+        "{sol}"
+    );
+    let out = route(&[
+        "check",
+        problem.to_str().expect("path"),
+        solution.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("feasible"));
+    // The skilled job moved to a vehicle without the skill: the checker says so.
+    let mut broken = sol.clone();
+    for r in broken["routes"].as_array_mut().expect("routes") {
+        r["vehicle"] = serde_json::json!(0);
+    }
+    let bad = dir.path().join("bad.sol.json");
+    std::fs::write(&bad, broken.to_string()).expect("write");
+    let out = route(&[
+        "check",
+        problem.to_str().expect("path"),
+        bad.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("INFEASIBLE"));
+    // A folder of one instance: the table, its checker line.
+    let folder = dir.path().join("set");
+    std::fs::create_dir(&folder).expect("dir");
+    std::fs::copy(&problem, folder.join("tiny.json")).expect("copy");
+    let out = route(&[
+        "bench",
+        folder.to_str().expect("path"),
+        "--time-limit",
+        "10",
+        "--iterations",
+        "200",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| tiny | 4 |"), "{table}");
+    assert!(
+        table.contains("checker: 1 of 1 solutions feasible"),
+        "{table}"
+    );
+    for limit in ["inf", "-1", "NaN"] {
+        let arg = format!("--time-limit={limit}");
+        let out = route(&["solve", problem.to_str().expect("path"), &arg]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--time-limit") && !err.contains("panicked"),
+            "{limit}: {err}"
+        );
+    }
+}

@@ -50,8 +50,9 @@ pub fn read_bks(path: &Path) -> Result<BTreeMap<String, Bks>, ReadError> {
 }
 
 /// The group an instance is averaged in: the text after `-` (HFVRP variants: `FSMFD`, `HD`,
-/// ...), the name without its last `_k` (Gehring–Homberger: `C1_10`), else the letters and first
-/// digit (Solomon classes: `C1`, `RC2`).
+/// ...), the name without its last `_k` (Gehring–Homberger: `C1_10`), letters around a number
+/// (a numbered set with a variant letter, as MDVRPTW's `PR11A`: `PR…A`), else the letters and
+/// first digit (Solomon classes: `C1`, `RC2`).
 pub fn class_of(name: &str) -> String {
     let up = name.to_ascii_uppercase();
     if let Some((_, variant)) = up.split_once('-') {
@@ -61,7 +62,13 @@ pub fn class_of(name: &str) -> String {
         return head.to_string();
     }
     let letters: String = up.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    match up[letters.len()..].chars().next() {
+    let rest = &up[letters.len()..];
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    let suffix = &rest[digits..];
+    if digits > 0 && !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_alphabetic()) {
+        return format!("{letters}…{suffix}");
+    }
+    match rest.chars().next() {
         Some(d) if d.is_ascii_digit() => format!("{letters}{d}"),
         _ => up,
     }
@@ -300,8 +307,14 @@ pub fn run_one(
     })
 }
 
+/// The mean gap of the feasible solutions among `rs` (an infeasible one has no gap: it is
+/// counted by the checker line instead).
 fn mean(rs: &[&Row]) -> f64 {
-    let g: Vec<f64> = rs.iter().filter_map(|r| r.gap()).collect();
+    let g: Vec<f64> = rs
+        .iter()
+        .filter(|r| r.feasible)
+        .filter_map(|r| r.gap())
+        .collect();
     if g.is_empty() {
         f64::NAN
     } else {
@@ -384,4 +397,39 @@ pub fn table(rows: &[Row], objective: Objective) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_of_every_family() {
+        assert_eq!(class_of("RC208"), "RC2");
+        assert_eq!(class_of("C1_10_2"), "C1_10");
+        assert_eq!(class_of("X101-FSMFD"), "FSMFD");
+        assert_eq!(class_of("PR11A"), "PR…A");
+        assert_eq!(class_of("pr24a"), "PR…A");
+    }
+
+    #[test]
+    fn an_infeasible_solution_has_no_part_in_the_mean() {
+        let row = |cost: f64, feasible: bool| Row {
+            instance: "R101".into(),
+            jobs: 100,
+            vehicles: 10,
+            distance: cost,
+            cost,
+            feasible,
+            bks: Some(Bks {
+                vehicles: 10,
+                cost: 100.0,
+            }),
+            elapsed_s: 1.0,
+            iterations: 1,
+        };
+        let rows = [row(101.0, true), row(50.0, false)];
+        let refs: Vec<&Row> = rows.iter().collect();
+        assert!((mean(&refs) - 1.0).abs() < 1e-9);
+    }
 }

@@ -227,6 +227,13 @@ fn json_problem_and_errors() {
     let e = parse(&no_skill, Format::Json).unwrap();
     assert_eq!(e.unservable_jobs().len(), 1);
     assert!(e.unservable_jobs()[0].1.contains("lacks skill"));
+    // A few bytes may not ask for millions of vehicles.
+    let huge = ok.replace(
+        "\"count\": 3",
+        "\"count\": 60000}, {\"id\": 2, \"start\": 0, \"capacity\": [1, 1], \"count\": 60000",
+    );
+    let e = parse(&huge, Format::Json).unwrap_err().to_string();
+    assert!(e.contains("more than 100000"), "{e}");
 }
 
 #[test]

@@ -287,3 +287,35 @@ fn vehicles_may_hold_more_skills_than_jobs_require() {
     );
     assert!(matches!(vehicle_of(p.jobs[1].id), Some(0 | 1)));
 }
+
+/// The search ends when the injected [`Stop`](rendan_route::Stop) says so and reads its budget
+/// from it alone: a stop that counts iterations gives what the iteration limit gives.
+#[test]
+fn an_injected_stop_ends_the_search() {
+    struct AtIteration {
+        at: u64,
+        asked: u64,
+    }
+    impl rendan_route::Stop for AtIteration {
+        fn should_stop(&mut self, iterations: u64) -> bool {
+            self.asked += 1;
+            iterations >= self.at
+        }
+        fn fraction(&mut self, iterations: u64) -> f64 {
+            (iterations as f64 / self.at as f64).min(1.0)
+        }
+    }
+    let p = common::instance(5, 20, 60.0, 100.0, 20);
+    let mut stop = AtIteration { at: 123, asked: 0 };
+    let s = solve(
+        &p,
+        &Config::new(Objective::Distance, 1),
+        &mut stop,
+        &mut |_| {},
+    )
+    .expect("solvable");
+    assert_eq!(s.iterations, 123);
+    assert!(stop.asked >= 123, "asked {} times", stop.asked);
+    assert!(check(&p, &s.plans(&p)).feasible);
+    assert_eq!(s, run(&p, Objective::Distance, 1, 123));
+}

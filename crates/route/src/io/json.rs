@@ -105,6 +105,9 @@ fn flatten(rows: &[Vec<f64>], n: usize) -> Result<Vec<f64>, crate::error::ModelE
     Ok(rows.iter().flatten().copied().collect())
 }
 
+/// Most vehicles a JSON problem may unfold to (every type's `count` together).
+pub const MAX_FLEET: u64 = 100_000;
+
 /// Parses a problem in rendan's JSON format; `distances` applies when it has no matrix.
 pub fn parse_problem(text: &str, distances: super::Distances) -> Result<Problem, ReadError> {
     let doc: ProblemDoc = serde_json::from_str(text)?;
@@ -153,13 +156,24 @@ pub fn parse_problem(text: &str, distances: super::Distances) -> Result<Problem,
             })
         })
         .collect::<Result<Vec<_>, crate::error::ModelError>>()?;
+    // A short file may ask for any number of vehicles; the fleet it unfolds to is bounded.
+    let fleet = doc
+        .vehicles
+        .iter()
+        .fold(0u64, |n, v| n.saturating_add(v.count.unwrap_or(1)));
+    if fleet > MAX_FLEET {
+        return Err(ReadError::Line {
+            line: 1,
+            msg: format!("the vehicles add up to {fleet}, more than {MAX_FLEET}"),
+        });
+    }
     let mut vehicles = Vec::new();
     for v in doc.vehicles {
         let shift = match v.shift {
             None => TimeWindow::UNBOUNDED,
             Some(s) => TimeWindow::new(s[0], s[1])?,
         };
-        let count = v.count.unwrap_or(1).min(100_000);
+        let count = v.count.unwrap_or(1);
         for k in 0..count {
             vehicles.push(Vehicle {
                 id: v.id.saturating_add(k),
