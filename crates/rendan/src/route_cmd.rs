@@ -160,7 +160,7 @@ fn parse_params(args: &[String]) -> anyhow::Result<rendan_route::solver::Params>
 
 /// A `--time-limit` in seconds as a duration: finite and not negative.
 fn time_limit_of(seconds: f64) -> anyhow::Result<Duration> {
-    if !(seconds >= 0.0) {
+    if seconds.is_nan() || seconds < 0.0 {
         bail!("--time-limit must be a number of seconds, at least 0 (got {seconds})");
     }
     Duration::try_from_secs_f64(seconds)
