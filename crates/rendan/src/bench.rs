@@ -16,6 +16,7 @@ use rendan_domain::SiteId;
 use rendan_domain::access::{PrincipalName, Role};
 use rendan_domain::catalogue::Sku;
 use rendan_domain::idempotency::Key;
+use rendan_domain::order::{NewOrder, RawCustomer};
 use rendan_store::{NewTokenRecord, Store};
 use rendan_store_postgres::{PgStore, is_postgres_url, scratch};
 use rendan_store_sqlite::SqliteStore;
@@ -48,19 +49,32 @@ pub struct OrdersArgs {
 const SKU: &str = "TV-LED-43";
 const WAREHOUSE: &str = "wh-varese";
 
-fn body(i: usize) -> OrderBody {
-    // A deterministic scatter within ~40 km of Varese.
+/// Customer `i` of a deterministic scatter within ~40 km of Varese: name, address, lat, lon.
+fn customer(i: usize) -> (String, String, f64, f64) {
     let a = (i as f64) * 2.399_963;
     let r = 0.3 * ((i % 97) as f64 / 97.0);
+    (
+        format!("Customer {i}"),
+        format!("Via Bench {i}, Varese"),
+        45.82 + r * a.sin(),
+        8.83 + r * a.cos(),
+    )
+}
+
+const PHONE: &str = "+39 0332 000000";
+
+/// Order `i` as an API client posts it.
+fn body(i: usize) -> OrderBody {
+    let (name, address, lat, lon) = customer(i);
     OrderBody {
         channel: "web".into(),
         external_ref: format!("bench-{i}"),
         customer: CustomerBody {
-            name: format!("Customer {i}"),
-            phone: "+39 0332 000000".into(),
-            address: format!("Via Bench {i}, Varese"),
-            lat: 45.82 + r * a.sin(),
-            lon: 8.83 + r * a.cos(),
+            name,
+            phone: PHONE.into(),
+            address,
+            lat,
+            lon,
         },
         lines: vec![LineBody {
             sku: SKU.into(),
@@ -68,6 +82,24 @@ fn body(i: usize) -> OrderBody {
         }],
         site_access: None,
     }
+}
+
+/// Order `i` as the domain command the API would make of [`body`].
+fn order(i: usize) -> Result<NewOrder> {
+    let (name, address, lat, lon) = customer(i);
+    NewOrder::new(
+        "web",
+        &format!("bench-{i}"),
+        RawCustomer {
+            name: &name,
+            phone: PHONE,
+            address: &address,
+            lat,
+            lon,
+        },
+        &[(SKU, 1)],
+    )
+    .map_err(|e| anyhow::anyhow!("benchmark order {i}: {e}"))
 }
 
 /// Where a round's data lives, removed by [`Scratch::remove`].
@@ -169,7 +201,7 @@ async fn direct(args: &OrdersArgs, round: usize) -> Result<f64> {
     // storage transactions alone.
     let mut cmds = Vec::with_capacity(args.orders);
     for i in 0..args.orders {
-        let order = rendan_api::to_new_order(&body(i))?;
+        let order = order(i)?;
         let key = Key::parse(&format!("k{i}"), "key")?;
         cmds.push(Some(cases.order_command(&caller, key, order)?));
     }

@@ -153,32 +153,48 @@ pub async fn seed_delivery(cases: &UseCases) -> Result<()> {
             let key = Key::parse(&reference, "key")?;
             // A location no warehouse serves (a depot beyond every warehouse's radius) has no
             // demo orders.
-            let Ok(placed) = cases.place_order(&shop, key, order).await else {
-                continue;
+            let id = match cases.place_order(&shop, key, order).await {
+                Ok(placed) => placed.into_inner().id,
+                Err(e) if refused(&e) => continue,
+                Err(e) => return Err(e.into()),
             };
-            let id = placed.into_inner().id;
-            let slots = cases
-                .slots(
-                    &shop,
-                    id,
-                    today.saturating_add(jiff::Span::new().days(1)),
-                    7,
-                )
-                .await
-                .unwrap_or_default();
+            let from = today.saturating_add(jiff::Span::new().days(1));
+            // An order whose goods come later than the week (made to order) stays unbooked.
+            let slots = match cases.slots(&shop, id, from, 7).await {
+                Ok(slots) => slots,
+                Err(e) if refused(&e) => continue,
+                Err(e) => return Err(e.into()),
+            };
             // Spread the demo's visits over the days and windows on offer.
             if let Some(slot) = slots.get(i * 3 % slots.len().max(1)) {
                 let key = Key::parse(&format!("{reference}-visit"), "key")?;
-                if cases
+                match cases
                     .book(&shop, key, id, slot.date, slot.window.start)
                     .await
-                    .is_ok()
                 {
-                    booked += 1;
+                    Ok(_) => booked += 1,
+                    Err(e) if refused(&e) => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
     }
     tracing::info!(crews, booked, "seeded demo crews and appointments");
     Ok(())
+}
+
+/// Whether a demo step was refused by the rules (no warehouse serves the customer, nothing
+/// fits that week), which the demo skips; anything else stops it.
+fn refused(e: &rendan_usecases::Error) -> bool {
+    use rendan_store::StoreError;
+    matches!(
+        e,
+        rendan_usecases::Error::Invalid(_)
+            | rendan_usecases::Error::Store(
+                StoreError::Refused(_)
+                    | StoreError::Transition(_)
+                    | StoreError::NotFound(_)
+                    | StoreError::Stock(_)
+            )
+    )
 }

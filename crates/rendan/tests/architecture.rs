@@ -107,7 +107,9 @@ fn no_forbidden_dependency_edges() {
 }
 
 /// The binary's importer and benchmark reach order intake through the use-cases, never
-/// through the HTTP crate's handlers.
+/// through the HTTP crate's handlers or its translation of wire types (the benchmark's HTTP
+/// path is an API client and may post the API's bodies; its direct path builds domain
+/// commands).
 #[test]
 fn the_importer_does_not_go_through_http() {
     let import = include_str!("../src/import.rs");
@@ -115,6 +117,15 @@ fn the_importer_does_not_go_through_http() {
         !import.contains("rendan_api"),
         "src/import.rs must call rendan_usecases, not rendan_api"
     );
+    for (file, text) in [
+        ("src/bench.rs", include_str!("../src/bench.rs")),
+        ("src/bench_slots.rs", include_str!("../src/bench_slots.rs")),
+    ] {
+        assert!(
+            !text.contains("to_new_order"),
+            "{file} must build domain commands itself, not through rendan_api"
+        );
+    }
 }
 
 /// The storage backends persist, lock and read: every decision is a domain function that only

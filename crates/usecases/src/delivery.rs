@@ -172,11 +172,13 @@ impl UseCases {
         let (order, depot) = self.visit_of(caller, id).await?;
         bookable(&order)?;
         let now = self.now();
+        let last = from.saturating_add(jiff::Span::new().days(i64::from(days) - 1));
+        // Every day asked for must be one a booking could be made on.
         self.within_horizon(&depot, from, now, "from")?;
+        self.within_horizon(&depot, last, now, "days")?;
         let productions = self.production_of_order(&order).await?;
         // Goods that reach the depot after the last day asked for make the whole question
         // moot: say so, with the date to ask from, rather than an empty list.
-        let last = from.saturating_add(jiff::Span::new().days(i64::from(days) - 1));
         let ready = self.dispatch().visitable_from(&order, &productions, &depot);
         if ready > last {
             return Err(StoreError::Refused(Refusal::new(
@@ -399,10 +401,9 @@ impl UseCases {
         }
         self.check_plans(caller, depot)?;
         let idem = key.map(|key| {
+            // The time limit is how, not what: a retry with another limit is the same request.
             let mut f = Fingerprint::new("optimise_plan");
-            f.text(depot.id.as_str())
-                .text(&date.to_string())
-                .int(i64::try_from(limit.as_secs()).unwrap_or(i64::MAX));
+            f.text(depot.id.as_str()).text(&date.to_string());
             idem(caller, &key, f.finish())
         });
         // The engine's seconds are spared on a retry; the script checks the key again.

@@ -660,8 +660,15 @@ async fn dates_beyond_the_horizon_are_refused() {
     assert_eq!(res.status(), 422);
     let p: Value = res.json().await.expect("json");
     assert_eq!(p["field"], "date", "{p}");
-    let (status, _) = slots_answer(&app, o, "2027-06-01", 7).await;
+    // 183 days after Monday 7 December 2026 is Tuesday 8 June 2027.
+    let (status, _) = slots_answer(&app, o, "2027-06-02", 7).await;
     assert_eq!(status, 200, "within the horizon");
+    let (status, p) = slots_answer(&app, o, "2027-06-03", 7).await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("days")),
+        "the last day is beyond: {p}"
+    );
 }
 
 /// The site's access sets the time on site (fourth floor, no lift) and the haul-away load the
@@ -878,4 +885,92 @@ async fn optimise_and_publish_retries_change_nothing() {
         .await;
     assert_eq!(res.status(), 409);
     assert_eq!(plan_of(&app, "2026-12-09").await["status"], "draft");
+}
+
+/// `rendan serve` with its demo: at least three crews at every depot with trucks of two sizes
+/// and not every skill on every crew, orders booked over the coming days, and each such day's
+/// plan keeps every one of its visits (by the engine's checker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_crews_appointments_and_plans_that_keep_them() {
+    let Some(db) = crate::database::Database::fresh().await else {
+        return;
+    };
+    let (mut child, base) = crate::durability::start_with(&db, &[]);
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let request = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(crate::durability::TOKEN);
+        async move {
+            let res = request.send().await.expect("request");
+            assert_eq!(res.status(), 200, "{}", res.url());
+            res.text().await.expect("body")
+        }
+    };
+    let crews: Vec<Value> = serde_json::from_str(&get("/api/v1/crews".into()).await).expect("json");
+    let depots: BTreeSet<String> = rendan_topology::load(None)
+        .expect("topology")
+        .topology
+        .sites()
+        .iter()
+        .filter(|s| s.kind == rendan_domain::SiteKind::Depot)
+        .map(|s| s.id.to_string())
+        .collect();
+    for depot in &depots {
+        let mine: Vec<&Value> = crews.iter().filter(|c| c["depot"] == *depot).collect();
+        assert!(mine.len() >= 3, "{depot}: {} crews", mine.len());
+        let trucks: BTreeSet<String> = mine.iter().map(|c| c["truck"].to_string()).collect();
+        assert!(trucks.len() >= 2, "{depot}: one truck size");
+        let skills: Vec<BTreeSet<String>> = mine
+            .iter()
+            .map(|c| {
+                c["skills"]
+                    .as_array()
+                    .expect("skills")
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .collect();
+        let all: BTreeSet<String> = skills.iter().flatten().cloned().collect();
+        assert!(
+            skills.iter().any(|s| *s != all),
+            "{depot}: every crew has every skill"
+        );
+    }
+    let scheduled: Value =
+        serde_json::from_str(&get("/api/v1/orders?status=scheduled&limit=500".into()).await)
+            .expect("json");
+    let scheduled = scheduled["items"].as_array().expect("items");
+    assert!(!scheduled.is_empty(), "the demo booked nothing");
+    let mut days: std::collections::BTreeMap<(String, String), BTreeSet<i64>> = Default::default();
+    for o in scheduled {
+        let id = o["id"].as_i64().expect("id");
+        let a: Value = serde_json::from_str(&get(format!("/api/v1/orders/{id}/appointment")).await)
+            .expect("json");
+        let key = (
+            a["depot"].as_str().expect("depot").to_string(),
+            a["date"].as_str().expect("date").to_string(),
+        );
+        days.entry(key).or_default().insert(id);
+    }
+    assert!(days.len() > 1, "appointments over several days: {days:?}");
+    for ((depot, date), orders) in &days {
+        let plan = format!("/api/v1/depots/{depot}/plans/{date}");
+        let problem = get(format!("{plan}/problem.json")).await;
+        let solution = get(format!("{plan}/solution.json")).await;
+        let p = rendan_route::io::json::parse_problem(&problem, rendan_route::io::Distances::Exact)
+            .expect("problem");
+        let s = rendan_route::io::json::parse_solution(&solution).expect("solution");
+        let report = rendan_route::check(&p, &s.plans());
+        assert!(report.feasible, "{depot} {date}: {:?}", report.violations);
+        let planned: BTreeSet<i64> = s
+            .plans()
+            .iter()
+            .flat_map(|r| r.jobs.iter().map(|&j| j as i64))
+            .collect();
+        assert_eq!(&planned, orders, "{depot} {date}");
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
 }

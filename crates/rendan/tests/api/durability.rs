@@ -14,14 +14,14 @@ pub const SKU: &str = "TV-QLED-65";
 
 /// Starts `rendan serve` on a random port over `db` and returns the child and its base URL.
 pub fn start(db: &Database) -> (Child, String) {
+    start_with(db, &["--no-demo"])
+}
+
+/// As [`start`], with more arguments for `serve` (and the demo unless they say `--no-demo`).
+pub fn start_with(db: &Database, args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rendan"))
-        .args([
-            "serve",
-            "--no-demo",
-            "--no-netwatch",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["serve", "--no-netwatch", "--listen", "127.0.0.1:0"])
+        .args(args)
         .args(db.args())
         .env("RENDAN_ADMIN_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")

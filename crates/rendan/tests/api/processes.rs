@@ -16,6 +16,9 @@ use std::time::Duration;
 
 const STOCK: i64 = 150;
 
+/// The order a process acknowledged for `key`; `None` when the process could not be reached
+/// (it was killed). Any answer but 201 or 200 (a replay) fails the test: both processes must
+/// take every request, the second of a pair as a replay of the first.
 async fn post(client: &reqwest::Client, base: &str, token: &str, key: &str) -> Option<Value> {
     let res = client
         .post(format!("{base}/api/v1/orders"))
@@ -26,8 +29,10 @@ async fn post(client: &reqwest::Client, base: &str, token: &str, key: &str) -> O
         .send()
         .await
         .ok()?;
-    if !res.status().is_success() {
-        return None;
+    let status = res.status();
+    if status != 201 && status != 200 {
+        let body = res.text().await.unwrap_or_default();
+        panic!("{base} answered {status} for key {key}: {body}");
     }
     res.json().await.ok()
 }

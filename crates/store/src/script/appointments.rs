@@ -222,12 +222,24 @@ pub async fn book_visit(tx: &mut dyn Tx, cmd: &BookVisit) -> Result<Outcome<Appo
 }
 
 /// Locks an order's row, and before it the row of the day its visit is booked on, if any:
-/// every script takes a day before an order, so that none waits for another in a circle.
+/// scripts take a day before an order, so that two lone transactions never wait for each other
+/// in a circle.
 pub(super) async fn lock_with_its_day(tx: &mut dyn Tx, order: i64) -> Result<(), Fail> {
-    if let Some((a, _)) = tx.appointment_of(order).await? {
-        tx.lock_day(&a.depot, a.date).await?;
+    let day_of = |a: Option<(Appointment, usize)>| a.map(|(a, _)| (a.depot, a.date));
+    let seen = day_of(tx.appointment_of(order).await?);
+    if let Some((depot, date)) = &seen {
+        tx.lock_day(depot, *date).await?;
     }
-    tx.lock_orders(&[order]).await
+    tx.lock_orders(&[order]).await?;
+    // A booking committed between the first read and the order's lock put the visit on a day
+    // not locked here: start again (the rollback to the script's savepoint releases these
+    // locks), so that the day is still taken before the order.
+    if day_of(tx.appointment_of(order).await?) != seen {
+        return Err(Fail::Retry(format!(
+            "order {order}'s visit moved while it was being locked"
+        )));
+    }
+    Ok(())
 }
 
 /// Removes an order's visit from its day's plan (the later stops of its crew move up) and
@@ -387,6 +399,10 @@ pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<Outcome<De
             .await?;
     }
     if cmd.date <= cmd.today {
+        // The day is locked, then its orders, as every script takes them.
+        let ids: Vec<i64> = day.visits.iter().map(|v| v.visit.order).collect();
+        tx.lock_orders(&ids).await?;
+        let day = read_day(tx, &cmd.depot, cmd.date).await?;
         for visit in &day.visits {
             if let Ok(next) = visit.visit.status.apply(OrderEvent::Dispatch) {
                 tx.set_order_status(visit.visit.order, next, cmd.now)
