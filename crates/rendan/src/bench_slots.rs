@@ -181,11 +181,13 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
     };
     let started = Instant::now();
     let mut booked_per_day = Vec::new();
+    let mut replans_per_day = Vec::new();
     for d in 0..DAYS {
         let date = first.saturating_add(jiff::Span::new().days(d));
         let mut booked = 0;
         let mut misses = 0;
         let mut optimised_at = usize::MAX;
+        let mut replans = 0;
         while booked < args.visits && misses < 200 {
             // Successive insertions leave slack in the routes: when the day starts refusing,
             // re-plan it, as a planner would, and go on booking.
@@ -195,6 +197,7 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
                     .await?;
                 optimised_at = booked;
                 misses = 0;
+                replans += 1;
             }
             let i = next;
             next += 1;
@@ -222,6 +225,7 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
             }
         }
         booked_per_day.push(booked);
+        replans_per_day.push(replans);
     }
     bar.finish_and_clear();
     let setup = started.elapsed();
@@ -268,9 +272,10 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
     let _ = server.await;
     ms.sort_by(f64::total_cmp);
     println!(
-        "slots: {} crews at {DEPOT}, booked visits per day {:?} (setup {:.0} s)",
+        "slots: {} crews at {DEPOT}, booked visits per day {:?}, re-planned while booking {:?} times (setup {:.0} s)",
         args.crews,
         booked_per_day,
+        replans_per_day,
         setup.as_secs_f64()
     );
     println!(
