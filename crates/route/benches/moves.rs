@@ -208,6 +208,11 @@ fn bench(c: &mut Criterion) {
         &format!("insertion/one visit into a 300-stop day ({found} feasible places)"),
         |b| b.iter(|| black_box(ins.of(black_box(300)))),
     );
+    // What a slot query pays once per day before asking: the solver's view of the day (its
+    // matrices and neighbourhoods) and every route's prefix and suffix segments.
+    c.bench_function("insertion/prepare a 300-stop day", |b| {
+        b.iter(|| black_box(Insertions::new(black_box(&day), black_box(&plan)).is_ok()))
+    });
 }
 
 criterion_group!(benches, bench);

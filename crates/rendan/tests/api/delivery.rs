@@ -122,6 +122,16 @@ async fn plan_of(app: &TestApp, date: &str) -> Value {
     .expect("json")
 }
 
+/// Optimises a day's plan for at most a second.
+async fn optimise(app: &TestApp, date: &str) -> reqwest::Response {
+    app.post(
+        &app.admin,
+        &format!("/api/v1/depots/dp-varese/plans/{date}/optimise?seconds=1"),
+        &json!({}),
+    )
+    .await
+}
+
 /// The day's exported problem and solution, checked by the engine's independent checker.
 async fn check_day(app: &TestApp, date: &str) -> rendan_route::Report {
     let problem = app
@@ -298,15 +308,7 @@ async fn a_booking_cancelled_frees_its_capacity_and_its_order() {
     assert_eq!(res.status(), 200);
     let o_now: Value = res.json().await.expect("json");
     assert_eq!(o_now["status"], "ready");
-    let plan: Value = app
-        .get(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let plan: Value = plan_of(&app, TUESDAY).await;
     assert!(
         plan["routes"].as_array().expect("routes").is_empty(),
         "{plan}"
@@ -394,15 +396,7 @@ async fn a_booking_storm_never_overbooks_a_day() {
     // The final plan keeps every accepted visit, each in its window.
     let report = check_day(&app, TUESDAY).await;
     assert!(report.feasible, "{:?}", report.violations);
-    let plan: Value = app
-        .get(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let plan: Value = plan_of(&app, TUESDAY).await;
     let planned: BTreeSet<i64> = plan["routes"]
         .as_array()
         .expect("routes")
@@ -500,22 +494,8 @@ async fn optimising_keeps_every_visit_in_its_window_and_never_costs_more() {
         let start = ["08:00", "10:00", "12:00", "14:00", "16:00"][i % 5];
         assert_eq!(book(&app, o, TUESDAY, start).await.status(), 201);
     }
-    let before: Value = app
-        .get(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}"),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
-    let res = app
-        .post(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/optimise?seconds=1"),
-            &json!({}),
-        )
-        .await;
+    let before: Value = plan_of(&app, TUESDAY).await;
+    let res = optimise(&app, TUESDAY).await;
     assert_eq!(res.status(), 200);
     let after: Value = res.json().await.expect("json");
     assert!(
@@ -777,13 +757,7 @@ async fn a_published_day_goes_out_for_delivery_when_it_begins() {
         .await
         .expect("request");
     assert_eq!(res.status(), 409);
-    let res = app
-        .post(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/optimise?seconds=1"),
-            &json!({}),
-        )
-        .await;
+    let res = optimise(&app, TUESDAY).await;
     assert_eq!(res.status(), 409);
     // The minute tick on Monday leaves it; on Tuesday morning it sends it out.
     assert_eq!(app.cases.start_due_days(1).await.expect("tick"), 0);
@@ -803,13 +777,7 @@ async fn optimising_a_plan_it_cannot_improve_keeps_it() {
     let o = ready_order(&app, "one", "TV-LED-43", 1).await;
     assert_eq!(book(&app, o, TUESDAY, "12:00").await.status(), 201);
     let before = plan_of(&app, TUESDAY).await;
-    let res = app
-        .post(
-            &app.admin,
-            &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/optimise?seconds=1"),
-            &json!({}),
-        )
-        .await;
+    let res = optimise(&app, TUESDAY).await;
     assert_eq!(res.status(), 200);
     let after: Value = res.json().await.expect("json");
     assert_eq!(after, before);
