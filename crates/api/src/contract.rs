@@ -767,6 +767,8 @@ fn links(
                 "completeProduction",
                 "$response.body#/lines/0/fulfilment/production_order",
             ),
+            ("Slots", &["201", "200"], "orderSlots", "$response.body#/id"),
+            ("Book", &["201", "200"], "bookVisit", "$response.body#/id"),
         ],
         "cancelOrder" => vec![("GetOrder", &["200"], "getOrder", "$response.body#/id")],
         "bookVisit" => vec![

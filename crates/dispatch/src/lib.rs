@@ -37,6 +37,11 @@ use rendan_store::{DayState, Decide};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Iterations of the route engine per booked visit when a day is optimised: more than a
+/// 10-second search gets through on a 100-visit day, so the time limit binds on large days and
+/// a small day's answer comes at once.
+pub const OPTIMISE_ITERATIONS_PER_VISIT: u64 = 2_000;
+
 /// A day's plan as (crew, orders in visit order) per crew with visits.
 pub type Routes = Vec<(i64, Vec<i64>)>;
 
@@ -443,7 +448,13 @@ impl Dispatch {
         let current = model.current();
         let before = rendan_route::check(&model.problem, &current);
         let config = rendan_route::Config::new(rendan_route::Objective::Distance, seed);
-        let mut stop = rendan_route::Limits::new(Some(limit), None);
+        // A small day is done long before the time limit: its search stops after a budget
+        // that grows with its visits (a large day meets the time limit first).
+        let visits = model.problem.jobs.len().max(1) as u64;
+        let mut stop = rendan_route::Limits::new(
+            Some(limit),
+            Some(OPTIMISE_ITERATIONS_PER_VISIT.saturating_mul(visits)),
+        );
         let solution = rendan_route::solve(&model.problem, &config, &mut stop, &mut |_| {})
             .map_err(|e| DispatchError::Engine(e.to_string()))?;
         let plans = solution.plans(&model.problem);

@@ -632,7 +632,7 @@ pub async fn plan(
     params(("id" = contract::Depot, Path, description = "Depot id"),
         ("date" = inline(contract::params::Date), Path, description = "Local date"),
         ("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended optimisation; a retry answers the plan as it now is without optimising again"),
-        ("seconds" = inline(Option<contract::params::Seconds>), Query, description = "How long the engine may search, 1 to 10 (default 10)")),
+        ("seconds" = inline(Option<contract::params::Seconds>), Query, description = "How long the engine may search, 1 to 10 (default 10); a small day ends sooner")),
     responses((status = 200, body = PlanView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is published (`reason`), or kept changing", body = Problem, content_type = "application/problem+json")))]
