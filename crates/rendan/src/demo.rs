@@ -153,28 +153,23 @@ pub async fn seed_delivery(cases: &UseCases) -> Result<()> {
             let key = Key::parse(&reference, "key")?;
             // A location no warehouse serves (a depot beyond every warehouse's radius) has no
             // demo orders.
-            let id = match cases.place_order(&shop, key, order).await {
-                Ok(placed) => placed.into_inner().id,
-                Err(e) if refused(&e) => continue,
-                Err(e) => return Err(e.into()),
+            let Some(placed) = unless_refused(cases.place_order(&shop, key, order).await)? else {
+                continue;
             };
+            let id = placed.into_inner().id;
             let from = today.saturating_add(jiff::Span::new().days(1));
             // An order whose goods come later than the week (made to order) stays unbooked.
-            let slots = match cases.slots(&shop, id, from, 7).await {
-                Ok(slots) => slots,
-                Err(e) if refused(&e) => continue,
-                Err(e) => return Err(e.into()),
+            let Some(slots) = unless_refused(cases.slots(&shop, id, from, 7).await)? else {
+                continue;
             };
             // Spread the demo's visits over the days and windows on offer.
             if let Some(slot) = slots.get(i * 3 % slots.len().max(1)) {
                 let key = Key::parse(&format!("{reference}-visit"), "key")?;
-                match cases
+                let visit = cases
                     .book(&shop, key, id, slot.date, slot.window.start)
-                    .await
-                {
-                    Ok(_) => booked += 1,
-                    Err(e) if refused(&e) => {}
-                    Err(e) => return Err(e.into()),
+                    .await;
+                if unless_refused(visit)?.is_some() {
+                    booked += 1;
                 }
             }
         }
@@ -183,18 +178,22 @@ pub async fn seed_delivery(cases: &UseCases) -> Result<()> {
     Ok(())
 }
 
-/// Whether a demo step was refused by the rules (no warehouse serves the customer, nothing
-/// fits that week), which the demo skips; anything else stops it.
-fn refused(e: &rendan_usecases::Error) -> bool {
+/// A demo step's value; `None` when the rules refused it (no warehouse serves the customer,
+/// nothing fits that week), which the demo skips; any other error stops the demo.
+fn unless_refused<T>(step: Result<T, rendan_usecases::Error>) -> Result<Option<T>> {
     use rendan_store::StoreError;
-    matches!(
-        e,
-        rendan_usecases::Error::Invalid(_)
-            | rendan_usecases::Error::Store(
+    use rendan_usecases::Error;
+    match step {
+        Ok(value) => Ok(Some(value)),
+        Err(
+            Error::Invalid(_)
+            | Error::Store(
                 StoreError::Refused(_)
-                    | StoreError::Transition(_)
-                    | StoreError::NotFound(_)
-                    | StoreError::Stock(_)
-            )
-    )
+                | StoreError::Transition(_)
+                | StoreError::NotFound(_)
+                | StoreError::Stock(_),
+            ),
+        ) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -16,7 +16,7 @@ use rendan_domain::idempotency::Key;
 use rendan_domain::order::{Order, OrderStatus};
 use rendan_domain::{Invalid, Site, SiteId, SiteKind};
 use rendan_store::{
-    BookVisit, DayState, DepotDay, Outcome, PublishDay, SetRoutes, StoreError, UnbookVisit,
+    BookVisit, DayState, DepotDay, Idem, Outcome, PublishDay, SetRoutes, StoreError, UnbookVisit,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,8 +174,9 @@ impl UseCases {
         let now = self.now();
         let last = from.saturating_add(jiff::Span::new().days(i64::from(days) - 1));
         // Every day asked for must be one a booking could be made on.
-        self.within_horizon(&depot, from, now, "from")?;
-        self.within_horizon(&depot, last, now, "days")?;
+        let (today, _) = self.dispatch().local_now(&depot.id, now);
+        within_horizon(&depot, today, from, "from")?;
+        within_horizon(&depot, today, last, "days")?;
         let productions = self.production_of_order(&order).await?;
         // Goods that reach the depot after the last day asked for make the whole question
         // moot: say so, with the date to ask from, rather than an empty list.
@@ -229,29 +230,6 @@ impl UseCases {
         Ok(out)
     }
 
-    /// Refuses a date more than [`HORIZON_DAYS`] after today at `depot`.
-    fn within_horizon(
-        &self,
-        depot: &Site,
-        date: Date,
-        now: jiff::Timestamp,
-        field: &str,
-    ) -> Result<(), Error> {
-        let (today, _) = self.dispatch().local_now(&depot.id, now);
-        let last = today.saturating_add(jiff::Span::new().days(HORIZON_DAYS));
-        if date > last {
-            return Err(Invalid::new(
-                field,
-                format!(
-                    "{date} is more than {HORIZON_DAYS} days ahead at {} (the last date is {last})",
-                    depot.id
-                ),
-            )
-            .into());
-        }
-        Ok(())
-    }
-
     async fn production_of_order(
         &self,
         order: &Order,
@@ -291,8 +269,8 @@ impl UseCases {
                 ),
             )
         })?;
-        self.within_horizon(&depot, date, self.now(), "date")?;
         let (today, minute) = self.dispatch().local_now(&depot.id, self.now());
+        within_horizon(&depot, today, date, "date")?;
         let started =
             date == today && f64::from(rendan_domain::crew::minute_of_day(window.start)) <= minute;
         if date < today || started {
@@ -400,12 +378,8 @@ impl UseCases {
             return Err(forbidden("channel tokens cannot plan"));
         }
         self.check_plans(caller, depot)?;
-        let idem = key.map(|key| {
-            // The time limit is how, not what: a retry with another limit is the same request.
-            let mut f = Fingerprint::new("optimise_plan");
-            f.text(depot.id.as_str()).text(&date.to_string());
-            idem(caller, &key, f.finish())
-        });
+        // The time limit is how, not what: a retry with another limit is the same request.
+        let idem = key.map(|key| day_idem(caller, &key, "optimise_plan", depot, date));
         // The engine's seconds are spared on a retry; the script checks the key again.
         if let Some(idem) = &idem
             && self
@@ -442,11 +416,9 @@ impl UseCases {
                 idem: idem.clone(),
             };
             match self.inner.store.set_routes(cmd).await {
-                Ok(Outcome::Created(_)) => {
-                    return Ok(Outcome::Created(self.plan(caller, depot, date).await?));
-                }
-                Ok(Outcome::Replayed(_)) => {
-                    return Ok(Outcome::Replayed(self.plan(caller, depot, date).await?));
+                Ok(stored) => {
+                    let plan = self.plan(caller, depot, date).await?;
+                    return Ok(stored.map(|_| plan));
                 }
                 Err(StoreError::Stale(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -472,11 +444,7 @@ impl UseCases {
             return Err(forbidden("channel tokens cannot publish plans"));
         }
         self.check_plans(caller, depot)?;
-        let idem = key.map(|key| {
-            let mut f = Fingerprint::new("publish_plan");
-            f.text(depot.id.as_str()).text(&date.to_string());
-            idem(caller, &key, f.finish())
-        });
+        let idem = key.map(|key| day_idem(caller, &key, "publish_plan", depot, date));
         let (today, _) = self.dispatch().local_now(&depot.id, self.now());
         let published = self
             .inner
@@ -490,10 +458,7 @@ impl UseCases {
             })
             .await?;
         let plan = self.plan(caller, depot, date).await?;
-        Ok(match published {
-            Outcome::Created(_) => Outcome::Created(plan),
-            Outcome::Replayed(_) => Outcome::Replayed(plan),
-        })
+        Ok(published.map(|_| plan))
     }
 
     /// Sends out for delivery the orders of every published day that has begun, at every
@@ -595,4 +560,28 @@ fn bookable(order: &Order) -> Result<(), Error> {
         ))
         .into()),
     }
+}
+
+/// Refuses a date more than [`HORIZON_DAYS`] after `today` at `depot`.
+fn within_horizon(depot: &Site, today: Date, date: Date, field: &str) -> Result<(), Error> {
+    let last = today.saturating_add(jiff::Span::new().days(HORIZON_DAYS));
+    if date > last {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "{date} is more than {HORIZON_DAYS} days ahead at {} (the last date is {last})",
+                depot.id
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The key of a request about one depot-day (optimise, publish): what it asks is the depot and
+/// the date.
+fn day_idem(caller: &Principal, key: &Key, operation: &str, depot: &Site, date: Date) -> Idem {
+    let mut f = Fingerprint::new(operation);
+    f.text(depot.id.as_str()).text(&date.to_string());
+    idem(caller, key, f.finish())
 }

@@ -112,14 +112,21 @@ async fn slots_answer(app: &TestApp, order: i64, from: &str, days: u32) -> (u16,
 
 /// A day's plan as the API shows it.
 async fn plan_of(app: &TestApp, date: &str) -> Value {
-    app.get(
+    app.get_json(
         &app.admin,
         &format!("/api/v1/depots/dp-varese/plans/{date}"),
     )
     .await
-    .json()
-    .await
-    .expect("json")
+}
+
+/// Cancels an order's appointment (without a key).
+async fn unbook(app: &TestApp, order: i64) -> reqwest::Response {
+    app.client
+        .delete(app.url(&format!("/api/v1/orders/{order}/appointment")))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .expect("request")
 }
 
 /// Optimises a day's plan for at most a second.
@@ -264,11 +271,8 @@ async fn every_slot_offered_to_an_idle_system_can_be_booked() {
         assert_eq!(a["depot"], "dp-varese");
     }
     let order: Value = app
-        .get(&app.admin, "/api/v1/orders?status=scheduled")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.admin, "/api/v1/orders?status=scheduled")
+        .await;
     assert_eq!(order["items"].as_array().expect("items").len(), 8);
     for date in ["2026-12-08", "2026-12-09"] {
         let report = check_day(&app, date).await;
@@ -298,13 +302,7 @@ async fn a_booking_cancelled_frees_its_capacity_and_its_order() {
         )
         .await;
     assert_eq!(other.status(), 409, "the same key for another window");
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .expect("request");
+    let res = unbook(&app, o).await;
     assert_eq!(res.status(), 200);
     let o_now: Value = res.json().await.expect("json");
     assert_eq!(o_now["status"], "ready");
@@ -313,13 +311,7 @@ async fn a_booking_cancelled_frees_its_capacity_and_its_order() {
         plan["routes"].as_array().expect("routes").is_empty(),
         "{plan}"
     );
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .expect("request");
+    let res = unbook(&app, o).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -407,11 +399,8 @@ async fn a_booking_storm_never_overbooks_a_day() {
     assert_eq!(planned, accepted.iter().map(|(o, _)| *o).collect());
     for (o, start) in &accepted {
         let a: Value = app
-            .get(&app.admin, &format!("/api/v1/orders/{o}/appointment"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(&app.admin, &format!("/api/v1/orders/{o}/appointment"))
+            .await;
         assert_eq!(a["start"], *start);
     }
     // The accepted bookings replayed through the API in reverse order on a fresh system with
@@ -557,25 +546,20 @@ async fn crews_are_validated_and_listed_by_depot() {
         )
         .await;
     assert_eq!(dup.status(), 409);
-    let crews: Vec<Value> = app
-        .get(&app.admin, "/api/v1/depots/dp-varese/crews")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let crews = app
+        .get_json(&app.admin, "/api/v1/depots/dp-varese/crews")
+        .await;
+    let crews = crews.as_array().expect("crews");
     assert_eq!(crews.len(), 2);
     assert_eq!(crews[0]["id"], small);
     assert_eq!(crews[0]["shifts"]["sun"], Value::Null);
     assert_eq!(crews[0]["shifts"]["mon"]["start"], "08:00");
     let route: Value = app
-        .get(
+        .get_json(
             &app.admin,
             &format!("/api/v1/crews/{small}/route?date={TUESDAY}"),
         )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .await;
     assert_eq!(route["route"], Value::Null);
     let unknown = app.get(&app.admin, "/api/v1/depots/wh-varese/crews").await;
     assert_eq!(unknown.status(), 404);
@@ -600,11 +584,8 @@ async fn slots_open_when_production_completes() {
         "{p}"
     );
     let order: Value = app
-        .get(&app.admin, &format!("/api/v1/orders/{made}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.admin, &format!("/api/v1/orders/{made}"))
+        .await;
     let production = order["lines"][0]["fulfilment"]["production_order"]
         .as_i64()
         .expect("made to order");
@@ -669,24 +650,18 @@ async fn site_access_sets_time_on_site_and_the_load_brought_back() {
     )
     .await;
     let order: Value = app
-        .get(&app.admin, &format!("/api/v1/orders/{stairs}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.admin, &format!("/api/v1/orders/{stairs}"))
+        .await;
     assert_eq!(order["site_access"]["floor"], 4, "{order}");
     for o in [plain, stairs] {
         assert_eq!(book(&app, o, TUESDAY, "10:00").await.status(), 201);
     }
     let problem: Value = app
-        .get(
+        .get_json(
             &app.admin,
             &format!("/api/v1/depots/dp-varese/plans/{TUESDAY}/problem.json"),
         )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .await;
     let job = |id: i64| {
         problem["jobs"]
             .as_array()
@@ -728,14 +703,11 @@ async fn a_published_day_goes_out_for_delivery_when_it_begins() {
     let a: Value = res.json().await.expect("json");
     assert_eq!(a["crew"], van);
     let route: Value = app
-        .get(
+        .get_json(
             &app.admin,
             &format!("/api/v1/crews/{van}/route?date={TUESDAY}"),
         )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .await;
     let stops = route["route"]["stops"].as_array().expect("stops");
     assert_eq!(stops.len(), 1, "{route}");
     assert_eq!(stops[0]["order"], o);
@@ -749,13 +721,7 @@ async fn a_published_day_goes_out_for_delivery_when_it_begins() {
         "Tuesday has not begun"
     );
     // Unbooking and re-planning a published day are refused; nothing changes.
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/orders/{o}/appointment")))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .expect("request");
+    let res = unbook(&app, o).await;
     assert_eq!(res.status(), 409);
     let res = optimise(&app, TUESDAY).await;
     assert_eq!(res.status(), 409);
@@ -786,11 +752,8 @@ async fn optimising_a_plan_it_cannot_improve_keeps_it() {
 
 async fn order_status(app: &TestApp, order: i64) -> String {
     let order: Value = app
-        .get(&app.admin, &format!("/api/v1/orders/{order}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(&app.admin, &format!("/api/v1/orders/{order}"))
+        .await;
     order["status"].as_str().expect("status").to_string()
 }
 

@@ -243,14 +243,16 @@ impl TestApp {
         );
     }
 
+    /// The JSON body of a GET (whatever its status).
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        self.get(token, path).await.json().await.expect("json")
+    }
+
     /// The one balance row of a site and SKU (zeros when absent).
     pub async fn balance(&self, site: &str, sku: &str) -> (i64, i64, i64) {
-        let rows: Value = self
-            .get(&self.admin, &format!("/api/v1/stock?site={site}&sku={sku}"))
-            .await
-            .json()
-            .await
-            .expect("json");
+        let rows = self
+            .get_json(&self.admin, &format!("/api/v1/stock?site={site}&sku={sku}"))
+            .await;
         match rows.as_array().and_then(|r| r.first()) {
             Some(r) => (
                 r["on_hand"].as_i64().expect("on_hand"),

@@ -155,21 +155,16 @@ async fn one_key_raced_from_many_tasks_places_one_order() {
     };
     let (cases, admin, store) = setup(&db).await;
     receive(&cases[0], 5).await;
-    let mut tasks = Vec::new();
-    for t in 0..16 {
-        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
-        tasks.push(tokio::spawn(async move {
-            let key = Key::parse("the-one-key", "key").expect("key");
-            cases
-                .place_order(&admin, key, new_order("REF-1"))
-                .await
-                .expect("created or replayed")
-        }));
-    }
+    let results = race(&cases, &admin, 16, |cases, admin, _| async move {
+        cases
+            .place_order(&admin, key("the-one-key"), new_order("REF-1"))
+            .await
+    })
+    .await;
     let mut ids = Vec::new();
     let mut created = 0;
-    for t in tasks {
-        let placed = t.await.expect("task");
+    for r in results {
+        let placed = r.expect("created or replayed");
         created += usize::from(!placed.is_replay());
         ids.push(placed.into_inner().id);
     }
@@ -187,17 +182,15 @@ async fn one_reference_raced_under_many_keys_places_one_order() {
     };
     let (cases, admin, store) = setup(&db).await;
     receive(&cases[0], 5).await;
-    let mut tasks = Vec::new();
-    for t in 0..16 {
-        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
-        tasks.push(tokio::spawn(async move {
-            let key = Key::parse(&format!("key-{t}"), "key").expect("key");
-            cases.place_order(&admin, key, new_order("SAME-REF")).await
-        }));
-    }
+    let results = race(&cases, &admin, 16, |cases, admin, t| async move {
+        cases
+            .place_order(&admin, key(&format!("key-{t}")), new_order("SAME-REF"))
+            .await
+    })
+    .await;
     let (mut created, mut refused) = (Vec::new(), Vec::new());
-    for t in tasks {
-        match t.await.expect("task") {
+    for r in results {
+        match r {
             Ok(placed) => created.push(placed.into_inner().id),
             Err(Error::Store(StoreError::DuplicateReference(d))) => refused.push(d),
             Err(e) => panic!("unexpected: {e}"),
@@ -251,6 +244,28 @@ async fn opening_stock_seeded_from_two_stores_at_once_is_received_once() {
     ledger_is_sound(&first).await;
 }
 
+/// Sends `n` requests at once, request `t` through store `t % stores` (on PostgreSQL two
+/// stores, as two processes would), and answers their results in order.
+async fn race<T, Fut>(
+    cases: &[UseCases],
+    admin: &Principal,
+    n: usize,
+    request: impl Fn(UseCases, Principal, usize) -> Fut,
+) -> Vec<Result<T, Error>>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n)
+        .map(|t| tokio::spawn(request(cases[t % cases.len()].clone(), admin.clone(), t)))
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
 fn key(value: &str) -> Key {
     Key::parse(value, "key").expect("key")
 }
@@ -287,18 +302,15 @@ async fn one_order_cancelled_under_many_keys_is_released_once() {
     place("keep").await;
     let gone = place("gone").await;
     assert_eq!(varese_balance(&store).await, (5, 2));
-    let mut tasks = Vec::new();
-    for t in 0..16 {
-        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
-        tasks.push(tokio::spawn(async move {
-            cases
-                .cancel_order(&admin, key(&format!("cancel-{t}")), gone)
-                .await
-        }));
-    }
+    let results = race(&cases, &admin, 16, |cases, admin, t| async move {
+        cases
+            .cancel_order(&admin, key(&format!("cancel-{t}")), gone)
+            .await
+    })
+    .await;
     let (mut cancelled, mut refused) = (0, 0);
-    for t in tasks {
-        match t.await.expect("task") {
+    for r in results {
+        match r {
             Ok(o) => {
                 assert!(!o.is_replay());
                 cancelled += 1;
@@ -335,18 +347,15 @@ async fn one_production_order_completed_under_many_keys_receives_once() {
         } => *production_order,
         other => panic!("made to order, not {other:?}"),
     };
-    let mut tasks = Vec::new();
-    for t in 0..16 {
-        let (cases, admin) = (cases[t % cases.len()].clone(), admin.clone());
-        tasks.push(tokio::spawn(async move {
-            cases
-                .complete_production(&admin, key(&format!("complete-{t}")), production)
-                .await
-        }));
-    }
+    let results = race(&cases, &admin, 16, |cases, admin, t| async move {
+        cases
+            .complete_production(&admin, key(&format!("complete-{t}")), production)
+            .await
+    })
+    .await;
     let (mut completed, mut refused) = (0, 0);
-    for t in tasks {
-        match t.await.expect("task") {
+    for r in results {
+        match r {
             Ok(_) => completed += 1,
             Err(Error::Store(StoreError::ProductionClosed { .. })) => refused += 1,
             Err(e) => panic!("unexpected: {e}"),
@@ -392,19 +401,16 @@ async fn one_order_booked_on_many_days_at_once_gets_one_appointment() {
         .id;
     let first: jiff::civil::Date = "2026-12-08".parse().expect("date");
     let ten = jiff::civil::time(10, 0, 0, 0);
-    let mut tasks = Vec::new();
-    for t in 0..10i64 {
-        let (cases, admin) = (cases[t as usize % cases.len()].clone(), admin.clone());
-        let date = first.saturating_add(jiff::Span::new().days(t % 5));
-        tasks.push(tokio::spawn(async move {
-            cases
-                .book(&admin, key(&format!("book-{t}")), order, date, ten)
-                .await
-        }));
-    }
+    let results = race(&cases, &admin, 10, |cases, admin, t| async move {
+        let date = first.saturating_add(jiff::Span::new().days((t % 5) as i64));
+        cases
+            .book(&admin, key(&format!("book-{t}")), order, date, ten)
+            .await
+    })
+    .await;
     let mut booked = Vec::new();
-    for t in tasks {
-        match t.await.expect("task") {
+    for r in results {
+        match r {
             Ok(a) => booked.push(a.into_inner()),
             Err(Error::Store(StoreError::Refused(r))) => {
                 assert_eq!(r.reason.as_str(), "state", "{r:?}");
