@@ -313,7 +313,7 @@ pub fn category() -> RefOr<Schema> {
 }
 
 /// The roles a token may have.
-pub const ROLES: [&str; 3] = ["admin", "planner", "channel"];
+pub const ROLES: [&str; 4] = ["admin", "planner", "channel", "crew"];
 
 /// A role's wire name.
 pub fn role() -> RefOr<Schema> {
@@ -351,19 +351,29 @@ pub fn token_body() -> RefOr<Schema> {
             .property("role", one_of(roles.iter().copied(), "Role"))
             .required("role")
             .property("region", region)
-            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
     };
+    let closed =
+        |o: ObjectBuilder| o.additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let no_crew =
+        |o: ObjectBuilder| closed(o.property("crew", ObjectBuilder::new().schema_type(Type::Null)));
+    let null = || RefOr::from(ObjectBuilder::new().schema_type(Type::Null));
     OneOfBuilder::new()
-        .item(shape(
-            &["admin", "channel"],
-            ObjectBuilder::new().schema_type(Type::Null).into(),
-        ))
-        .item(shape(
+        .item(no_crew(shape(&["admin", "channel"], null())))
+        .item(no_crew(shape(
             &["planner"],
             nullable(Ref::from_schema_name(Region::name())),
+        )))
+        .item(closed(
+            shape(&["crew"], null())
+                .property(
+                    "crew",
+                    integer(1, i64::MAX, "The crew a crew token speaks for"),
+                )
+                .required("crew"),
         ))
         .description(Some(
-            "A token for a principal; a planner may be limited to one region",
+            "A token for a principal; a planner may be limited to one region, a crew token \
+             speaks for one crew",
         ))
         .into()
 }
@@ -890,4 +900,53 @@ pub fn complete(doc: &mut OpenApi, topology: &Topology) {
             add_links(op);
         }
     }
+}
+
+/// A device-chosen UUID, hyphenated.
+pub const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// `StopEventBody.event_id`.
+pub fn event_id() -> RefOr<Schema> {
+    string()
+        .pattern(Some(UUID_PATTERN))
+        .max_length(Some(36))
+        .description(Some(
+            "Chosen by the device: the same id again is a retry and changes nothing",
+        ))
+        .into()
+}
+
+/// `StopEventBody.kind`.
+pub fn stop_kind() -> RefOr<Schema> {
+    one_of(
+        rendan_domain::stop::StopEventKind::ALL.map(|k| k.as_str()),
+        "What happened at the stop",
+    )
+}
+
+/// `StopEventBody.reason`.
+pub fn failure_reason() -> RefOr<Schema> {
+    one_of(
+        rendan_domain::stop::FailureReason::ALL.map(|r| r.as_str()),
+        "Why the visit failed: customer_absent, access_impossible and refused are the \
+         customer's doing, the others the company's",
+    )
+}
+
+/// An instant with its offset (RFC 3339).
+pub fn instant() -> RefOr<Schema> {
+    string()
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        .description(Some("RFC 3339 with its offset, by the device's clock"))
+        .into()
+}
+
+/// A SHA-256 digest in hex.
+pub fn sha256() -> RefOr<Schema> {
+    string()
+        .pattern(Some("^[0-9a-fA-F]{64}$"))
+        .max_length(Some(64))
+        .description(Some("SHA-256, 64 hex digits"))
+        .into()
 }

@@ -5,6 +5,7 @@
 //! | `admin` | all: read, create, cancel | all | create |
 //! | `planner` | its region's (all if unscoped): read, cancel | its region's sites | — |
 //! | `channel` | create; read and cancel those it created | — | — |
+//! | `crew` | — (posts stop events for the stops of its own published routes, reads its routes) | — | — |
 //!
 //! Network operations (the network watch under `/api/v1/network`): admins read and change,
 //! planners read, channels are refused.
@@ -55,9 +56,10 @@ pub fn check_new_token(
 }
 
 fn describe(role: &Role) -> String {
-    match role.region() {
-        Some(r) => format!("{} of region {r}", role.name()),
-        None => role.name().to_string(),
+    match (role.region(), role.crew()) {
+        (Some(r), _) => format!("{} of region {r}", role.name()),
+        (_, Some(c)) => format!("{} of crew {c}", role.name()),
+        _ => role.name().to_string(),
     }
 }
 
@@ -73,6 +75,11 @@ pub enum Role {
     },
     /// A sales channel: creates orders and reads its own.
     Channel,
+    /// A delivery crew's device: reports what happens at the stops of its own routes.
+    Crew {
+        /// The crew it speaks for.
+        crew: i64,
+    },
 }
 
 impl Role {
@@ -82,24 +89,47 @@ impl Role {
             Role::Admin => "admin",
             Role::Planner { .. } => "planner",
             Role::Channel => "channel",
+            Role::Crew { .. } => "crew",
         }
     }
 
-    /// Builds a role from its wire name and optional region; only planners take a region.
-    pub fn parse(name: &str, region: Option<&str>) -> Result<Self, Invalid> {
+    /// Builds a role from its wire name, optional region and optional crew; only planners
+    /// take a region, and only crews (always) a crew.
+    pub fn parse(name: &str, region: Option<&str>, crew: Option<i64>) -> Result<Self, Invalid> {
         let region = region.map(|r| Region::parse(r, "region")).transpose()?;
-        match (name, region) {
-            ("admin", None) => Ok(Role::Admin),
-            ("channel", None) => Ok(Role::Channel),
-            ("planner", region) => Ok(Role::Planner { region }),
-            ("admin" | "channel", Some(_)) => Err(Invalid::new(
-                "region",
-                "only a planner token can be scoped to a region",
-            )),
-            (other, _) => Err(Invalid::new(
-                "role",
-                format!("expected admin, planner or channel, got {other:?}"),
-            )),
+        let role = match (name, region) {
+            ("admin", None) => Role::Admin,
+            ("channel", None) => Role::Channel,
+            ("planner", region) => Role::Planner { region },
+            ("crew", None) => Role::Crew {
+                crew: crew.ok_or_else(|| {
+                    Invalid::new("crew", "a crew token names the crew it speaks for")
+                })?,
+            },
+            ("admin" | "channel" | "crew", Some(_)) => {
+                return Err(Invalid::new(
+                    "region",
+                    "only a planner token can be scoped to a region",
+                ));
+            }
+            (other, _) => {
+                return Err(Invalid::new(
+                    "role",
+                    format!("expected admin, planner, channel or crew, got {other:?}"),
+                ));
+            }
+        };
+        if crew.is_some() && !matches!(role, Role::Crew { .. }) {
+            return Err(Invalid::new("crew", "only a crew token names a crew"));
+        }
+        Ok(role)
+    }
+
+    /// The crew this role speaks for, if it is a crew's.
+    pub fn crew(&self) -> Option<i64> {
+        match self {
+            Role::Crew { crew } => Some(*crew),
+            _ => None,
         }
     }
 
@@ -174,6 +204,21 @@ impl Principal {
                 region: None,
                 created_by: Some(self.id),
             },
+            // A crew reads no orders through the order routes; this view admits none (no
+            // order is created by a crew principal).
+            Role::Crew { .. } => Visibility {
+                region: None,
+                created_by: Some(self.id),
+            },
+        }
+    }
+
+    /// May report stop events for a visit served by `crew`.
+    pub fn can_report_for(&self, crew: i64) -> bool {
+        match &self.role {
+            Role::Admin => true,
+            Role::Crew { crew: own } => *own == crew,
+            _ => false,
         }
     }
 
@@ -182,7 +227,7 @@ impl Principal {
         match &self.role {
             Role::Admin => true,
             Role::Planner { region: scope } => scope.as_ref().is_none_or(|s| s == region),
-            Role::Channel => false,
+            Role::Channel | Role::Crew { .. } => false,
         }
     }
 
@@ -193,7 +238,7 @@ impl Principal {
 
     /// May read stock and production at all (possibly filtered to a region).
     pub fn can_read_stock(&self) -> bool {
-        !matches!(self.role, Role::Channel)
+        !matches!(self.role, Role::Channel | Role::Crew { .. })
     }
 
     /// May read network operations (state, incidents, SLA reports).
@@ -218,10 +263,22 @@ mod tests {
 
     #[test]
     fn roles_parse_with_scope_rules() {
-        assert_eq!(Role::parse("admin", None), Ok(Role::Admin));
-        assert!(Role::parse("admin", Some("europe")).is_err());
-        assert_eq!(Role::parse("superuser", None).unwrap_err().field, "role");
-        let p = Role::parse("planner", Some("europe")).unwrap();
+        assert_eq!(Role::parse("admin", None, None), Ok(Role::Admin));
+        assert!(Role::parse("admin", Some("europe"), None).is_err());
+        assert_eq!(
+            Role::parse("superuser", None, None).unwrap_err().field,
+            "role"
+        );
+        assert_eq!(Role::parse("crew", None, None).unwrap_err().field, "crew");
+        assert_eq!(
+            Role::parse("channel", None, Some(3)).unwrap_err().field,
+            "crew"
+        );
+        assert_eq!(
+            Role::parse("crew", None, Some(3)),
+            Ok(Role::Crew { crew: 3 })
+        );
+        let p = Role::parse("planner", Some("europe"), None).unwrap();
         assert_eq!(p.region().map(Region::as_str), Some("europe"));
     }
 

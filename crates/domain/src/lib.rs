@@ -20,6 +20,7 @@ pub mod production;
 pub mod schedule;
 pub mod site;
 pub mod stock;
+pub mod stop;
 pub mod topology;
 pub mod travel;
 pub mod visit;

@@ -8,15 +8,22 @@
 //!     │                                              │            │ book
 //!     │ accept (every line reserved from stock)      │ all        ▼
 //!     ▼                                              │ done    scheduled ──dispatch──► out_for_delivery
-//!   ready ◄──────────────────────────────────────────┘            ▲  │
-//!     │  └──────────────────────── book ─────────────────────────┘  │ unbook (back to
-//!     │                                                              │ ready or in_production)
-//!     └──── cancel ───► cancelled ◄──── cancel (in_production, scheduled)
+//!   ready ◄──────────────────────────────────────────┘            ▲  │                  │     │
+//!     │  └──────────────────────── book ─────────────────────────┘  │ unbook (back to  │ deliver
+//!     │                                                              │ ready or         ▼     │
+//!     └──── cancel ───► cancelled ◄──── cancel (in_production,       │ in_production)  delivered
+//!                                        scheduled)                                   │     │ install
+//!   ready / in_production ◄──── fail (a failed attempt) ─────────────────────────────┘     ▼
+//!                                                                                       installed
 //! ```
 //!
-//! `cancelled` is final. A scheduled order has an appointment; the production that may still
-//! run behind it does not change its state. `out_for_delivery` is entered when the day's
-//! published plan starts; what happens at the door joins with the crews' stop events.
+//! `cancelled` and `installed` are final. A scheduled order has an appointment; the production
+//! that may still run behind it does not change its state. `out_for_delivery` is entered when
+//! the day's published plan starts; `delivered`, `installed` and a failed attempt come from the
+//! crews' stop events ([`crate::stop`]). A failed attempt sends the order back to booking: to
+//! `ready`, or to `in_production` when replacement goods must be made. When a late stop event
+//! shows that a visit recorded as failed (for a reason that left the goods intact) was in fact
+//! installed, `install` also applies to a `ready` or `scheduled` order of that attempt.
 
 use crate::catalogue::Sku;
 use crate::visit::SiteAccess;
@@ -70,6 +77,10 @@ pub enum OrderStatus {
     Scheduled,
     /// On a crew's published route today.
     OutForDelivery,
+    /// The goods were handed over; installation is under way.
+    Delivered,
+    /// Delivered and installed. Final.
+    Installed,
     /// Cancelled; its reservations were released. Final.
     Cancelled,
 }
@@ -95,6 +106,16 @@ pub enum OrderEvent {
     },
     /// The day of its visit started on a published plan.
     Dispatch,
+    /// The crew handed the goods over.
+    Deliver,
+    /// The crew installed the goods (a visit recorded as failed with its goods intact may
+    /// turn out installed after all, from a late event).
+    Install,
+    /// The visit failed; `all_ready` tells whether every line's goods are in a warehouse again.
+    FailVisit {
+        /// No replacement has to be made.
+        all_ready: bool,
+    },
 }
 
 /// A transition the state machine forbids.
@@ -109,11 +130,13 @@ pub struct IllegalTransition {
 
 impl OrderStatus {
     /// All states, in display order.
-    pub const ALL: [OrderStatus; 5] = [
+    pub const ALL: [OrderStatus; 7] = [
         OrderStatus::InProduction,
         OrderStatus::Ready,
         OrderStatus::Scheduled,
         OrderStatus::OutForDelivery,
+        OrderStatus::Delivered,
+        OrderStatus::Installed,
         OrderStatus::Cancelled,
     ];
 
@@ -124,6 +147,8 @@ impl OrderStatus {
             OrderStatus::Ready => "ready",
             OrderStatus::Scheduled => "scheduled",
             OrderStatus::OutForDelivery => "out_for_delivery",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Installed => "installed",
             OrderStatus::Cancelled => "cancelled",
         }
     }
@@ -137,8 +162,8 @@ impl OrderStatus {
                 Invalid::new(
                     field,
                     format!(
-                        "expected in_production, ready, scheduled, out_for_delivery or \
-                         cancelled, got {value:?}"
+                        "expected in_production, ready, scheduled, out_for_delivery, \
+                         delivered, installed or cancelled, got {value:?}"
                     ),
                 )
             })
@@ -165,6 +190,24 @@ impl OrderStatus {
             (Scheduled, OrderEvent::Unbook { all_ready: true }) => Ok(Ready),
             (Scheduled, OrderEvent::Unbook { all_ready: false }) => Ok(InProduction),
             (Scheduled, OrderEvent::Dispatch) => Ok(OutForDelivery),
+            (OutForDelivery, OrderEvent::Deliver) => Ok(Delivered),
+            (OutForDelivery | Delivered | Ready | Scheduled, OrderEvent::Install) => Ok(Installed),
+            (OutForDelivery | Delivered, OrderEvent::FailVisit { all_ready: true }) => Ok(Ready),
+            (OutForDelivery | Delivered, OrderEvent::FailVisit { all_ready: false }) => {
+                Ok(InProduction)
+            }
+            (current, OrderEvent::Deliver) => Err(IllegalTransition {
+                current,
+                event: "be delivered",
+            }),
+            (current, OrderEvent::Install) => Err(IllegalTransition {
+                current,
+                event: "be installed",
+            }),
+            (current, OrderEvent::FailVisit { .. }) => Err(IllegalTransition {
+                current,
+                event: "fail a visit",
+            }),
             (current, OrderEvent::Book) => Err(IllegalTransition {
                 current,
                 event: "be booked",
@@ -515,6 +558,17 @@ mod tests {
         assert!(Scheduled.apply(OrderEvent::Book).is_err());
         assert!(OutForDelivery.apply(OrderEvent::Cancel).is_err());
         assert!(Ready.apply(OrderEvent::Dispatch).is_err());
+        assert_eq!(OutForDelivery.apply(OrderEvent::Deliver), Ok(Delivered));
+        assert_eq!(Delivered.apply(OrderEvent::Install), Ok(Installed));
+        assert_eq!(OutForDelivery.apply(OrderEvent::Install), Ok(Installed));
+        let fail = |all_ready| OrderEvent::FailVisit { all_ready };
+        assert_eq!(OutForDelivery.apply(fail(true)), Ok(Ready));
+        assert_eq!(Delivered.apply(fail(false)), Ok(InProduction));
+        assert!(Installed.apply(fail(true)).is_err());
+        assert!(Installed.apply(OrderEvent::Cancel).is_err());
+        assert!(Delivered.apply(OrderEvent::Cancel).is_err());
+        assert!(Scheduled.apply(OrderEvent::Deliver).is_err());
+        assert!(InProduction.apply(OrderEvent::Install).is_err());
     }
 
     fn raw() -> RawCustomer<'static> {

@@ -18,6 +18,9 @@ pub enum SiteKind {
     Warehouse,
     /// Where delivery crews and trucks start their day.
     Depot,
+    /// A depot's returns stock: old appliances collected by haul-away and goods brought back
+    /// damaged. Never sells; one per depot, derived by [`crate::topology::Topology::new`].
+    Returns,
 }
 
 impl SiteKind {
@@ -27,6 +30,7 @@ impl SiteKind {
             SiteKind::Factory => "factory",
             SiteKind::Warehouse => "warehouse",
             SiteKind::Depot => "depot",
+            SiteKind::Returns => "returns",
         }
     }
 

@@ -29,13 +29,39 @@ pub struct DepotSettings {
     pub road: RoadModel,
 }
 
+/// The id of a depot's returns site: the depot's id with `-returns` appended.
+pub fn returns_site_of(depot: &SiteId) -> Result<SiteId, Invalid> {
+    SiteId::parse(&format!("{depot}-returns"), "site")
+}
+
 impl Topology {
     /// Checks references and uniqueness; the error names the offending entry.
     pub fn new(
         nodes: Vec<Node>,
-        sites: Vec<Site>,
+        mut sites: Vec<Site>,
         products: Vec<Product>,
     ) -> Result<Self, Invalid> {
+        // Each depot gets its returns stock as a site of its own, so that goods coming back
+        // are journalled like any other movement and never mix with sellable stock.
+        let mut returns = Vec::new();
+        for (i, s) in sites.iter().enumerate() {
+            if s.kind == SiteKind::Returns {
+                return Err(Invalid::new(
+                    format!("site[{i}].kind"),
+                    "returns sites are derived from depots, not declared",
+                ));
+            }
+            if s.kind == SiteKind::Depot {
+                returns.push(Site {
+                    id: returns_site_of(&s.id)
+                        .map_err(|e| Invalid::new(format!("site[{i}].id"), e.message))?,
+                    kind: SiteKind::Returns,
+                    serves_radius_km: 0.0,
+                    ..s.clone()
+                });
+            }
+        }
+        sites.extend(returns);
         let mut node_ids = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
             if node_ids.insert(n.id.clone(), i).is_some() {
@@ -187,6 +213,12 @@ impl Topology {
     /// Every product, in file order.
     pub fn products(&self) -> &[Product] {
         &self.products
+    }
+
+    /// The returns site of a depot of this topology.
+    pub fn returns_of(&self, depot: &SiteId) -> Option<&Site> {
+        let id = returns_site_of(depot).ok()?;
+        self.site(&id).filter(|s| s.kind == SiteKind::Returns)
     }
 
     /// A site by id.

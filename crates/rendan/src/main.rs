@@ -107,12 +107,15 @@ enum TokenCmd {
         /// The principal it belongs to (created on first use); a new one when absent.
         #[arg(long)]
         principal: Option<String>,
-        /// admin, planner or channel.
+        /// admin, planner, channel or crew.
         #[arg(long)]
         role: String,
         /// For planners: limit the token to one region.
         #[arg(long)]
         region: Option<String>,
+        /// For crew tokens: the crew it speaks for.
+        #[arg(long)]
+        crew: Option<i64>,
         #[command(flatten)]
         place: Place,
     },
@@ -171,10 +174,12 @@ fn main() -> Result<()> {
                         principal,
                         role,
                         region,
+                        crew,
                         place,
                     },
             } => {
-                platform::create_token(principal.as_deref(), &role, region.as_deref(), &place).await
+                platform::create_token(principal.as_deref(), &role, region.as_deref(), crew, &place)
+                    .await
             }
             Command::Token {
                 cmd: TokenCmd::Revoke { id, place },

@@ -271,10 +271,11 @@ pub async fn create_token(
     principal: Option<&str>,
     role: &str,
     region: Option<&str>,
+    crew: Option<i64>,
     place: &Place,
 ) -> Result<()> {
     let platform = open(place).await?;
-    let role = Role::parse(role, region)?;
+    let role = Role::parse(role, region, crew)?;
     let name = principal
         .map(|p| PrincipalName::parse(p, "--principal"))
         .transpose()?;

@@ -368,6 +368,28 @@ impl Store for PgStore {
         script!(self.writer, (cmd), |tx| script::publish_day(tx, &cmd))
     }
 
+    async fn record_stop(
+        &self,
+        cmd: rendan_store::RecordStop,
+    ) -> Result<Outcome<rendan_store::StopRecord>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::record_stop(tx, &cmd))
+    }
+
+    async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError> {
+        reads::attempts_of(&mut *self.conn().await?, order)
+            .await
+            .map_err(Fail::into_store)
+    }
+
+    async fn stop_events(
+        &self,
+        order: i64,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, StoreError> {
+        reads::stop_events_of(&mut *self.conn().await?, order, None)
+            .await
+            .map_err(Fail::into_store)
+    }
+
     async fn seen_key(
         &self,
         operation: &'static str,

@@ -25,7 +25,8 @@ use rendan_domain::topology::Topology;
 use rendan_domain::{Region, SiteId};
 use rendan_store::rows::{date, promise_cause};
 use rendan_store::tx::{
-    CapacityRow, Fail, Found, MovementRow, OrderLookup, Placement, PromiseRow, Read, Remembered, Tx,
+    CapacityRow, Fail, Found, LineRow, MovementRow, OrderLookup, Placement, ProductionRow,
+    PromiseRow, Read, Remembered, Tx,
 };
 use rendan_store::{Idem, NewTokenRecord, StoreError, TokenInfo};
 use sqlx::PgConnection;
@@ -748,7 +749,7 @@ impl Tx for PgTx<'_> {
     }
 
     async fn principal_named(&mut self, name: &PrincipalName) -> Result<Option<(i64, Role)>, Fail> {
-        let row = sqlx::query("SELECT id, role, region FROM principals WHERE name = $1")
+        let row = sqlx::query("SELECT id, role, region, crew FROM principals WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&mut *self.conn)
             .await
@@ -756,7 +757,7 @@ impl Tx for PgTx<'_> {
         let Some(row) = row else { return Ok(None) };
         let role: String = get(&row, "role")?;
         let region: Option<String> = get(&row, "region")?;
-        let role = Role::parse(&role, region.as_deref()).map_err(corrupt)?;
+        let role = Role::parse(&role, region.as_deref(), get(&row, "crew")?).map_err(corrupt)?;
         Ok(Some((get(&row, "id")?, role)))
     }
 
@@ -767,11 +768,12 @@ impl Tx for PgTx<'_> {
         now: Timestamp,
     ) -> Result<i64, Fail> {
         let row = sqlx::query(
-            "INSERT INTO principals (name, role, region, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO principals (name, role, region, crew, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(name.as_str())
         .bind(role.name())
         .bind(role.region().map(Region::as_str))
+        .bind(role.crew())
         .bind(micros(now))
         .fetch_one(&mut *self.conn)
         .await
@@ -941,5 +943,179 @@ impl Tx for PgTx<'_> {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn replace_lines(
+        &mut self,
+        lines: &[LineRow],
+        productions: &[ProductionRow],
+    ) -> Result<(), Fail> {
+        // Production orders first: a line may refer to one.
+        for p in productions {
+            sqlx::query(
+                "INSERT INTO production_orders (id, order_id, line_no, sku, qty, factory, \
+                 destination, region, status, category, earliest, ready_date, transfer_days, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13)",
+            )
+            .bind(p.id)
+            .bind(p.order_id)
+            .bind(p.line_no as i64)
+            .bind(p.sku.as_str())
+            .bind(i64::from(p.qty))
+            .bind(p.factory.as_str())
+            .bind(p.destination.as_str())
+            .bind(p.region.as_str())
+            .bind(p.category.as_str())
+            .bind(p.earliest.to_string())
+            .bind(p.ready_date.to_string())
+            .bind(i64::from(p.transfer_days))
+            .bind(micros(p.now))
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        }
+        for l in lines {
+            let (kind, site, po, factory) = match &l.fulfilment {
+                Fulfilment::Stock { site } => ("stock", Some(site.as_str()), None, None),
+                Fulfilment::Production {
+                    production_order,
+                    factory,
+                } => (
+                    "production",
+                    None,
+                    Some(*production_order),
+                    Some(factory.as_str()),
+                ),
+            };
+            sqlx::query(
+                "UPDATE order_lines SET kind = $1, site = $2, production_order = $3, factory = $4 \
+                 WHERE order_id = $5 AND line_no = $6",
+            )
+            .bind(kind)
+            .bind(site)
+            .bind(po)
+            .bind(factory)
+            .bind(l.order_id)
+            .bind(l.line_no as i64)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_attempts(
+        &mut self,
+        attempts: &[rendan_domain::stop::Attempt],
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        for a in attempts {
+            sqlx::query(
+                "INSERT INTO visit_attempts (order_id, day, depot, crew, position, window_start, \
+                 window_end, dispatched_at, outcome, reason, haul_away_received, unapplied, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(a.order)
+            .bind(a.date.to_string())
+            .bind(a.depot.as_str())
+            .bind(a.crew)
+            .bind(a.position as i64)
+            .bind(format_time(a.window.start))
+            .bind(format_time(a.window.end))
+            .bind(micros(a.dispatched_at))
+            .bind(a.applied.outcome.as_str())
+            .bind(a.applied.outcome.reason().map(|r| r.as_str()))
+            .bind(i64::from(a.applied.haul_away_received))
+            .bind(a.unapplied.as_deref())
+            .bind(micros(now))
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn attempts_of(&mut self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, Fail> {
+        Ok(reads::attempts_of(self.conn, order).await?)
+    }
+
+    async fn update_attempt(
+        &mut self,
+        a: &rendan_domain::stop::Attempt,
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        sqlx::query(
+            "UPDATE visit_attempts SET outcome = $1, reason = $2, haul_away_received = $3, \
+             unapplied = $4, updated_at = $5 WHERE order_id = $6 AND day = $7",
+        )
+        .bind(a.applied.outcome.as_str())
+        .bind(a.applied.outcome.reason().map(|r| r.as_str()))
+        .bind(i64::from(a.applied.haul_away_received))
+        .bind(a.unapplied.as_deref())
+        .bind(micros(now))
+        .bind(a.order)
+        .bind(a.date.to_string())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn stop_event_seen(
+        &mut self,
+        id: rendan_domain::stop::EventId,
+    ) -> Result<Option<(i64, String)>, Fail> {
+        let row = sqlx::query("SELECT order_id, fingerprint FROM stop_events WHERE event_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((get(&row, "order_id")?, get(&row, "fingerprint")?))),
+        }
+    }
+
+    async fn insert_stop_event(
+        &mut self,
+        r: &rendan_domain::stop::Reported,
+        fingerprint: &str,
+    ) -> Result<(), Fail> {
+        let e = &r.event;
+        let proof = e.proof.unwrap_or(rendan_domain::stop::Proof {
+            photo_sha256: None,
+            signature_sha256: None,
+        });
+        sqlx::query(
+            "INSERT INTO stop_events (event_id, order_id, day, kind, at, lat, lon, reason, proof, \
+             photo_sha256, signature_sha256, fingerprint, posted_by, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(e.id.to_string())
+        .bind(r.order)
+        .bind(r.date.to_string())
+        .bind(e.kind.as_str())
+        .bind(micros(e.at))
+        .bind(e.location.lat())
+        .bind(e.location.lon())
+        .bind(e.reason.map(|r| r.as_str()))
+        .bind(i64::from(e.proof.is_some()))
+        .bind(proof.photo_sha256.map(|d| d.to_hex()))
+        .bind(proof.signature_sha256.map(|d| d.to_hex()))
+        .bind(fingerprint)
+        .bind(r.posted_by)
+        .bind(micros(r.received_at))
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn stop_events_of(
+        &mut self,
+        order: i64,
+        date: Date,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, Fail> {
+        Ok(reads::stop_events_of(self.conn, order, Some(date)).await?)
     }
 }

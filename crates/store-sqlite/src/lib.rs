@@ -404,6 +404,26 @@ impl Store for SqliteStore {
         script!(self.writer, (cmd), |tx| script::publish_day(tx, &cmd))
     }
 
+    async fn record_stop(
+        &self,
+        cmd: rendan_store::RecordStop,
+    ) -> Result<Outcome<rendan_store::StopRecord>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::record_stop(tx, &cmd))
+    }
+
+    async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::attempts_of(&mut conn, order).await
+    }
+
+    async fn stop_events(
+        &self,
+        order: i64,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::stop_events_of(&mut conn, order, None).await
+    }
+
     async fn seen_key(
         &self,
         operation: &'static str,

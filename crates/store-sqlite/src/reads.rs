@@ -341,7 +341,7 @@ pub(crate) async fn principal(
     hash: &[u8],
 ) -> Result<Option<Principal>, StoreError> {
     let row = sqlx::query(
-        "SELECT t.id AS token_id, p.id, p.name, p.role, p.region FROM tokens t \
+        "SELECT t.id AS token_id, p.id, p.name, p.role, p.region, p.crew FROM tokens t \
          JOIN principals p ON p.id = t.principal_id WHERE t.hash = ? AND t.revoked_at IS NULL",
     )
     .bind(hash)
@@ -355,11 +355,11 @@ pub(crate) async fn principal(
         id: get(&row, "id")?,
         name: get(&row, "name")?,
         token_id: get(&row, "token_id")?,
-        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+        role: Role::parse(&role, region.as_deref(), get(&row, "crew")?).map_err(corrupt)?,
     }))
 }
 
-const TOKEN_SELECT: &str = "SELECT t.id, t.principal_id, p.name, p.role, p.region, t.label, t.created_at, \
+const TOKEN_SELECT: &str = "SELECT t.id, t.principal_id, p.name, p.role, p.region, p.crew, t.label, t.created_at, \
      t.revoked_at FROM tokens t JOIN principals p ON p.id = t.principal_id";
 
 fn token_info(row: &sqlx::sqlite::SqliteRow) -> Result<TokenInfo, StoreError> {
@@ -370,7 +370,7 @@ fn token_info(row: &sqlx::sqlite::SqliteRow) -> Result<TokenInfo, StoreError> {
         id: get(row, "id")?,
         principal_id: get(row, "principal_id")?,
         principal: get(row, "name")?,
-        role: Role::parse(&role, region.as_deref()).map_err(corrupt)?,
+        role: Role::parse(&role, region.as_deref(), get(row, "crew")?).map_err(corrupt)?,
         label: get(row, "label")?,
         created_at: timestamp(get(row, "created_at")?)?,
         revoked_at: revoked.map(timestamp).transpose()?,
@@ -606,4 +606,47 @@ pub(crate) async fn visits_on(
         .collect::<Result<Vec<_>, _>>()?;
     rendan_store::rows::attach_visit_lines(&mut visits, lines);
     Ok(visits)
+}
+
+/// The columns `rendan_store::rows::attempt` reads.
+pub(crate) const ATTEMPT_COLUMNS: &str = "order_id, day, depot, crew, position, window_start, \
+     window_end, dispatched_at, outcome, reason, haul_away_received, unapplied";
+
+/// The columns `rendan_store::rows::reported` reads.
+pub(crate) const EVENT_COLUMNS: &str = "event_id, order_id, day, kind, at, lat, lon, reason, \
+     proof, photo_sha256, signature_sha256, posted_by, received_at";
+
+/// Every visit of an order that went out, oldest first.
+pub(crate) async fn attempts_of(
+    conn: &mut SqliteConnection,
+    order: i64,
+) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError> {
+    let sql =
+        format!("SELECT {ATTEMPT_COLUMNS} FROM visit_attempts WHERE order_id = ? ORDER BY day");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(crate::rows::attempt).collect()
+}
+
+/// The stop events of an order (of one of its visits when `date` is given), in device-time
+/// order.
+pub(crate) async fn stop_events_of(
+    conn: &mut SqliteConnection,
+    order: i64,
+    date: Option<Date>,
+) -> Result<Vec<rendan_domain::stop::Reported>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM stop_events WHERE order_id = ?1 \
+         AND (?2 IS NULL OR day = ?2) ORDER BY at, event_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order)
+        .bind(date.map(|d| d.to_string()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(crate::rows::reported).collect()
 }

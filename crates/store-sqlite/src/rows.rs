@@ -63,3 +63,13 @@ pub(crate) fn visit_line(
 ) -> Result<(i64, rendan_domain::catalogue::Sku, u32), StoreError> {
     rows::visit_line(&Cols(row))
 }
+
+/// A visit that went out.
+pub(crate) fn attempt(row: &SqliteRow) -> Result<rendan_domain::stop::Attempt, StoreError> {
+    rows::attempt(&Cols(row))
+}
+
+/// A stored stop event.
+pub(crate) fn reported(row: &SqliteRow) -> Result<rendan_domain::stop::Reported, StoreError> {
+    rows::reported(&Cols(row))
+}

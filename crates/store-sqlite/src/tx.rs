@@ -577,7 +577,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn principal_named(&mut self, name: &PrincipalName) -> Result<Option<(i64, Role)>, Fail> {
-        let row = sqlx::query("SELECT id, role, region FROM principals WHERE name = ?")
+        let row = sqlx::query("SELECT id, role, region, crew FROM principals WHERE name = ?")
             .bind(name.as_str())
             .fetch_optional(&mut *self.conn)
             .await
@@ -585,7 +585,7 @@ impl Tx for SqliteTx<'_> {
         let Some(row) = row else { return Ok(None) };
         let role: String = get(&row, "role")?;
         let region: Option<String> = get(&row, "region")?;
-        let role = Role::parse(&role, region.as_deref()).map_err(corrupt)?;
+        let role = Role::parse(&role, region.as_deref(), get(&row, "crew")?).map_err(corrupt)?;
         Ok(Some((get(&row, "id")?, role)))
     }
 
@@ -596,11 +596,12 @@ impl Tx for SqliteTx<'_> {
         now: Timestamp,
     ) -> Result<i64, Fail> {
         let row = sqlx::query(
-            "INSERT INTO principals (name, role, region, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO principals (name, role, region, crew, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(name.as_str())
         .bind(role.name())
         .bind(role.region().map(Region::as_str))
+        .bind(role.crew())
         .bind(micros(now))
         .fetch_one(&mut *self.conn)
         .await
@@ -761,6 +762,163 @@ impl Tx for SqliteTx<'_> {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn replace_lines(
+        &mut self,
+        lines: &[LineRow],
+        productions: &[ProductionRow],
+    ) -> Result<(), Fail> {
+        // Production orders first: a line may refer to one.
+        self.insert_production(productions).await?;
+        for l in lines {
+            let (kind, site, po, factory) = match &l.fulfilment {
+                Fulfilment::Stock { site } => ("stock", Some(site.as_str()), None, None),
+                Fulfilment::Production {
+                    production_order,
+                    factory,
+                } => (
+                    "production",
+                    None,
+                    Some(*production_order),
+                    Some(factory.as_str()),
+                ),
+            };
+            sqlx::query(
+                "UPDATE order_lines SET kind = ?, site = ?, production_order = ?, factory = ? \
+                 WHERE order_id = ? AND line_no = ?",
+            )
+            .bind(kind)
+            .bind(site)
+            .bind(po)
+            .bind(factory)
+            .bind(l.order_id)
+            .bind(l.line_no as i64)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_attempts(
+        &mut self,
+        attempts: &[rendan_domain::stop::Attempt],
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        let input = rows(attempts.iter().map(|a| {
+            json!([
+                a.order,
+                a.date.to_string(),
+                a.depot.as_str(),
+                a.crew,
+                a.position,
+                format_time(a.window.start),
+                format_time(a.window.end),
+                micros(a.dispatched_at),
+                a.applied.outcome.as_str(),
+                a.applied.outcome.reason().map(|r| r.as_str()),
+                i64::from(a.applied.haul_away_received),
+                a.unapplied
+            ])
+        }));
+        sqlx::query(
+            "INSERT INTO visit_attempts (order_id, day, depot, crew, position, window_start, \
+             window_end, dispatched_at, outcome, reason, haul_away_received, unapplied, updated_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, ?1 \
+             FROM json_each(?2)",
+        )
+        .bind(micros(now))
+        .bind(&input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn attempts_of(&mut self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, Fail> {
+        Ok(reads::attempts_of(self.conn, order).await?)
+    }
+
+    async fn update_attempt(
+        &mut self,
+        a: &rendan_domain::stop::Attempt,
+        now: Timestamp,
+    ) -> Result<(), Fail> {
+        sqlx::query(
+            "UPDATE visit_attempts SET outcome = ?, reason = ?, haul_away_received = ?, \
+             unapplied = ?, updated_at = ? WHERE order_id = ? AND day = ?",
+        )
+        .bind(a.applied.outcome.as_str())
+        .bind(a.applied.outcome.reason().map(|r| r.as_str()))
+        .bind(i64::from(a.applied.haul_away_received))
+        .bind(a.unapplied.as_deref())
+        .bind(micros(now))
+        .bind(a.order)
+        .bind(a.date.to_string())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn stop_event_seen(
+        &mut self,
+        id: rendan_domain::stop::EventId,
+    ) -> Result<Option<(i64, String)>, Fail> {
+        let row = sqlx::query("SELECT order_id, fingerprint FROM stop_events WHERE event_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await
+            .map_err(db)?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((get(&row, "order_id")?, get(&row, "fingerprint")?))),
+        }
+    }
+
+    async fn insert_stop_event(
+        &mut self,
+        r: &rendan_domain::stop::Reported,
+        fingerprint: &str,
+    ) -> Result<(), Fail> {
+        let e = &r.event;
+        let proof = e.proof.unwrap_or(rendan_domain::stop::Proof {
+            photo_sha256: None,
+            signature_sha256: None,
+        });
+        sqlx::query(
+            "INSERT INTO stop_events (event_id, order_id, day, kind, at, lat, lon, reason, proof, \
+             photo_sha256, signature_sha256, fingerprint, posted_by, received_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.id.to_string())
+        .bind(r.order)
+        .bind(r.date.to_string())
+        .bind(e.kind.as_str())
+        .bind(micros(e.at))
+        .bind(e.location.lat())
+        .bind(e.location.lon())
+        .bind(e.reason.map(|r| r.as_str()))
+        .bind(i64::from(e.proof.is_some()))
+        .bind(proof.photo_sha256.map(|d| d.to_hex()))
+        .bind(proof.signature_sha256.map(|d| d.to_hex()))
+        .bind(fingerprint)
+        .bind(r.posted_by)
+        .bind(micros(r.received_at))
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn stop_events_of(
+        &mut self,
+        order: i64,
+        date: Date,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, Fail> {
+        Ok(reads::stop_events_of(self.conn, order, Some(date)).await?)
     }
 }
 

@@ -304,6 +304,40 @@ pub struct PublishDay {
     pub idem: Option<Idem>,
 }
 
+/// A crew's stop event for one visit of an order.
+#[derive(Debug, Clone)]
+pub struct RecordStop {
+    /// The order visited.
+    pub order: i64,
+    /// The local date of the visit the event belongs to (the event's device time at the depot).
+    pub date: jiff::civil::Date,
+    /// The event.
+    pub event: rendan_domain::stop::StopEvent,
+    /// The crew the caller speaks for; `None` for a caller that may report for any crew.
+    pub crew: Option<i64>,
+    /// The principal posting it.
+    pub principal: i64,
+    /// A digest of the validated event, to tell a retry from another event with the same id.
+    pub fingerprint: String,
+    /// The topology (replacement goods are placed by the usual fulfilment rules).
+    pub planning: Planning,
+    /// When it was received.
+    pub now: Timestamp,
+}
+
+/// A visit as its stop events left it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopRecord {
+    /// The visit and what its events have done.
+    pub attempt: rendan_domain::stop::Attempt,
+    /// The state folded from its events.
+    pub state: rendan_domain::stop::StopState,
+    /// Its events, in device-time order.
+    pub events: Vec<rendan_domain::stop::Reported>,
+    /// The order's state now.
+    pub status: OrderStatus,
+}
+
 /// A request to cancel an order.
 #[derive(Debug, Clone)]
 pub struct CancelOrder {
@@ -597,6 +631,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Publishes a day's plan ([`script::publish_day`]).
     async fn publish_day(&self, cmd: PublishDay) -> Result<Outcome<DepotDay>, StoreError>;
+
+    /// Records a crew's stop event and applies what the visit's events now say to the order
+    /// and its goods; the same event id again answers the visit as it is.
+    async fn record_stop(&self, cmd: RecordStop) -> Result<Outcome<StopRecord>, StoreError>;
+
+    /// Every visit of an order that went out, oldest first.
+    async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError>;
+
+    /// The stop events of an order, in device-time order.
+    async fn stop_events(
+        &self,
+        order: i64,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, StoreError>;
 
     /// Whether `idem` was used for `operation`: `Ok(true)` for a retry of the same request,
     /// `Err(IdempotencyMismatch)` for another request with that key (checked again, in the

@@ -328,3 +328,64 @@ pub fn visit_line(row: &impl Columns) -> Result<(i64, Sku, u32), StoreError> {
         quantity(row.int("qty")?)?,
     ))
 }
+
+/// A visit that went out (`order_id, day, depot, crew, position, window_start, window_end,
+/// dispatched_at, outcome, reason, haul_away_received, unapplied`).
+pub fn attempt(row: &impl Columns) -> Result<rendan_domain::stop::Attempt, StoreError> {
+    use rendan_domain::stop::{Applied, Attempt, Outcome};
+    let (appointment, position) = appointment(row)?;
+    let outcome = Outcome::parse(&row.text("outcome")?, row.opt_text("reason")?.as_deref())
+        .map_err(corrupt)?;
+    Ok(Attempt {
+        order: appointment.order,
+        depot: appointment.depot,
+        date: appointment.date,
+        window: appointment.window,
+        crew: appointment.crew,
+        position,
+        dispatched_at: timestamp(row.int("dispatched_at")?)?,
+        applied: Applied {
+            outcome,
+            haul_away_received: row.int("haul_away_received")? != 0,
+        },
+        unapplied: row.opt_text("unapplied")?,
+    })
+}
+
+/// A stored stop event (`event_id, order_id, day, kind, at, lat, lon, reason, proof,
+/// photo_sha256, signature_sha256, posted_by, received_at`).
+pub fn reported(row: &impl Columns) -> Result<rendan_domain::stop::Reported, StoreError> {
+    use rendan_domain::stop::{
+        Digest, EventId, FailureReason, Proof, Reported, StopEvent, StopEventKind,
+    };
+    let digest = |col: &str| -> Result<Option<Digest>, StoreError> {
+        row.opt_text(col)?
+            .map(|v| Digest::parse(&v, col).map_err(corrupt))
+            .transpose()
+    };
+    let event = StopEvent {
+        id: EventId::parse(&row.text("event_id")?, "event_id").map_err(corrupt)?,
+        kind: StopEventKind::parse(&row.text("kind")?, "kind").map_err(corrupt)?,
+        at: timestamp(row.int("at")?)?,
+        location: LatLon::new(row.real("lat")?, row.real("lon")?, "").map_err(corrupt)?,
+        reason: row
+            .opt_text("reason")?
+            .map(|r| FailureReason::parse(&r, "reason").map_err(corrupt))
+            .transpose()?,
+        proof: if row.int("proof")? != 0 {
+            Some(Proof {
+                photo_sha256: digest("photo_sha256")?,
+                signature_sha256: digest("signature_sha256")?,
+            })
+        } else {
+            None
+        },
+    };
+    Ok(Reported {
+        event,
+        order: row.int("order_id")?,
+        date: date(&row.text("day")?)?,
+        posted_by: row.int("posted_by")?,
+        received_at: timestamp(row.int("received_at")?)?,
+    })
+}

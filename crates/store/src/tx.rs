@@ -433,4 +433,42 @@ pub trait Tx: Send {
         visits: &[(rendan_domain::appointment::Appointment, usize)],
         now: Timestamp,
     ) -> Result<(), Fail>;
+    /// Records visits that went out (one row per order and day).
+    async fn insert_attempts(
+        &mut self,
+        attempts: &[rendan_domain::stop::Attempt],
+        now: Timestamp,
+    ) -> Result<(), Fail>;
+    /// Every visit of an order that went out, oldest first.
+    async fn attempts_of(&mut self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, Fail>;
+    /// Records what a visit's events have done so far.
+    async fn update_attempt(
+        &mut self,
+        attempt: &rendan_domain::stop::Attempt,
+        now: Timestamp,
+    ) -> Result<(), Fail>;
+    /// The order and fingerprint of a stored stop event, if its id was seen.
+    async fn stop_event_seen(
+        &mut self,
+        id: rendan_domain::stop::EventId,
+    ) -> Result<Option<(i64, String)>, Fail>;
+    /// Stores a stop event with the fingerprint of the request that carried it.
+    async fn insert_stop_event(
+        &mut self,
+        event: &rendan_domain::stop::Reported,
+        fingerprint: &str,
+    ) -> Result<(), Fail>;
+    /// The stop events of one visit, as stored.
+    async fn stop_events_of(
+        &mut self,
+        order: i64,
+        date: Date,
+    ) -> Result<Vec<rendan_domain::stop::Reported>, Fail>;
+    /// Re-serves lines of an order (replacement goods): each line's fulfilment is replaced,
+    /// and `productions` are created (open; their capacity is booked by planning the queue).
+    async fn replace_lines(
+        &mut self,
+        lines: &[LineRow],
+        productions: &[ProductionRow],
+    ) -> Result<(), Fail>;
 }

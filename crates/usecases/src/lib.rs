@@ -10,6 +10,7 @@
 
 pub mod delivery;
 mod fingerprint;
+pub mod stops;
 pub mod tokens;
 
 use fingerprint::Fingerprint;

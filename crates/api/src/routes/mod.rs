@@ -5,6 +5,7 @@ mod delivery;
 pub(crate) mod orders;
 mod production;
 mod stock;
+mod stops;
 mod tokens;
 
 use crate::AppState;
@@ -68,6 +69,8 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::publish))
         .routes(routes!(delivery::problem_json))
         .routes(routes!(delivery::solution_json))
+        .routes(routes!(stops::report))
+        .routes(routes!(stops::visits))
 }
 
 /// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by

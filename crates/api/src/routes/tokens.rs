@@ -23,11 +23,14 @@ pub struct TokenBody {
     /// a new principal with a generated name when absent.
     #[serde(default)]
     pub principal: Option<String>,
-    /// `admin`, `planner` or `channel` (the principal's role when it exists already).
+    /// `admin`, `planner`, `channel` or `crew` (the principal's role when it exists already).
     pub role: String,
     /// For planners only: the region it is limited to.
     #[serde(default)]
     pub region: Option<String>,
+    /// For crew tokens only (and always): the crew it speaks for.
+    #[serde(default)]
+    pub crew: Option<i64>,
 }
 
 impl PartialSchema for TokenBody {
@@ -53,6 +56,8 @@ pub struct TokenView {
     pub role: String,
     /// Region scope, if any.
     pub region: Option<String>,
+    /// The crew a crew token speaks for.
+    pub crew: Option<i64>,
     /// Creation time, RFC 3339.
     pub created_at: String,
     /// Revocation time, RFC 3339, if revoked.
@@ -66,6 +71,7 @@ fn view(info: &TokenInfo, secret: Option<String>) -> TokenView {
         principal: info.principal.clone(),
         role: info.role.name().to_string(),
         region: info.role.region().map(ToString::to_string),
+        crew: info.role.crew(),
         created_at: info.created_at.to_string(),
         revoked_at: info.revoked_at.map(|t| t.to_string()),
     }
@@ -101,7 +107,7 @@ pub async fn create(
     {
         errors.push(e);
     }
-    let role = Role::parse(&body.role, body.region.as_deref())
+    let role = Role::parse(&body.role, body.region.as_deref(), body.crew)
         .map_err(|e| {
             if !errors.iter().any(|seen| seen.field == e.field) {
                 errors.push(e);

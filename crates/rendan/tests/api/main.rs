@@ -12,6 +12,7 @@ mod idempotency;
 mod load;
 mod malformed;
 mod orders;
+mod stops;
 mod store;
 
 /// The backend this binary's suite runs on.

@@ -26,6 +26,8 @@ mod malformed;
 mod orders;
 #[path = "../api/processes.rs"]
 mod processes;
+#[path = "../api/stops.rs"]
+mod stops;
 #[path = "../api/store.rs"]
 mod store;
 

@@ -403,12 +403,7 @@ pub async fn publish_day(tx: &mut dyn Tx, cmd: &PublishDay) -> Result<Outcome<De
         let ids: Vec<i64> = day.visits.iter().map(|v| v.visit.order).collect();
         tx.lock_orders(&ids).await?;
         let day = read_day(tx, &cmd.depot, cmd.date).await?;
-        for visit in &day.visits {
-            if let Ok(next) = visit.visit.status.apply(OrderEvent::Dispatch) {
-                tx.set_order_status(visit.visit.order, next, cmd.now)
-                    .await?;
-            }
-        }
+        super::stops::dispatch(tx, &day, cmd.date, cmd.now).await?;
     }
     Ok(Outcome::Created(read_day(tx, &cmd.depot, cmd.date).await?))
 }

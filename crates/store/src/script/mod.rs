@@ -11,6 +11,7 @@ mod cancel;
 mod place;
 mod production;
 mod stock;
+mod stops;
 mod tokens;
 
 pub use appointments::{
@@ -21,6 +22,7 @@ pub use cancel::cancel_order;
 pub use place::place_orders;
 pub use production::complete_production;
 pub use stock::{receive_stock, seed_stock};
+pub use stops::record_stop;
 pub use tokens::{create_token, revoke_token};
 
 use crate::StoreError;

@@ -39,6 +39,15 @@ impl Journal {
         Ok(Journal::over(read.into_iter().collect()))
     }
 
+    /// What is free to reserve at `site` for `sku`, as the movements so far leave it.
+    pub(super) fn available(&self, site: &SiteId, sku: &Sku) -> i64 {
+        self.balances
+            .get(&(site.clone(), sku.clone()))
+            .copied()
+            .unwrap_or_default()
+            .available()
+    }
+
     /// Records a movement, or refuses it (nothing recorded); answers the new balance.
     pub(super) fn apply(&mut self, movement: MovementRow) -> Result<Balance, StockError> {
         let key = (movement.site.clone(), movement.sku.clone());

@@ -20,6 +20,15 @@ pub async fn create_token(
             .ok_or_else(|| StoreError::Backend(format!("token {} vanished", seen.ref_id)))?;
         return Ok(Outcome::Replayed(info));
     }
+    if let Some(crew) = token.role.crew()
+        && tx.crew(crew).await?.is_none()
+    {
+        return Err(StoreError::Invalid(rendan_domain::Invalid::new(
+            "crew",
+            format!("unknown crew {crew}"),
+        ))
+        .into());
+    }
     let existing = tx.principal_named(&token.principal).await?;
     check_new_token(
         &token.principal,
