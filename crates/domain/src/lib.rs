@@ -18,6 +18,7 @@ pub mod network;
 pub mod order;
 pub mod production;
 pub mod schedule;
+pub mod service;
 pub mod site;
 pub mod stock;
 pub mod stop;
