@@ -488,6 +488,22 @@ pub mod params {
 
     impl ToSchema for Date {}
 
+    /// How service levels are grouped.
+    pub struct GroupBy;
+
+    impl PartialSchema for GroupBy {
+        fn schema() -> RefOr<Schema> {
+            string()
+                .enum_values(Some(
+                    rendan_domain::service::GroupBy::ALL.map(|g| g.as_str()),
+                ))
+                .default(Some("region".into()))
+                .into()
+        }
+    }
+
+    impl ToSchema for GroupBy {}
+
     /// The days of a slot query.
     pub struct Days;
 

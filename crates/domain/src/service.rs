@@ -315,6 +315,58 @@ pub fn measure(
     out
 }
 
+/// The service standards of a range: the figures per group, each region's targets when
+/// grouped by region, and the figures of each day of the range by the same grouping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// First local date.
+    pub from: Date,
+    /// Last local date.
+    pub to: Date,
+    /// How the figures are grouped.
+    pub group_by: GroupBy,
+    /// The tolerance on-time arrivals were measured with.
+    pub tolerance: SignedDuration,
+    /// Figures per group, by key.
+    pub groups: BTreeMap<String, Figures>,
+    /// Targets per group (only when grouped by region).
+    pub targets: BTreeMap<String, Targets>,
+    /// The same figures for each day of the range.
+    pub daily: Vec<(Date, BTreeMap<String, Figures>)>,
+}
+
+impl Report {
+    /// Measures `records` over `from..=to` (see [`measure`]), with each day's figures.
+    pub fn new(
+        records: &[VisitRecord],
+        from: Date,
+        to: Date,
+        group_by: GroupBy,
+        tolerance: SignedDuration,
+        targets: impl Fn(&str) -> Option<Targets>,
+    ) -> Report {
+        let groups = measure(records, from, to, group_by, tolerance);
+        let targets = groups
+            .keys()
+            .filter_map(|k| targets(k).map(|t| (k.clone(), t)))
+            .collect();
+        let daily = from
+            .series(1.day())
+            .take_while(|&d| d <= to)
+            .map(|d| (d, measure(records, d, d, group_by, tolerance)))
+            .collect();
+        Report {
+            from,
+            to,
+            group_by,
+            tolerance,
+            groups,
+            targets,
+            daily,
+        }
+    }
+}
+
 /// The days of a month `YYYY-MM`: its first and last local date.
 pub fn month(value: &str, field: &str) -> Result<(Date, Date), Invalid> {
     let bad = || Invalid::new(field, format!("expected a month as YYYY-MM, got {value:?}"));

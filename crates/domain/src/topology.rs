@@ -18,6 +18,16 @@ pub struct Topology {
     product_index: HashMap<Sku, usize>,
     capacities: Capacities,
     depots: HashMap<SiteId, DepotSettings>,
+    service: ServiceSettings,
+}
+
+/// How service standards are measured and what each region promises.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceSettings {
+    /// How far outside the booked window an arrival still counts as on time.
+    pub on_time_tolerance: jiff::SignedDuration,
+    /// Targets per region (the defaults where a region has none).
+    pub targets: HashMap<Region, crate::service::Targets>,
 }
 
 /// How a depot works: the windows it offers and how its trucks move.
@@ -151,6 +161,7 @@ impl Topology {
             product_index,
             capacities: Capacities::new(),
             depots: HashMap::new(),
+            service: ServiceSettings::default(),
         })
     }
 
@@ -170,6 +181,53 @@ impl Topology {
         }
         self.depots = settings;
         Ok(self)
+    }
+
+    /// The same topology with its service standards' settings; a target for a region no node
+    /// has, or outside 0–100%, is refused.
+    pub fn with_service(mut self, service: ServiceSettings) -> Result<Self, Invalid> {
+        for (region, t) in &service.targets {
+            if !self.nodes.iter().any(|n| &n.region == region) {
+                return Err(Invalid::new(
+                    format!("service.targets.{region}"),
+                    "no node is in this region",
+                ));
+            }
+            for (name, v) in [
+                ("on_time", t.on_time),
+                ("first_visit_install", t.first_visit),
+                ("promise_kept", t.promise_kept),
+            ] {
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(Invalid::new(
+                        format!("service.targets.{region}.{name}"),
+                        "must be a percentage between 0 and 100",
+                    ));
+                }
+            }
+        }
+        if service.on_time_tolerance.is_negative() {
+            return Err(Invalid::new(
+                "service.on_time_tolerance_minutes",
+                "must be >= 0",
+            ));
+        }
+        self.service = service;
+        Ok(self)
+    }
+
+    /// The service standards' settings.
+    pub fn service(&self) -> &ServiceSettings {
+        &self.service
+    }
+
+    /// A region's service targets (the defaults when the file names none).
+    pub fn service_targets(&self, region: &Region) -> crate::service::Targets {
+        self.service
+            .targets
+            .get(region)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// How a depot works (the defaults when the file says nothing).

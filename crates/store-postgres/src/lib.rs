@@ -381,6 +381,23 @@ impl Store for PgStore {
             .map_err(Fail::into_store)
     }
 
+    async fn visit_log(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<
+        Vec<(
+            rendan_domain::stop::Attempt,
+            Vec<rendan_domain::stop::Reported>,
+        )>,
+        StoreError,
+    > {
+        let (attempts, events) = reads::visit_log(&mut *self.conn().await?, from, to)
+            .await
+            .map_err(Fail::into_store)?;
+        Ok(rendan_store::pair_visits(attempts, events))
+    }
+
     async fn stop_events(
         &self,
         order: i64,

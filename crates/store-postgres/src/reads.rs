@@ -684,3 +684,45 @@ pub(crate) async fn stop_events_of(
         .map(crate::rows::reported)
         .collect::<Result<_, _>>()?)
 }
+
+/// Every visit and event of the orders with a visit dated in `from..=to`.
+pub(crate) async fn visit_log(
+    conn: &mut PgConnection,
+    from: Date,
+    to: Date,
+) -> Result<
+    (
+        Vec<rendan_domain::stop::Attempt>,
+        Vec<rendan_domain::stop::Reported>,
+    ),
+    Fail,
+> {
+    let orders = "SELECT order_id FROM visit_attempts WHERE day >= $1 AND day <= $2";
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM visit_attempts WHERE order_id IN ({orders}) \
+         ORDER BY order_id, day"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let attempts = rows
+        .iter()
+        .map(crate::rows::attempt)
+        .collect::<Result<_, _>>()?;
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM stop_events WHERE order_id IN ({orders}) \
+         ORDER BY order_id, at, event_id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let events = rows
+        .iter()
+        .map(crate::rows::reported)
+        .collect::<Result<_, _>>()?;
+    Ok((attempts, events))
+}

@@ -416,6 +416,22 @@ impl Store for SqliteStore {
         reads::attempts_of(&mut conn, order).await
     }
 
+    async fn visit_log(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<
+        Vec<(
+            rendan_domain::stop::Attempt,
+            Vec<rendan_domain::stop::Reported>,
+        )>,
+        StoreError,
+    > {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let (attempts, events) = reads::visit_log(&mut conn, from, to).await?;
+        Ok(rendan_store::pair_visits(attempts, events))
+    }
+
     async fn stop_events(
         &self,
         order: i64,

@@ -338,6 +338,28 @@ pub struct StopRecord {
     pub status: OrderStatus,
 }
 
+/// Pairs each visit with its events (both sorted by order; events by order, then time).
+pub fn pair_visits(
+    attempts: Vec<rendan_domain::stop::Attempt>,
+    events: Vec<rendan_domain::stop::Reported>,
+) -> Vec<(
+    rendan_domain::stop::Attempt,
+    Vec<rendan_domain::stop::Reported>,
+)> {
+    let mut by_visit: std::collections::HashMap<(i64, jiff::civil::Date), Vec<_>> =
+        std::collections::HashMap::new();
+    for e in events {
+        by_visit.entry((e.order, e.date)).or_default().push(e);
+    }
+    attempts
+        .into_iter()
+        .map(|a| {
+            let events = by_visit.remove(&(a.order, a.date)).unwrap_or_default();
+            (a, events)
+        })
+        .collect()
+}
+
 /// A request to cancel an order.
 #[derive(Debug, Clone)]
 pub struct CancelOrder {
@@ -638,6 +660,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every visit of an order that went out, oldest first.
     async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError>;
+
+    /// Every visit (and its events) of every order with a visit dated in `from..=to`: what
+    /// the service standards of that range are measured on.
+    async fn visit_log(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<
+        Vec<(
+            rendan_domain::stop::Attempt,
+            Vec<rendan_domain::stop::Reported>,
+        )>,
+        StoreError,
+    >;
 
     /// The stop events of an order, in device-time order.
     async fn stop_events(

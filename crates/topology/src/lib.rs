@@ -11,8 +11,8 @@ use rendan_domain::catalogue::{Category, Maker, Product, Sku};
 use rendan_domain::crew::parse_time;
 use rendan_domain::fulfilment::PromiseRules;
 use rendan_domain::schedule::Capacities;
-use rendan_domain::topology::DepotSettings;
 use rendan_domain::topology::Topology;
+use rendan_domain::topology::{DepotSettings, ServiceSettings};
 use rendan_domain::{Invalid, LatLon, Node, NodeId, Region, Site, SiteId, SiteKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -76,6 +76,40 @@ struct FileDoc {
     product: Vec<ProductDoc>,
     #[serde(default)]
     netwatch: Option<toml::Table>,
+    #[serde(default)]
+    service: Option<ServiceDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceDoc {
+    #[serde(default)]
+    on_time_tolerance_minutes: u32,
+    #[serde(default)]
+    targets: BTreeMap<String, TargetsDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetsDoc {
+    #[serde(default = "default_on_time")]
+    on_time: f64,
+    #[serde(default = "default_first_visit")]
+    first_visit_install: f64,
+    #[serde(default = "default_promise_kept")]
+    promise_kept: f64,
+}
+
+fn default_on_time() -> f64 {
+    rendan_domain::service::Targets::default().on_time
+}
+
+fn default_first_visit() -> f64 {
+    rendan_domain::service::Targets::default().first_visit
+}
+
+fn default_promise_kept() -> f64 {
+    rendan_domain::service::Targets::default().promise_kept
 }
 
 #[derive(Deserialize)]
@@ -341,10 +375,33 @@ fn build(doc: FileDoc) -> Result<TopologyFile, Invalid> {
         }
         None => PromiseRules::default(),
     };
+    let service = match doc.service {
+        None => ServiceSettings::default(),
+        Some(s) => ServiceSettings {
+            on_time_tolerance: jiff::SignedDuration::from_mins(i64::from(
+                s.on_time_tolerance_minutes,
+            )),
+            targets: s
+                .targets
+                .iter()
+                .map(|(region, t)| {
+                    Ok((
+                        Region::parse(region, &format!("service.targets.{region}"))?,
+                        rendan_domain::service::Targets {
+                            on_time: t.on_time,
+                            first_visit: t.first_visit_install,
+                            promise_kept: t.promise_kept,
+                        },
+                    ))
+                })
+                .collect::<Result<_, Invalid>>()?,
+        },
+    };
     Ok(TopologyFile {
         topology: Topology::new(nodes, sites, products)?
             .with_capacities(capacities)?
-            .with_depot_settings(depots)?,
+            .with_depot_settings(depots)?
+            .with_service(service)?,
         promise,
         netwatch: doc.netwatch,
         node_probe,

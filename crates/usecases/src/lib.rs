@@ -10,6 +10,7 @@
 
 pub mod delivery;
 mod fingerprint;
+pub mod service;
 pub mod stops;
 pub mod tokens;
 

@@ -304,7 +304,7 @@ fn date_in_path(raw: &str) -> Result<Date, ApiError> {
     parse_date(raw, "date").map_err(|_| ApiError::not_found(format!("no plan for {raw}")))
 }
 
-fn parse_date(value: &str, field: &str) -> Result<Date, Invalid> {
+pub(crate) fn parse_date(value: &str, field: &str) -> Result<Date, Invalid> {
     value
         .parse::<Date>()
         .ok()

@@ -4,6 +4,7 @@ mod catalogue;
 mod delivery;
 pub(crate) mod orders;
 mod production;
+mod service;
 mod stock;
 mod stops;
 mod tokens;
@@ -71,6 +72,7 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::solution_json))
         .routes(routes!(stops::report))
         .routes(routes!(stops::visits))
+        .routes(routes!(service::levels))
 }
 
 /// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by

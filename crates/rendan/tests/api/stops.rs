@@ -200,6 +200,15 @@ async fn state_after(app: &TestApp, orders: &[(i64, Timestamp)]) -> Vec<String> 
     }
     let stock = app.store.stock(&Default::default()).await.expect("stock");
     out.push(format!("{stock:?}"));
+    for group_by in ["region", "depot", "crew", "category"] {
+        let levels = app
+            .get_json(
+                &app.admin,
+                &format!("/api/v1/service-levels?from={TUESDAY}&to={TUESDAY}&group_by={group_by}"),
+            )
+            .await;
+        out.push(format!("service by {group_by}: {levels}"));
+    }
     let report = rendan_store::ledger::check(app.store.as_ref())
         .await
         .expect("ledger check");
@@ -289,6 +298,28 @@ async fn a_days_events_in_any_order_with_duplicates_give_the_same_state() {
     // from the spare stock.
     let (on_hand, reserved, _) = app.balance("wh-varese", "WM-FL-8").await;
     assert_eq!((on_hand, reserved), (STORIES.len() as i64 + 2, 4));
+    let levels = app
+        .get_json(
+            &app.admin,
+            &format!("/api/v1/service-levels?from={TUESDAY}&to={TUESDAY}"),
+        )
+        .await;
+    let europe = &levels["groups"][0];
+    assert_eq!(europe["key"], "europe", "{levels}");
+    assert_eq!(europe["visits"], 8);
+    // Stop 1 arrived 155 minutes into a two-hour window; stop 2's absent customer is left out.
+    assert_eq!(europe["on_time"]["met"], 6, "{europe}");
+    assert_eq!(europe["on_time"]["total"], 7);
+    assert_eq!(europe["on_time"]["target_met"], false);
+    assert_eq!(europe["first_visit_install"]["met"], 4, "0, 1, 3 and 7");
+    assert_eq!(europe["first_visit_install"]["total"], 7);
+    assert_eq!(europe["customer_caused"]["by_reason"]["customer_absent"], 1);
+    assert_eq!(europe["promise_kept"]["met"], 4);
+    assert_eq!(europe["promise_kept"]["total"], 4);
+    assert_eq!(
+        europe["lead_time_days"]["p50"], 1,
+        "ordered Monday, installed Tuesday"
+    );
     let (returns, _, _) = app.balance("dp-varese-returns", "WM-FL-8").await;
     // The two unusable units, and the one old appliance collected: of the stops with a
     // haul-away (even indices) only stop 0 was installed.
@@ -453,4 +484,62 @@ async fn a_late_installation_outranks_a_failure_and_a_late_failure_is_flagged() 
         .await
         .expect("ledger check");
     assert!(report.discrepancies.is_empty());
+}
+
+/// Service levels take a bounded range of dates and a known grouping; channels and crews are
+/// refused; a planner of another region sees none of Europe's figures.
+#[tokio::test]
+async fn service_levels_are_bounded_and_scoped() {
+    let Some((app, _clock, _orders)) = day_out().await else {
+        return;
+    };
+    let get = |token: String, query: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .get(&token, &format!("/api/v1/service-levels?{query}"))
+                .await;
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("json"))
+        }
+    };
+    let admin = app.admin.clone();
+    let (status, body) = get(admin.clone(), "from=2026-12-09&to=2026-12-08").await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("to"))
+    );
+    let (status, _) = get(admin.clone(), "from=2026-01-01&to=2027-01-02").await;
+    assert_eq!(status, 422, "more than 366 days");
+    let (status, body) = get(
+        admin.clone(),
+        "from=2026-12-01&to=2026-12-31&group_by=planet",
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("group_by"))
+    );
+    let (status, body) = get(admin.clone(), "to=2026-12-31").await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("from"))
+    );
+    let channel = app.token("channel", None).await;
+    assert_eq!(get(channel, "from=2026-12-01&to=2026-12-31").await.0, 403);
+    let asia = app.token("planner", Some("asia")).await;
+    let (status, body) = get(asia, "from=2026-12-01&to=2026-12-31").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["groups"], json!([]), "{body}");
+    let europe = app.token("planner", Some("europe")).await;
+    let (_, body) = get(europe, "from=2026-12-01&to=2026-12-31&group_by=crew").await;
+    let visits: i64 = body["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["visits"].as_i64())
+        .sum();
+    assert_eq!(visits, 8, "{body}");
+    // No crew has reported yet: every visit is a miss until its events arrive.
+    assert_eq!(body["groups"][0]["on_time"]["met"], 0);
 }
