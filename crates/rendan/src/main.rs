@@ -7,6 +7,7 @@ mod import;
 mod netwatch_cmd;
 mod platform;
 mod route_cmd;
+mod service_cmd;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -80,6 +81,11 @@ enum Command {
     Route {
         #[command(subcommand)]
         cmd: route_cmd::RouteCmd,
+    },
+    /// Service standards measured from the crews' stop events.
+    Service {
+        #[command(subcommand)]
+        cmd: service_cmd::ServiceCmd,
     },
     /// Benchmarks that need the whole platform.
     Bench {
@@ -187,6 +193,7 @@ fn main() -> Result<()> {
             Command::Token {
                 cmd: TokenCmd::List { place },
             } => platform::list_tokens(&place).await,
+            Command::Service { cmd } => service_cmd::run(cmd).await,
             Command::Bench {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,

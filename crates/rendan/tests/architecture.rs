@@ -36,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),
+    ("rendan-service-report", &["rendan-domain"]),
     (
         "rendan-netwatch-sqlite",
         &["rendan-domain", "rendan-topology", "rendan-netwatch"],

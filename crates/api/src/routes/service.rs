@@ -195,7 +195,7 @@ pub async fn levels(
     };
     let report = state
         .cases()
-        .service_levels(&caller, from, to, group_by)
+        .service_levels(Some(&caller), from, to, group_by)
         .await?;
     Ok(Json(ServiceLevelsView::from(&report)))
 }
