@@ -966,3 +966,42 @@ pub fn sha256() -> RefOr<Schema> {
         .description(Some("SHA-256, 64 hex digits"))
         .into()
 }
+
+/// `WebhookBody.url`.
+pub fn webhook_url() -> RefOr<Schema> {
+    string()
+        .pattern(Some("^https?://[^/?#\\s]+[^\\s]*$"))
+        .max_length(Some(rendan_domain::webhook::URL_MAX))
+        .description(Some("Where deliveries are POSTed (http or https)"))
+        .into()
+}
+
+/// `WebhookBody.secret`.
+pub fn webhook_secret() -> RefOr<Schema> {
+    string()
+        .pattern(Some("^[\\s\\S]*$"))
+        .min_length(Some(rendan_domain::webhook::SECRET_MIN))
+        .max_length(Some(rendan_domain::webhook::SECRET_MAX))
+        .description(Some(
+            "The HMAC-SHA256 key of the Rendan-Signature header; never shown again",
+        ))
+        .into()
+}
+
+/// `WebhookBody.events`.
+pub fn webhook_events() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(order_status())
+        .min_items(Some(1))
+        .max_items(Some(OrderStatus::ALL.len()))
+        .unique_items(true)
+        .description(Some("The order statuses whose changes are delivered"))
+        .into()
+}
+
+/// `WebhookBody.channel`.
+pub fn webhook_channel() -> RefOr<Schema> {
+    nullable(principal_name().description(Some(
+        "The channel whose orders it follows: required from an admin, the caller's own for a channel",
+    )))
+}

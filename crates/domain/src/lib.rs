@@ -25,6 +25,7 @@ pub mod stop;
 pub mod topology;
 pub mod travel;
 pub mod visit;
+pub mod webhook;
 
 pub use geo::LatLon;
 pub use network::{Node, NodeId, Region};

@@ -52,6 +52,13 @@ enum Command {
         /// Do not run the network monitor.
         #[arg(long)]
         no_netwatch: bool,
+        /// How long a webhook receiver has to answer, in milliseconds.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        webhook_timeout_ms: u64,
+        /// The wait before a failed webhook delivery's first retry, in milliseconds (doubling
+        /// after each failure, at most an hour, for a day).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        webhook_retry_ms: u64,
     },
     /// Answer the network monitor's probes at a node (TCP and UDP echo, HTTP health page).
     Agent(netwatch_cmd::AgentArgs),
@@ -164,7 +171,16 @@ fn main() -> Result<()> {
                 place,
                 no_demo,
                 no_netwatch,
-            } => platform::serve(listen, &place, !no_demo, !no_netwatch).await,
+                webhook_timeout_ms,
+                webhook_retry_ms,
+            } => {
+                let webhooks = rendan_webhooks::Settings {
+                    timeout: std::time::Duration::from_millis(webhook_timeout_ms),
+                    backoff: jiff::SignedDuration::from_millis(webhook_retry_ms as i64),
+                    ..Default::default()
+                };
+                platform::serve(listen, &place, !no_demo, !no_netwatch, webhooks).await
+            }
             Command::Agent(args) => {
                 netwatch_cmd::run_agent(&args, platform::shutdown_signal()).await
             }

@@ -142,7 +142,13 @@ pub async fn shutdown_signal() {
 }
 
 /// `rendan serve`.
-pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool) -> Result<()> {
+pub async fn serve(
+    listen: SocketAddr,
+    place: &Place,
+    demo: bool,
+    netwatch: bool,
+    webhooks: rendan_webhooks::Settings,
+) -> Result<()> {
     let platform = open(place).await?;
     bootstrap_admin(&platform).await?;
     let cases = platform.cases();
@@ -161,6 +167,16 @@ pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool
             }
         }
     });
+    // Channels are told of their orders' changes from the outbox, also after a restart.
+    let deliverer = rendan_webhooks::Deliverer::new(
+        platform.store.clone(),
+        webhooks,
+        std::sync::Arc::new(jiff::Timestamp::now),
+    );
+    let (stop_webhooks, stopped) = tokio::sync::oneshot::channel::<()>();
+    let delivering = tokio::spawn(deliverer.run(async move {
+        let _ = stopped.await;
+    }));
     rendan_api::install_metrics();
     let service = if netwatch {
         Some(crate::netwatch_cmd::start(&platform.file, &place.data_dir, None, None).await?)
@@ -174,6 +190,8 @@ pub async fn serve(listen: SocketAddr, place: &Place, demo: bool, netwatch: bool
     let state = AppState::new(cases);
     let router = rendan_api::app(state, extra);
     run_http(listen, router, &place.data_dir).await?;
+    let _ = stop_webhooks.send(());
+    let _ = delivering.await;
     if let Some(m) = monitor {
         m.shutdown().await;
     }

@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),
     ("rendan-service-report", &["rendan-domain"]),
+    ("rendan-webhooks", &["rendan-domain", "rendan-store"]),
     (
         "rendan-netwatch-sqlite",
         &["rendan-domain", "rendan-topology", "rendan-netwatch"],

@@ -375,6 +375,52 @@ impl Store for PgStore {
         script!(self.writer, (cmd), |tx| script::record_stop(tx, &cmd))
     }
 
+    async fn create_webhook(
+        &self,
+        cmd: rendan_store::CreateWebhook,
+    ) -> Result<Outcome<rendan_domain::webhook::Webhook>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::create_webhook(tx, &cmd))
+    }
+
+    async fn webhooks(
+        &self,
+        channel: Option<i64>,
+    ) -> Result<Vec<rendan_domain::webhook::Webhook>, StoreError> {
+        reads::webhooks(&mut *self.conn().await?, channel, None)
+            .await
+            .map_err(Fail::into_store)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<rendan_store::DueDelivery>, StoreError> {
+        reads::due_deliveries(&mut *self.conn().await?, now.as_microsecond(), limit)
+            .await
+            .map_err(Fail::into_store)
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: rendan_store::DeliveryAttempt,
+    ) -> Result<(), StoreError> {
+        script!(self.writer, (attempt), |tx| script::record_attempt(
+            tx, &attempt
+        ))
+    }
+
+    async fn delivery_attempts(
+        &self,
+        webhook: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, rendan_store::DeliveryAttempt)>, StoreError> {
+        reads::delivery_attempts(&mut *self.conn().await?, webhook, after, limit)
+            .await
+            .map_err(Fail::into_store)
+    }
+
     async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError> {
         reads::attempts_of(&mut *self.conn().await?, order)
             .await

@@ -1004,6 +1004,101 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    async fn enqueue_changes(
+        &mut self,
+        changes: &[(i64, OrderStatus, Timestamp)],
+    ) -> Result<(), Fail> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let orders: Vec<i64> = changes.iter().map(|c| c.0).collect();
+        let statuses: Vec<String> = changes.iter().map(|c| c.1.as_str().to_string()).collect();
+        let at: Vec<i64> = changes.iter().map(|c| micros(c.2)).collect();
+        // One row per webhook of the order's channel that follows the status, in the order of
+        // the changes (the outbox id orders one order's deliveries).
+        sqlx::query(
+            "INSERT INTO webhook_outbox (webhook_id, order_id, status, at, attempts, next_at, state) \
+             SELECT w.id, c.o, c.s, c.a, 0, c.a, 'pending' \
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY AS c(o, s, a, n) \
+             JOIN orders o ON o.id = c.o JOIN webhooks w ON w.channel_id = o.principal_id \
+             WHERE c.s = ANY(string_to_array(w.events, ',')) ORDER BY c.n, w.id",
+        )
+        .bind(&orders)
+        .bind(&statuses)
+        .bind(&at)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_webhook(
+        &mut self,
+        channel: i64,
+        hook: &rendan_domain::webhook::NewWebhook,
+        now: Timestamp,
+    ) -> Result<i64, Fail> {
+        let row = sqlx::query(
+            "INSERT INTO webhooks (channel_id, url, secret, events, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(channel)
+        .bind(&hook.url)
+        .bind(&hook.secret)
+        .bind(rendan_store::rows::events_column(&hook.events))
+        .bind(micros(now))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(get(&row, "id")?)
+    }
+
+    async fn webhook(&mut self, id: i64) -> Result<Option<rendan_domain::webhook::Webhook>, Fail> {
+        Ok(reads::webhooks(self.conn, None, Some(id)).await?.pop())
+    }
+
+    async fn record_attempt(&mut self, a: &rendan_store::DeliveryAttempt) -> Result<(), Fail> {
+        let next_at = match a.after {
+            rendan_store::AfterAttempt::RetryAt(t) => Some(micros(t)),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (outbox_id, webhook_id, order_id, status, attempt, at, \
+             status_code, error, outcome, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.delivery)
+        .bind(a.webhook)
+        .bind(a.order)
+        .bind(a.status.as_str())
+        .bind(i64::from(a.attempt))
+        .bind(micros(a.at))
+        .bind(a.status_code.map(i64::from))
+        .bind(a.error.as_deref())
+        .bind(a.after.as_str())
+        .bind(next_at)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let (state, done) = match a.after {
+            rendan_store::AfterAttempt::Delivered => ("delivered", Some(micros(a.at))),
+            rendan_store::AfterAttempt::GaveUp => ("given_up", Some(micros(a.at))),
+            rendan_store::AfterAttempt::RetryAt(_) => ("pending", None),
+        };
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = greatest(attempts, $1), state = $2, \
+             next_at = coalesce($3, next_at), done_at = $4 WHERE id = $5 AND state = 'pending'",
+        )
+        .bind(i64::from(a.attempt))
+        .bind(state)
+        .bind(next_at)
+        .bind(done)
+        .bind(a.delivery)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
     async fn insert_attempts(
         &mut self,
         attempts: &[rendan_domain::stop::Attempt],

@@ -411,6 +411,49 @@ impl Store for SqliteStore {
         script!(self.writer, (cmd), |tx| script::record_stop(tx, &cmd))
     }
 
+    async fn create_webhook(
+        &self,
+        cmd: rendan_store::CreateWebhook,
+    ) -> Result<Outcome<rendan_domain::webhook::Webhook>, StoreError> {
+        script!(self.writer, (cmd), |tx| script::create_webhook(tx, &cmd))
+    }
+
+    async fn webhooks(
+        &self,
+        channel: Option<i64>,
+    ) -> Result<Vec<rendan_domain::webhook::Webhook>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::webhooks(&mut conn, channel, None).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<rendan_store::DueDelivery>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::due_deliveries(&mut conn, now.as_microsecond(), limit).await
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: rendan_store::DeliveryAttempt,
+    ) -> Result<(), StoreError> {
+        script!(self.writer, (attempt), |tx| script::record_attempt(
+            tx, &attempt
+        ))
+    }
+
+    async fn delivery_attempts(
+        &self,
+        webhook: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, rendan_store::DeliveryAttempt)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        reads::delivery_attempts(&mut conn, webhook, after, limit).await
+    }
+
     async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         reads::attempts_of(&mut conn, order).await

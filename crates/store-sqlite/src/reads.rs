@@ -694,3 +694,63 @@ pub(crate) async fn visit_log(
         .collect::<Result<_, _>>()?;
     Ok((attempts, events))
 }
+
+/// Webhooks (of one channel, or one by id), oldest first.
+pub(crate) async fn webhooks(
+    conn: &mut SqliteConnection,
+    channel: Option<i64>,
+    id: Option<i64>,
+) -> Result<Vec<rendan_domain::webhook::Webhook>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, channel_id, url, events, created_at FROM webhooks \
+         WHERE (?1 IS NULL OR channel_id = ?1) AND (?2 IS NULL OR id = ?2) ORDER BY id",
+    )
+    .bind(channel)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter().map(crate::rows::webhook).collect()
+}
+
+/// Outbox rows due at `now`, the oldest pending per webhook and order.
+pub(crate) async fn due_deliveries(
+    conn: &mut SqliteConnection,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<rendan_store::DueDelivery>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT x.id, x.webhook_id, w.url, w.secret, x.order_id, o.external_ref, x.status, x.at, \
+         x.attempts FROM webhook_outbox x JOIN webhooks w ON w.id = x.webhook_id \
+         JOIN orders o ON o.id = x.order_id \
+         WHERE x.state = 'pending' AND x.next_at <= ?1 AND NOT EXISTS (SELECT 1 FROM webhook_outbox p \
+         WHERE p.webhook_id = x.webhook_id AND p.order_id = x.order_id AND p.state = 'pending' \
+         AND p.id < x.id) ORDER BY x.id LIMIT ?2",
+    )
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter().map(crate::rows::due_delivery).collect()
+}
+
+/// A webhook's attempts after id `after`, oldest first.
+pub(crate) async fn delivery_attempts(
+    conn: &mut SqliteConnection,
+    webhook: i64,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, rendan_store::DeliveryAttempt)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, outbox_id, webhook_id, order_id, status, attempt, at, status_code, error, \
+         outcome, next_at FROM webhook_attempts WHERE webhook_id = ? AND id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(webhook)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter().map(crate::rows::delivery_attempt).collect()
+}

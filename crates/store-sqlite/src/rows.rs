@@ -73,3 +73,20 @@ pub(crate) fn attempt(row: &SqliteRow) -> Result<rendan_domain::stop::Attempt, S
 pub(crate) fn reported(row: &SqliteRow) -> Result<rendan_domain::stop::Reported, StoreError> {
     rows::reported(&Cols(row))
 }
+
+/// A webhook row.
+pub(crate) fn webhook(row: &SqliteRow) -> Result<rendan_domain::webhook::Webhook, StoreError> {
+    rows::webhook(&Cols(row))
+}
+
+/// A due outbox row.
+pub(crate) fn due_delivery(row: &SqliteRow) -> Result<rendan_store::DueDelivery, StoreError> {
+    rows::due_delivery(&Cols(row))
+}
+
+/// A delivery attempt row and its id.
+pub(crate) fn delivery_attempt(
+    row: &SqliteRow,
+) -> Result<(i64, rendan_store::DeliveryAttempt), StoreError> {
+    rows::delivery_attempt(&Cols(row))
+}

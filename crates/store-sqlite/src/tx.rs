@@ -801,6 +801,102 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn enqueue_changes(
+        &mut self,
+        changes: &[(i64, OrderStatus, Timestamp)],
+    ) -> Result<(), Fail> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let input = rows(
+            changes
+                .iter()
+                .map(|(o, s, at)| json!([o, s.as_str(), micros(*at)])),
+        );
+        // One row per webhook of the order's channel that follows the status, in the order of
+        // the changes (the outbox id orders one order's deliveries).
+        sqlx::query(
+            "INSERT INTO webhook_outbox (webhook_id, order_id, status, at, attempts, next_at, state) \
+             SELECT w.id, c.value ->> 0, c.value ->> 1, c.value ->> 2, 0, c.value ->> 2, 'pending' \
+             FROM json_each(?1) c JOIN orders o ON o.id = c.value ->> 0 \
+             JOIN webhooks w ON w.channel_id = o.principal_id \
+             WHERE instr(',' || w.events || ',', ',' || (c.value ->> 1) || ',') > 0 \
+             ORDER BY c.key, w.id",
+        )
+        .bind(&input)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_webhook(
+        &mut self,
+        channel: i64,
+        hook: &rendan_domain::webhook::NewWebhook,
+        now: Timestamp,
+    ) -> Result<i64, Fail> {
+        let row = sqlx::query(
+            "INSERT INTO webhooks (channel_id, url, secret, events, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(channel)
+        .bind(&hook.url)
+        .bind(&hook.secret)
+        .bind(rendan_store::rows::events_column(&hook.events))
+        .bind(micros(now))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(get(&row, "id")?)
+    }
+
+    async fn webhook(&mut self, id: i64) -> Result<Option<rendan_domain::webhook::Webhook>, Fail> {
+        Ok(reads::webhooks(self.conn, None, Some(id)).await?.pop())
+    }
+
+    async fn record_attempt(&mut self, a: &rendan_store::DeliveryAttempt) -> Result<(), Fail> {
+        let next_at = match a.after {
+            rendan_store::AfterAttempt::RetryAt(t) => Some(micros(t)),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (outbox_id, webhook_id, order_id, status, attempt, at, \
+             status_code, error, outcome, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.delivery)
+        .bind(a.webhook)
+        .bind(a.order)
+        .bind(a.status.as_str())
+        .bind(i64::from(a.attempt))
+        .bind(micros(a.at))
+        .bind(a.status_code.map(i64::from))
+        .bind(a.error.as_deref())
+        .bind(a.after.as_str())
+        .bind(next_at)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        let (state, done) = match a.after {
+            rendan_store::AfterAttempt::Delivered => ("delivered", Some(micros(a.at))),
+            rendan_store::AfterAttempt::GaveUp => ("given_up", Some(micros(a.at))),
+            rendan_store::AfterAttempt::RetryAt(_) => ("pending", None),
+        };
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = max(attempts, ?), state = ?, \
+             next_at = coalesce(?, next_at), done_at = ? WHERE id = ? AND state = 'pending'",
+        )
+        .bind(i64::from(a.attempt))
+        .bind(state)
+        .bind(next_at)
+        .bind(done)
+        .bind(a.delivery)
+        .execute(&mut *self.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
     async fn insert_attempts(
         &mut self,
         attempts: &[rendan_domain::stop::Attempt],

@@ -360,6 +360,88 @@ pub fn pair_visits(
         .collect()
 }
 
+/// A request to register a webhook for a channel.
+#[derive(Debug, Clone)]
+pub struct CreateWebhook {
+    /// The channel principal whose orders it follows: its id, or (an admin's request) its
+    /// name, which must name a channel.
+    pub channel: Result<i64, rendan_domain::access::PrincipalName>,
+    /// The webhook.
+    pub hook: rendan_domain::webhook::NewWebhook,
+    /// When.
+    pub now: Timestamp,
+    /// The request's key.
+    pub idem: Option<Idem>,
+}
+
+/// An outbox row due for delivery, with what its request needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    /// The outbox row (the `Rendan-Delivery` id).
+    pub id: i64,
+    /// Its webhook.
+    pub webhook: i64,
+    /// Where to POST.
+    pub url: String,
+    /// The HMAC key.
+    pub secret: String,
+    /// The order.
+    pub order: i64,
+    /// The channel's reference of the order.
+    pub external_ref: String,
+    /// The status it entered.
+    pub status: OrderStatus,
+    /// When it entered it (the delivery is given up a day later).
+    pub at: Timestamp,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// What became of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterAttempt {
+    /// Delivered (a 2xx answer).
+    Delivered,
+    /// Failed; tried again at this instant.
+    RetryAt(Timestamp),
+    /// Failed for a day: given up.
+    GaveUp,
+}
+
+impl AfterAttempt {
+    /// The wire name of the attempt's outcome.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AfterAttempt::Delivered => "delivered",
+            AfterAttempt::RetryAt(_) => "retrying",
+            AfterAttempt::GaveUp => "given_up",
+        }
+    }
+}
+
+/// One attempt to deliver an outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    /// The outbox row.
+    pub delivery: i64,
+    /// Its webhook.
+    pub webhook: i64,
+    /// Its order.
+    pub order: i64,
+    /// The status told.
+    pub status: OrderStatus,
+    /// Which attempt (1: the first).
+    pub attempt: u32,
+    /// When it was made.
+    pub at: Timestamp,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<u16>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// What became of the delivery.
+    pub after: AfterAttempt,
+}
+
 /// A request to cancel an order.
 #[derive(Debug, Clone)]
 pub struct CancelOrder {
@@ -657,6 +739,37 @@ pub trait Store: Send + Sync + 'static {
     /// Records a crew's stop event and applies what the visit's events now say to the order
     /// and its goods; the same event id again answers the visit as it is.
     async fn record_stop(&self, cmd: RecordStop) -> Result<Outcome<StopRecord>, StoreError>;
+
+    /// Registers a webhook; a retry with the command's key answers the same webhook.
+    async fn create_webhook(
+        &self,
+        cmd: CreateWebhook,
+    ) -> Result<Outcome<rendan_domain::webhook::Webhook>, StoreError>;
+
+    /// The webhooks of a channel (of every channel when `None`), oldest first.
+    async fn webhooks(
+        &self,
+        channel: Option<i64>,
+    ) -> Result<Vec<rendan_domain::webhook::Webhook>, StoreError>;
+
+    /// Up to `limit` outbox rows due at `now`: of each webhook's rows of one order, only the
+    /// oldest still pending, so that an order's changes arrive in order.
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+
+    /// Records an attempt and what it means for its delivery (durably).
+    async fn record_attempt(&self, attempt: DeliveryAttempt) -> Result<(), StoreError>;
+
+    /// A webhook's attempts, oldest first, after attempt id `after`; answers each with its id.
+    async fn delivery_attempts(
+        &self,
+        webhook: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, DeliveryAttempt)>, StoreError>;
 
     /// Every visit of an order that went out, oldest first.
     async fn attempts(&self, order: i64) -> Result<Vec<rendan_domain::stop::Attempt>, StoreError>;

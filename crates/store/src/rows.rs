@@ -389,3 +389,77 @@ pub fn reported(row: &impl Columns) -> Result<rendan_domain::stop::Reported, Sto
         received_at: timestamp(row.int("received_at")?)?,
     })
 }
+
+fn statuses(v: &str) -> Result<Vec<OrderStatus>, StoreError> {
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| OrderStatus::parse(s, "events").map_err(corrupt))
+        .collect()
+}
+
+/// The stored form of a webhook's statuses.
+pub fn events_column(events: &[OrderStatus]) -> String {
+    events
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A webhook row (`id, channel_id, url, events, created_at`).
+pub fn webhook(row: &impl Columns) -> Result<rendan_domain::webhook::Webhook, StoreError> {
+    Ok(rendan_domain::webhook::Webhook {
+        id: row.int("id")?,
+        channel: row.int("channel_id")?,
+        url: row.text("url")?,
+        events: statuses(&row.text("events")?)?,
+        created_at: timestamp(row.int("created_at")?)?,
+    })
+}
+
+/// A due outbox row joined with its webhook and order (`id, webhook_id, url, secret,
+/// order_id, external_ref, status, at, attempts`).
+pub fn due_delivery(row: &impl Columns) -> Result<crate::DueDelivery, StoreError> {
+    Ok(crate::DueDelivery {
+        id: row.int("id")?,
+        webhook: row.int("webhook_id")?,
+        url: row.text("url")?,
+        secret: row.text("secret")?,
+        order: row.int("order_id")?,
+        external_ref: row.text("external_ref")?,
+        status: OrderStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+        at: timestamp(row.int("at")?)?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
+/// An attempt row (`id, outbox_id, webhook_id, order_id, status, attempt, at, status_code,
+/// error, outcome, next_at`) and its id.
+pub fn delivery_attempt(row: &impl Columns) -> Result<(i64, crate::DeliveryAttempt), StoreError> {
+    let after = match (row.text("outcome")?.as_str(), row.opt_int("next_at")?) {
+        ("delivered", _) => crate::AfterAttempt::Delivered,
+        ("retrying", Some(at)) => crate::AfterAttempt::RetryAt(timestamp(at)?),
+        ("given_up", _) => crate::AfterAttempt::GaveUp,
+        (other, _) => {
+            return Err(StoreError::Backend(format!(
+                "bad attempt outcome {other:?}"
+            )));
+        }
+    };
+    Ok((
+        row.int("id")?,
+        crate::DeliveryAttempt {
+            delivery: row.int("outbox_id")?,
+            webhook: row.int("webhook_id")?,
+            order: row.int("order_id")?,
+            status: OrderStatus::parse(&row.text("status")?, "status").map_err(corrupt)?,
+            attempt: u32::try_from(row.int("attempt")?).unwrap_or(u32::MAX),
+            at: timestamp(row.int("at")?)?,
+            status_code: row
+                .opt_int("status_code")?
+                .and_then(|c| u16::try_from(c).ok()),
+            error: row.opt_text("error")?,
+            after,
+        },
+    ))
+}

@@ -471,4 +471,22 @@ pub trait Tx: Send {
         lines: &[LineRow],
         productions: &[ProductionRow],
     ) -> Result<(), Fail>;
+    /// Writes one outbox row per webhook of each order's channel that follows the order's new
+    /// status (`(order, status, when)`, in the order given): the changes are told to them once
+    /// this transaction commits.
+    async fn enqueue_changes(
+        &mut self,
+        changes: &[(i64, OrderStatus, Timestamp)],
+    ) -> Result<(), Fail>;
+    /// Registers a webhook for a channel principal; answers its id.
+    async fn insert_webhook(
+        &mut self,
+        channel: i64,
+        hook: &rendan_domain::webhook::NewWebhook,
+        now: Timestamp,
+    ) -> Result<i64, Fail>;
+    /// A webhook by id.
+    async fn webhook(&mut self, id: i64) -> Result<Option<rendan_domain::webhook::Webhook>, Fail>;
+    /// Records an attempt to deliver an outbox row and its consequence for the row.
+    async fn record_attempt(&mut self, attempt: &crate::DeliveryAttempt) -> Result<(), Fail>;
 }

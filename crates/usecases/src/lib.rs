@@ -13,6 +13,7 @@ mod fingerprint;
 pub mod service;
 pub mod stops;
 pub mod tokens;
+pub mod webhooks;
 
 use fingerprint::Fingerprint;
 use jiff::Timestamp;

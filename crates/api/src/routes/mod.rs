@@ -8,6 +8,7 @@ mod service;
 mod stock;
 mod stops;
 mod tokens;
+mod webhooks;
 
 use crate::AppState;
 use crate::contract;
@@ -73,6 +74,8 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stops::report))
         .routes(routes!(stops::visits))
         .routes(routes!(service::levels))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::deliveries))
 }
 
 /// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by

@@ -14,6 +14,7 @@ mod malformed;
 mod orders;
 mod stops;
 mod store;
+mod webhooks;
 
 /// The backend this binary's suite runs on.
 const BACKEND: database::Backend = database::Backend::Sqlite;

@@ -30,6 +30,8 @@ mod processes;
 mod stops;
 #[path = "../api/store.rs"]
 mod store;
+#[path = "../api/webhooks.rs"]
+mod webhooks;
 
 /// The backend this binary's suite runs on.
 const BACKEND: database::Backend = database::Backend::Postgres;

@@ -213,7 +213,7 @@ pub async fn book_visit(tx: &mut dyn Tx, cmd: &BookVisit) -> Result<Outcome<Appo
         state.day.version + 1,
     )
     .await?;
-    tx.set_order_status(order.id, next, cmd.now).await?;
+    super::set_status(tx, order.id, next, cmd.now).await?;
     if let Some(idem) = &cmd.idem {
         tx.remember("book_visit", idem, &Remembered::of(order.id), cmd.now)
             .await?;
@@ -308,7 +308,7 @@ pub async fn unbook_visit(tx: &mut dyn Tx, cmd: &UnbookVisit) -> Result<Outcome<
         .any(|p| p.status == ProductionStatus::Open);
     let next = order.status.apply(OrderEvent::Unbook { all_ready })?;
     release_visit(tx, &appointment, cmd.now).await?;
-    tx.set_order_status(order.id, next, cmd.now).await?;
+    super::set_status(tx, order.id, next, cmd.now).await?;
     if let Some(idem) = &cmd.idem {
         tx.remember("unbook_visit", idem, &Remembered::of(order.id), cmd.now)
             .await?;

@@ -98,7 +98,7 @@ pub async fn cancel_order(tx: &mut dyn Tx, cmd: &CancelOrder) -> Result<Outcome<
         }
     }
     journal.write(tx).await?;
-    tx.set_order_status(id, next, cmd.now).await?;
+    super::set_status(tx, id, next, cmd.now).await?;
     order.status = next;
     if let Some(&(_, cause)) = freed.first() {
         let queues: Vec<Queue> = freed.into_iter().map(|(q, _)| q).collect();

@@ -13,6 +13,7 @@ mod production;
 mod stock;
 mod stops;
 mod tokens;
+mod webhooks;
 
 pub use appointments::{
     assemble_day, assemble_days, book_visit, create_crew, publish_day, read_day, seen_key,
@@ -24,10 +25,23 @@ pub use production::complete_production;
 pub use stock::{receive_stock, seed_stock};
 pub use stops::record_stop;
 pub use tokens::{create_token, revoke_token};
+pub use webhooks::{create_webhook, record_attempt};
 
 use crate::StoreError;
 use crate::tx::{Fail, Tx};
 use rendan_domain::order::Order;
+
+/// Moves an order to `status` and tells the webhooks of its channel that follow it, in the
+/// same transaction: every status change goes through here.
+async fn set_status(
+    tx: &mut dyn Tx,
+    order: i64,
+    status: rendan_domain::order::OrderStatus,
+    now: jiff::Timestamp,
+) -> Result<(), Fail> {
+    tx.set_order_status(order, status, now).await?;
+    tx.enqueue_changes(&[(order, status, now)]).await
+}
 
 /// One order that must exist (it was found by id in this transaction a moment ago).
 async fn order_of(tx: &mut dyn Tx, id: i64) -> Result<Order, Fail> {

@@ -72,7 +72,7 @@ pub async fn complete_production(
         .filter(|p| p.status == ProductionStatus::Open)
         .count();
     if let Some(status) = order_after_completion(order.status, still_open)? {
-        tx.set_order_status(order.id, status, cmd.now).await?;
+        super::set_status(tx, order.id, status, cmd.now).await?;
     }
     let queue = (po.factory.clone(), po.category);
     replan(tx, &cmd.planning, &[queue], cmd.now, id, [order.id]).await?;

@@ -101,7 +101,7 @@ pub(super) async fn dispatch(
             let back = order
                 .status
                 .apply(OrderEvent::Unbook { all_ready: false })?;
-            tx.set_order_status(order.id, back, now).await?;
+            super::set_status(tx, order.id, back, now).await?;
             continue;
         }
         let held = held_at(order, &own)?;
@@ -141,7 +141,7 @@ pub(super) async fn dispatch(
             },
             unapplied: None,
         });
-        tx.set_order_status(*id, *next, now).await?;
+        super::set_status(tx, *id, *next, now).await?;
     }
     journal.write(tx).await?;
     tx.insert_attempts(&attempts, now).await
@@ -197,7 +197,7 @@ pub async fn record_stop(tx: &mut dyn Tx, cmd: &RecordStop) -> Result<Outcome<St
                 {
                     release_visit(tx, &appointment, cmd.now).await?;
                 }
-                tx.set_order_status(order.id, next, cmd.now).await?;
+                super::set_status(tx, order.id, next, cmd.now).await?;
             }
             // New production orders take their place in their factories' queues, and the
             // order its new promise.
