@@ -8,6 +8,7 @@ mod netwatch_cmd;
 mod platform;
 mod route_cmd;
 mod service_cmd;
+mod simulate_cmd;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -94,6 +95,9 @@ enum Command {
         #[command(subcommand)]
         cmd: service_cmd::ServiceCmd,
     },
+    /// A month of operations on a fresh data directory: orders, production, bookings, plans,
+    /// crews' events; then the service standards, the ledger audit and the plans' checks.
+    Simulate(simulate_cmd::SimulateArgs),
     /// Benchmarks that need the whole platform.
     Bench {
         #[command(subcommand)]
@@ -210,6 +214,7 @@ fn main() -> Result<()> {
                 cmd: TokenCmd::List { place },
             } => platform::list_tokens(&place).await,
             Command::Service { cmd } => service_cmd::run(cmd).await,
+            Command::Simulate(args) => simulate_cmd::run(args).await,
             Command::Bench {
                 what: BenchCmd::Orders(args),
             } => bench::orders(args).await,

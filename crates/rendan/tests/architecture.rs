@@ -38,6 +38,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),
     ("rendan-service-report", &["rendan-domain"]),
     ("rendan-webhooks", &["rendan-domain", "rendan-store"]),
+    // Drives the application layer; checks each published plan with the engine's checker.
+    (
+        "rendan-simulate",
+        &[
+            "rendan-domain",
+            "rendan-store",
+            "rendan-usecases",
+            "rendan-dispatch",
+            "rendan-route",
+        ],
+    ),
     (
         "rendan-netwatch-sqlite",
         &["rendan-domain", "rendan-topology", "rendan-netwatch"],
