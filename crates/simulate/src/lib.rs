@@ -581,8 +581,9 @@ impl Sim<'_> {
         Ok(())
     }
 
-    /// What happens at one stop: the crew rings at the planned start (give or take, now and
-    /// then much later), delivers, installs, or fails for one of the reasons.
+    /// What happens at one stop: the crew rings at the planned start of work (which is never
+    /// before the window opens) or up to ten minutes after it, one time in twenty-five an hour
+    /// or more later (traffic); then delivers, installs, or fails for one of the reasons.
     fn story(
         &mut self,
         stop: &rendan_dispatch::Stop,
@@ -591,8 +592,8 @@ impl Sim<'_> {
         haul: bool,
         location: LatLon,
     ) -> Vec<StopEvent> {
-        let mut late = self.rng.random_range(-5.0..15.0);
-        if self.rng.random_bool(0.05) {
+        let mut late = self.rng.random_range(0.0..10.0);
+        if self.rng.random_bool(0.04) {
             late += self.rng.random_range(60.0..150.0);
         }
         let ring = (stop.start + late).clamp(0.0, 23.0 * 60.0);
