@@ -125,11 +125,15 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
     println!("orders by status: {}", statuses.join(", "));
     println!(
         "ledger: replayed {} movements, compared {} balances, {} discrepancies; {} production orders misplaced",
-        summary.ledger.0, summary.ledger.1, summary.ledger_discrepancies, summary.misplaced_production
+        summary.ledger.0,
+        summary.ledger.1,
+        summary.ledger_discrepancies,
+        summary.misplaced_production
     );
     println!();
     print!("{}", rendan_service_report::markdown(&summary.report));
-    if t.plan_violations > 0 || summary.ledger_discrepancies > 0 || summary.misplaced_production > 0 {
+    if t.plan_violations > 0 || summary.ledger_discrepancies > 0 || summary.misplaced_production > 0
+    {
         bail!("the simulation broke a rule (see above)");
     }
     Ok(())

@@ -270,7 +270,10 @@ impl Sim<'_> {
                     .map_err(step("a crew"))?
                     .into_inner();
                 let device = self
-                    .principal(&format!("sim-crew-{i}-{}", crew.id), Role::Crew { crew: crew.id })
+                    .principal(
+                        &format!("sim-crew-{i}-{}", crew.id),
+                        Role::Crew { crew: crew.id },
+                    )
                     .await?;
                 self.crews.insert(crew.id, device);
             }
@@ -309,9 +312,11 @@ impl Sim<'_> {
     async fn place(&mut self, n: u32, now: Timestamp) -> Result<(), SimError> {
         let products: Vec<_> = self.cases.topology().products().to_vec();
         for _ in 0..n {
-            let (depot, zone) = self.depots.choose(&mut self.rng).cloned().ok_or_else(|| {
-                SimError::Settings("the topology has no depot".into())
-            })?;
+            let (depot, zone) = self
+                .depots
+                .choose(&mut self.rng)
+                .cloned()
+                .ok_or_else(|| SimError::Settings("the topology has no depot".into()))?;
             let today = now.to_zoned(zone.clone()).date();
             if !self.in_month(today) {
                 continue;
@@ -352,7 +357,8 @@ impl Sim<'_> {
             )
             .map_err(|e| SimError::Settings(e.to_string()))?;
             let order = order.with_access(access);
-            let key = Key::parse(&reference, "key").map_err(|e| SimError::Settings(e.to_string()))?;
+            let key =
+                Key::parse(&reference, "key").map_err(|e| SimError::Settings(e.to_string()))?;
             let channel = self.channels[c].clone();
             match self.cases.place_order(&channel, key, order).await {
                 Ok(placed) => {
@@ -374,7 +380,13 @@ impl Sim<'_> {
 
     /// Offers the order the windows of the next week and books the earliest (70%) or a
     /// random one; answers whether it was booked.
-    async fn book(&mut self, id: i64, depot: &Site, zone: &TimeZone, now: Timestamp) -> Result<bool, SimError> {
+    async fn book(
+        &mut self,
+        id: i64,
+        depot: &Site,
+        zone: &TimeZone,
+        now: Timestamp,
+    ) -> Result<bool, SimError> {
         let today = now.to_zoned(zone.clone()).date();
         let from = today.saturating_add(1.day());
         let admin = self.admin.clone();
@@ -393,7 +405,10 @@ impl Sim<'_> {
         let pick = if self.rng.random_bool(0.7) {
             first.clone()
         } else {
-            slots.choose(&mut self.rng).cloned().unwrap_or_else(|| first.clone())
+            slots
+                .choose(&mut self.rng)
+                .cloned()
+                .unwrap_or_else(|| first.clone())
         };
         let key = self.key("visit")?;
         match self
@@ -411,12 +426,21 @@ impl Sim<'_> {
     }
 
     /// Offers windows again to the depot's orders waiting for one.
-    async fn rebook(&mut self, depot: &Site, zone: &TimeZone, now: Timestamp) -> Result<(), SimError> {
+    async fn rebook(
+        &mut self,
+        depot: &Site,
+        zone: &TimeZone,
+        now: Timestamp,
+    ) -> Result<(), SimError> {
         let waiting = self.waiting.remove(depot.id.as_str()).unwrap_or_default();
         let mut still = Vec::new();
         for id in waiting {
             let admin = self.admin.clone();
-            let order = self.cases.order(&admin, id).await.map_err(step("an order"))?;
+            let order = self
+                .cases
+                .order(&admin, id)
+                .await
+                .map_err(step("an order"))?;
             if !matches!(order.status, OrderStatus::Ready | OrderStatus::InProduction) {
                 continue;
             }
@@ -451,7 +475,12 @@ impl Sim<'_> {
                 )
                 .await
                 .map_err(step("production orders"))?;
-            due.extend(page.items.iter().filter(|p| p.ready_date <= today).map(|p| p.id));
+            due.extend(
+                page.items
+                    .iter()
+                    .filter(|p| p.ready_date <= today)
+                    .map(|p| p.id),
+            );
             match page.next {
                 Some(next) => before = Some(next),
                 None => break,
@@ -568,7 +597,11 @@ impl Sim<'_> {
             sent.insert(at, r);
         }
         for (order, crew, event) in sent {
-            let device = self.crews.get(&crew).cloned().unwrap_or_else(|| admin.clone());
+            let device = self
+                .crews
+                .get(&crew)
+                .cloned()
+                .unwrap_or_else(|| admin.clone());
             self.cases
                 .report_stop(&device, order, event)
                 .await
@@ -615,13 +648,21 @@ impl Sim<'_> {
         match failure {
             Some(FailureReason::MissingSkill) => {
                 events.push((StopEventKind::Delivered, at(ring + 10.0), None));
-                events.push((StopEventKind::Failed, at(ring + 25.0), Some(FailureReason::MissingSkill)));
+                events.push((
+                    StopEventKind::Failed,
+                    at(ring + 25.0),
+                    Some(FailureReason::MissingSkill),
+                ));
             }
             Some(r) => events.push((StopEventKind::Failed, at(ring + 5.0), Some(r))),
             None => {
                 events.push((StopEventKind::Delivered, at(ring + 10.0), None));
                 if haul {
-                    events.push((StopEventKind::HaulAwayCollected, at(ring + work * 0.8), None));
+                    events.push((
+                        StopEventKind::HaulAwayCollected,
+                        at(ring + work * 0.8),
+                        None,
+                    ));
                 }
                 events.push((StopEventKind::Installed, at(ring + work), None));
             }
@@ -690,7 +731,11 @@ pub async fn run(
         .map_err(|e| SimError::Settings(e.to_string()))?
         .timestamp();
     let hours = u64::from(settings.days) * 24 + 26;
-    clock.set(begin.saturating_sub(SignedDuration::from_hours(1)).unwrap_or(begin));
+    clock.set(
+        begin
+            .saturating_sub(SignedDuration::from_hours(1))
+            .unwrap_or(begin),
+    );
     let mut sim = Sim {
         cases,
         settings,

@@ -21,7 +21,7 @@ pub const DEVICE_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(15);
 fn fingerprint(e: &StopEvent) -> String {
     let mut f = Fingerprint::new("stop_event");
     f.text(e.kind.as_str())
-        .int(e.at.as_microsecond() as i64)
+        .int(e.at.as_microsecond())
         .float(e.location.lat())
         .float(e.location.lon())
         .text(e.reason.map_or("", |r| r.as_str()));

@@ -23,11 +23,14 @@ const REFUSE: u8 = 0;
 const STALL: u8 = 1;
 const ACCEPT: u8 = 2;
 
+/// A request as the receiver saw it: delivery header, signature header, body.
+type Seen = (String, String, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Receiver {
     mode: Arc<AtomicU8>,
-    /// Every request that reached it: (delivery header, signature header, body).
-    seen: Arc<Mutex<Vec<(String, String, Vec<u8>)>>>,
+    /// Every request that reached it.
+    seen: Arc<Mutex<Vec<Seen>>>,
     /// Modes to take, one per request, before falling back to `mode`.
     script: Arc<Mutex<Vec<u8>>>,
 }
@@ -451,7 +454,7 @@ async fn changes_waiting_in_the_outbox_survive_sigkill() {
     let (mut child, _base) = start_with(&db, &args);
     // Every other order is cancelled at once, so the five units never run out.
     let expected = |i: usize| -> Vec<&str> {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             vec!["ready", "cancelled"]
         } else {
             vec!["ready"]
