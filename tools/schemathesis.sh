@@ -94,6 +94,26 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 include-name = "GET /orders/{id}/slots"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
+# Rules of the calendar and of stored facts that a schema cannot state: a service-level range
+# ends after it starts and spans at most 366 days; a stop event's time is not ahead of the
+# clock and falls on a day the order was visited; a crew token names a crew that exists; a
+# webhook is for a channel that exists, and an admin must name it.
+[[operations]]
+include-name = "GET /service-levels"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "POST /stops/{order}/events"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "POST /tokens"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "POST /webhooks"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 # An order has no appointment until one is booked with POST /orders/{id}/appointment, so a
 # GET or DELETE of it right after POST /orders answers the documented 404; the
 # resource-availability check reads any path below a created order as part of what

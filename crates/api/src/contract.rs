@@ -826,6 +826,12 @@ fn links(
             "getOrder",
             "$response.body#/items/0/id",
         )],
+        "createWebhook" => vec![(
+            "Deliveries",
+            &["201", "200"],
+            "webhookDeliveries",
+            "$response.body#/id",
+        )],
         "createToken" => vec![(
             "RevokeToken",
             &["201", "200"],
