@@ -164,8 +164,11 @@ impl Summary {
     }
 }
 
-/// Crews at every depot: skills for every product, trucks of three sizes.
-const CREWS: [(&str, &[&str], f64, f64); 4] = [
+/// Crews at every depot: skills for every product, trucks of three sizes. A visit with its
+/// drive takes most of a two-hour window, so a crew makes three or four a day: eight crews
+/// working six days carry the 20 or so visits a day that 300 orders a day bring each of the
+/// 16 depots.
+const CREWS: [(&str, &[&str], f64, f64); 8] = [
     ("Crew A", &["ac-certified", "wall-mount"], 1500.0, 18.0),
     (
         "Crew B",
@@ -175,6 +178,10 @@ const CREWS: [(&str, &[&str], f64, f64); 4] = [
     ),
     ("Crew C", &["wall-mount"], 800.0, 9.0),
     ("Crew D", &[], 600.0, 7.0),
+    ("Crew E", &["ac-certified", "plumber"], 1200.0, 14.0),
+    ("Crew F", &[], 600.0, 7.0),
+    ("Crew G", &["wall-mount", "kitchen-fitter"], 1000.0, 12.0),
+    ("Crew H", &[], 800.0, 9.0),
 ];
 
 /// Failure reasons and their chance per visit (8.5% of visits fail).
