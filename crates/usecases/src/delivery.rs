@@ -340,6 +340,11 @@ impl UseCases {
             return Err(forbidden("channel tokens cannot read plans"));
         }
         self.check_plans(caller, depot)?;
+        self.day_plan(depot, date).await
+    }
+
+    /// A depot-day's plan, for a caller already allowed to read it.
+    async fn day_plan(&self, depot: &Site, date: Date) -> Result<DayPlan, Error> {
         let state = self.day_state(&depot.id, date).await?;
         let schedule = self
             .dispatch()
@@ -502,20 +507,30 @@ impl UseCases {
         Ok(looked)
     }
 
-    /// One crew's day: its stops in order, from its depot-day's plan.
+    /// One crew's day: its stops in order, from its depot-day's plan. A crew's own token reads
+    /// its own day (and no other crew's).
     pub async fn crew_route(
         &self,
         caller: &Principal,
         crew: i64,
         date: Date,
     ) -> Result<(Crew, Option<rendan_dispatch::CrewDay>), Error> {
-        let crews = self.crews(caller, None).await?;
+        let own = caller.role.crew() == Some(crew);
+        let crews = if own {
+            self.inner.store.crews(None).await?
+        } else {
+            self.crews(caller, None).await?
+        };
         let crew = crews
             .into_iter()
             .find(|c| c.id == crew)
             .ok_or_else(|| StoreError::NotFound(format!("crew {crew}")))?;
         let depot = self.depot(crew.depot.as_str(), "crew")?;
-        let plan = self.plan(caller, &depot, date).await?;
+        let plan = if own {
+            self.day_plan(&depot, date).await?
+        } else {
+            self.plan(caller, &depot, date).await?
+        };
         let route = plan.schedule.routes.into_iter().find(|r| r.crew == crew.id);
         Ok((crew, route))
     }

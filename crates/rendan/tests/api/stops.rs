@@ -409,7 +409,26 @@ async fn only_the_crew_of_a_stop_reports_for_it() {
     let res = app.post(&own_token, &url, &changed).await;
     assert_eq!(res.status(), 409, "one event id, two bodies");
     assert_eq!(app.post(&own_token, &url, &arrived).await.status(), 200);
-    // The crew reads its visits, not another crew's.
+    // The crew reads its own route and visits, not another crew's.
+    let route = app
+        .get_json(
+            &own_token,
+            &format!("/api/v1/crews/{own}/route?date={TUESDAY}"),
+        )
+        .await;
+    assert!(
+        route["route"]["stops"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["order"] == order)),
+        "{route}"
+    );
+    let res = app
+        .get(
+            &own_token,
+            &format!("/api/v1/crews/{other}/route?date={TUESDAY}"),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
     assert_eq!(
         app.get(&own_token, &format!("/api/v1/stops/{order}"))
             .await
