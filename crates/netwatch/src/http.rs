@@ -14,7 +14,8 @@ use crate::report::{self, Figures, Format, Line};
 use crate::slice::{SliceLen, parse_duration};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -22,11 +23,73 @@ use axum::{Json, Router};
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+use rendan_domain::access::Principal;
 use rendan_domain::{NodeId, Region};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+
+/// Whose view a request reads: the platform's authentication puts the caller's
+/// [`Principal`] in the request's extensions; a planner scoped to a region sees only that
+/// region's nodes, incidents, windows and report lines, a principal without the right to read
+/// operations (a crew, a channel) sees nothing, and a request without a principal (the router
+/// tested alone) sees everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// Every region.
+    All,
+    /// One region.
+    Region(Region),
+    /// Nothing.
+    Nothing,
+}
+
+impl Viewer {
+    /// The view of a principal.
+    pub fn of(principal: Option<&Principal>) -> Viewer {
+        match principal {
+            None => Viewer::All,
+            Some(p) if !p.can_read_operations() => Viewer::Nothing,
+            Some(p) => match p.role.region() {
+                Some(r) => Viewer::Region(r.clone()),
+                None => Viewer::All,
+            },
+        }
+    }
+
+    /// Whether this view includes `region`.
+    pub fn sees(&self, region: &Region) -> bool {
+        match self {
+            Viewer::All => true,
+            Viewer::Region(r) => r == region,
+            Viewer::Nothing => false,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Viewer::of(parts.extensions.get::<Principal>()))
+    }
+}
+
+fn node_region<'a>(nw: &'a Netwatch, node: &NodeId) -> Option<&'a Region> {
+    nw.config()
+        .nodes
+        .iter()
+        .find(|n| &n.id == node)
+        .map(|n| &n.region)
+}
+
+/// Keeps the lines of `f` this view includes.
+fn scoped(mut f: Figures, viewer: &Viewer) -> Figures {
+    f.nodes.retain(|l| viewer.sees(&l.region));
+    f.regions.retain(|l| viewer.sees(&l.region));
+    f
+}
 
 /// The router, state applied: mount it under `/api/v1`.
 pub fn router(nw: Netwatch) -> Router {
@@ -213,13 +276,14 @@ fn figures_wire(f: &Figures) -> Value {
     })
 }
 
-async fn state(State(nw): State<Netwatch>) -> Response {
+async fn state(State(nw): State<Netwatch>, viewer: Viewer) -> Response {
     let live = nw.live();
     let s = nw.stats();
     let nodes: Vec<Value> = nw
         .config()
         .nodes
         .iter()
+        .filter(|n| viewer.sees(&n.region))
         .map(|n| {
             let l = live.get(&n.id);
             json!({
@@ -250,7 +314,11 @@ async fn state(State(nw): State<Netwatch>) -> Response {
     .into_response()
 }
 
-async fn availability(State(nw): State<Netwatch>, q: Params) -> Result<Response, Problem> {
+async fn availability(
+    State(nw): State<Netwatch>,
+    viewer: Viewer,
+    q: Params,
+) -> Result<Response, Problem> {
     let p = params(q)?;
     let from = instant(&p, "from")?;
     let to = instant(&p, "to")?;
@@ -267,20 +335,31 @@ async fn availability(State(nw): State<Netwatch>, q: Params) -> Result<Response,
     let f = report::figures(&nw, &c, from, to, false)
         .await
         .map_err(Problem::internal)?;
-    Ok(Json(figures_wire(&f)).into_response())
+    Ok(Json(figures_wire(&scoped(f, &viewer))).into_response())
 }
 
-async fn incidents(State(nw): State<Netwatch>, q: Params) -> Result<Response, Problem> {
+async fn incidents(
+    State(nw): State<Netwatch>,
+    viewer: Viewer,
+    q: Params,
+) -> Result<Response, Problem> {
     let p = params(q)?;
     let node = p
         .get("node")
         .map(|v| node_param(&nw, "node", v))
         .transpose()?;
-    let list = nw
+    // A node outside the caller's view is as unknown as a node outside the topology.
+    if let Some(n) = &node
+        && !node_region(&nw, n).is_some_and(|r| viewer.sees(r))
+    {
+        return Err(Problem::not_found("node", format!("unknown node {n}")));
+    }
+    let mut list = nw
         .store()
         .incidents(node.as_ref())
         .await
         .map_err(Problem::internal)?;
+    list.retain(|i| node_region(&nw, &i.node).is_some_and(|r| viewer.sees(r)));
     let len = nw.config().slice;
     let out: Vec<Value> = list
         .iter()
@@ -304,7 +383,7 @@ async fn incidents(State(nw): State<Netwatch>, q: Params) -> Result<Response, Pr
     Ok(Json(out).into_response())
 }
 
-async fn sla(State(nw): State<Netwatch>, q: Params) -> Result<Response, Problem> {
+async fn sla(State(nw): State<Netwatch>, viewer: Viewer, q: Params) -> Result<Response, Problem> {
     let p = params(q)?;
     let month: Month = p
         .get("month")
@@ -325,6 +404,7 @@ async fn sla(State(nw): State<Netwatch>, q: Params) -> Result<Response, Problem>
             report::ReportError::Month(m) => Problem::invalid("month", m),
             report::ReportError::Store(s) => Problem::internal(s),
         })?;
+    let f = scoped(f, &viewer);
     Ok(match format {
         None => Json(figures_wire(&f)).into_response(),
         Some(fmt) => (
@@ -363,8 +443,12 @@ fn window_wire(w: &MaintenanceWindow) -> Value {
     v
 }
 
-async fn list_maintenance(State(nw): State<Netwatch>) -> Result<Response, Problem> {
-    let list = nw.store().maintenance().await.map_err(Problem::internal)?;
+async fn list_maintenance(State(nw): State<Netwatch>, viewer: Viewer) -> Result<Response, Problem> {
+    let mut list = nw.store().maintenance().await.map_err(Problem::internal)?;
+    list.retain(|w| match &w.scope {
+        Scope::Node(n) => node_region(&nw, n).is_some_and(|r| viewer.sees(r)),
+        Scope::Region(r) => viewer.sees(r),
+    });
     Ok(Json(list.iter().map(window_wire).collect::<Vec<_>>()).into_response())
 }
 

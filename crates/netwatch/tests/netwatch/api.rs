@@ -173,3 +173,81 @@ async fn incidents_sla_and_maintenance() {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(v["field"], "id");
 }
+
+/// The router as the platform mounts it, with `principal` as the authenticated caller.
+fn as_principal(nw: rendan_netwatch::Netwatch, role: rendan_domain::access::Role) -> axum::Router {
+    let principal = rendan_domain::access::Principal {
+        id: 7,
+        name: "caller".into(),
+        token_id: 7,
+        role,
+    };
+    router(nw).layer(axum::Extension(principal))
+}
+
+/// A planner scoped to a region sees only that region's nodes, incidents, windows and report
+/// lines; asking for another region's node is a 404; a crew or channel sees nothing.
+#[tokio::test]
+async fn a_scoped_planner_sees_only_its_region() {
+    use rendan_domain::Region;
+    use rendan_domain::access::Role;
+    let nw = prepared().await;
+    let europe = Role::Planner {
+        region: Some(Region::parse("europe", "r").unwrap()),
+    };
+    let app = as_principal(nw.clone(), europe);
+    let (s, _, v) = call(&app, "GET", "/network/state", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["bravo"]);
+    let (_, _, v) = call(
+        &app,
+        "GET",
+        "/network/availability?from=2026-11-05T00:00:00Z&to=2026-11-06T00:00:00Z",
+        "",
+    )
+    .await;
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["nodes"][0]["id"], "bravo");
+    assert!(
+        v["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] == "europe"),
+        "{v}"
+    );
+    let (_, _, v) = call(&app, "GET", "/network/incidents", "").await;
+    assert!(
+        v.as_array().unwrap().iter().all(|i| i["node"] == "bravo"),
+        "alpha's incidents are Asia's: {v}"
+    );
+    let (s, _, _) = call(&app, "GET", "/network/incidents?node=alpha", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, _, v) = call(&app, "GET", "/network/sla?month=2026-11", "").await;
+    let nodes: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["bravo"]);
+    // The same store, unscoped: both nodes, alpha's incidents.
+    let all = as_principal(nw.clone(), Role::Planner { region: None });
+    let (_, _, v) = call(&all, "GET", "/network/state", "").await;
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 2);
+    let (_, _, v) = call(&all, "GET", "/network/incidents?node=alpha", "").await;
+    assert!(!v.as_array().unwrap().is_empty(), "{v}");
+    for role in [Role::Crew { crew: 1 }, Role::Channel] {
+        let none = as_principal(nw.clone(), role);
+        let (_, _, v) = call(&none, "GET", "/network/state", "").await;
+        assert_eq!(v["nodes"], serde_json::json!([]));
+        let (_, _, v) = call(&none, "GET", "/network/incidents", "").await;
+        assert_eq!(v, serde_json::json!([]));
+    }
+}

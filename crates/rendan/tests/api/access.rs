@@ -286,6 +286,27 @@ async fn operations_routes_are_for_admins_and_reading_planners() {
         status(app.get(&channel, "/api/v1/network/state").await),
         403
     );
+    // A crew's device reads no network operations either.
+    let res = app
+        .post(
+            &app.admin,
+            "/api/v1/crews",
+            &json!({"depot": "dp-varese", "name": "Ops", "skills": [], "truck": {"kg": 500.0, "m3": 5.0}}),
+        )
+        .await;
+    let crew_id = res.json::<Value>().await.expect("json")["id"].clone();
+    let res = app
+        .post(
+            &app.admin,
+            "/api/v1/tokens",
+            &json!({"role": "crew", "crew": crew_id}),
+        )
+        .await;
+    let crew = res.json::<Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(status(app.get(&crew, "/api/v1/network/state").await), 403);
     assert_eq!(
         status(app.get(&planner, "/api/v1/network/state").await),
         200
