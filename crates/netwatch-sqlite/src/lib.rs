@@ -47,6 +47,14 @@ pub enum OpenError {
         /// Why.
         source: sqlx::Error,
     },
+    /// Another monitor holds the data directory (or its lock file cannot be used).
+    #[error("{path}: {detail}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// What is in the way.
+        detail: String,
+    },
     /// The stored maintenance windows could not be read.
     #[error("loading maintenance windows: {0}")]
     Load(String),
@@ -69,15 +77,66 @@ pub async fn open_netwatch(config: NetwatchConfig, data_dir: &Path) -> Result<Ne
         .map_err(|e| OpenError::Load(e.to_string()))
 }
 
+/// The monitor's lock file inside the data directory.
+pub const MONITOR_LOCK: &str = "netwatch-monitor.lock";
+
+/// Takes the data directory's monitor lock: two monitors writing slices into one store would
+/// mix their judgements. The file holds the owner's pid, so a refusal names it.
+fn lock_monitor(data_dir: &Path) -> Result<std::fs::File, OpenError> {
+    use std::io::{Read, Seek, Write};
+    let path = data_dir.join(MONITOR_LOCK);
+    let io = |source| OpenError::Lock {
+        path: path.display().to_string(),
+        detail: format!("{source}"),
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut owner = String::new();
+            let _ = file.read_to_string(&mut owner);
+            let owner = owner.trim();
+            return Err(OpenError::Lock {
+                path: path.display().to_string(),
+                detail: format!(
+                    "another network monitor ({}) writes into {}; stop it or choose another \
+                     --data-dir",
+                    if owner.is_empty() {
+                        "another process".to_string()
+                    } else {
+                        format!("process {owner}")
+                    },
+                    data_dir.display()
+                ),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    write!(file, "{}", std::process::id()).map_err(io)?;
+    Ok(file)
+}
+
 /// Opens the store in `data_dir` and starts the monitor as background tokio tasks; the handle
-/// gives the [`Netwatch`] for the router and a graceful `shutdown`.
+/// gives the [`Netwatch`] for the router and a graceful `shutdown`. One monitor per data
+/// directory: a second is refused with [`OpenError::Lock`] naming the first.
 pub async fn start_monitor(
     config: NetwatchConfig,
     data_dir: &Path,
 ) -> Result<MonitorHandle, OpenError> {
-    Ok(rendan_netwatch::start(
-        open_netwatch(config, data_dir).await?,
-    ))
+    std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Dir {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    let lock = lock_monitor(data_dir)?;
+    Ok(rendan_netwatch::start(open_netwatch(config, data_dir).await?).holding(lock))
 }
 
 /// The network watch's SQLite store.
@@ -115,7 +174,9 @@ impl SqliteNetwatchStore {
             .filename(&file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // Every commit (a maintenance window, an incident's change, a slice batch) is on
+            // disk before it is answered.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()

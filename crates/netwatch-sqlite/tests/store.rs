@@ -188,3 +188,29 @@ async fn monitor_restart_leaves_no_data() {
     assert_eq!(l.counts.down, 0);
     assert_eq!(l.availability, Some(100.0));
 }
+
+/// One monitor per data directory: a second is refused with an error naming the first, and
+/// the directory is free again once the first has shut down.
+#[tokio::test]
+async fn a_second_monitor_on_one_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || config("127.0.0.1:9".parse().unwrap());
+    let first = rendan_netwatch_sqlite::start_monitor(cfg(), dir.path())
+        .await
+        .unwrap();
+    let second = rendan_netwatch_sqlite::start_monitor(cfg(), dir.path()).await;
+    let Err(e) = second else {
+        panic!("two monitors on one data directory");
+    };
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!("process {}", std::process::id())),
+        "{message}"
+    );
+    assert!(message.contains("another network monitor"), "{message}");
+    first.shutdown().await;
+    let again = rendan_netwatch_sqlite::start_monitor(cfg(), dir.path())
+        .await
+        .unwrap();
+    again.shutdown().await;
+}

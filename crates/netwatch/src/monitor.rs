@@ -142,9 +142,17 @@ pub struct MonitorHandle {
     stop: StopSource,
     probers: JoinSet<()>,
     closer: tokio::task::JoinHandle<()>,
+    /// Whatever must live as long as the monitor (the storage's lock on its data directory).
+    held: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl MonitorHandle {
+    /// Keeps `guard` (a lock, say) alive until the monitor is shut down.
+    pub fn holding(mut self, guard: impl std::any::Any + Send + Sync) -> Self {
+        self.held = Some(Box::new(guard));
+        self
+    }
+
     /// The shared state, for the HTTP API.
     pub fn netwatch(&self) -> Netwatch {
         self.netwatch.clone()
@@ -156,6 +164,7 @@ impl MonitorHandle {
         while self.probers.join_next().await.is_some() {}
         // The probers' senders are gone, so the closer drains and returns.
         let _ = self.closer.await;
+        drop(self.held.take());
     }
 }
 
@@ -191,6 +200,7 @@ pub fn start(netwatch: Netwatch) -> MonitorHandle {
         stop: source,
         probers,
         closer,
+        held: None,
     }
 }
 
