@@ -398,7 +398,7 @@ async fn sla(State(nw): State<Netwatch>, viewer: Viewer, q: Params) -> Result<Re
             })?),
         };
     let c = contract(&nw, &p)?.clone();
-    let f = report::month_figures(&nw, &c, month)
+    let f = report::month_figures(&nw, &c, month, Timestamp::now())
         .await
         .map_err(|e| match e {
             report::ReportError::Month(m) => Problem::invalid("month", m),

@@ -58,8 +58,12 @@ pub struct Line {
     pub target: f64,
     /// Met, missed, or unknown (nothing measured).
     pub met: Option<bool>,
-    /// Downtime the target allows over the counted minutes.
+    /// Downtime the target allows: over the counted minutes for an arbitrary range, over the
+    /// whole contractual month less its maintenance for a month (so a month in progress is
+    /// judged against the allowance it will have, not the minutes seen so far).
     pub allowed_down_min: f64,
+    /// For a month: the downtime still allowed before the target is missed.
+    pub remaining_down_min: Option<f64>,
     /// Downtime counted.
     pub used_down_min: f64,
     /// Minutes under maintenance.
@@ -85,6 +89,10 @@ pub struct Figures {
     pub degraded_is_down: bool,
     /// The month, when the range is one.
     pub month: Option<Month>,
+    /// When a month's report was made before the month ended: the instant it stands at. Its
+    /// lines are then not judged met until the month ends, only missed once the downtime
+    /// used exceeds the month's allowance.
+    pub in_progress_at: Option<Timestamp>,
     /// Start of the range.
     pub from: Timestamp,
     /// End of the range (exclusive).
@@ -136,6 +144,7 @@ fn line(
         met: availability.map(|a| a + 1e-9 >= target),
         allowed_down_min: allowed_downtime_minutes(target, minutes(counts.counted())),
         used_down_min: minutes(counts.bad(degraded_is_down)),
+        remaining_down_min: None,
         maintenance_min: minutes(counts.maintenance),
         no_data_min: minutes(counts.no_data),
         incidents: 0,
@@ -282,6 +291,7 @@ pub async fn figures(
         zone: contract.zone_name().to_string(),
         degraded_is_down: contract.degraded_is_down,
         month: None,
+        in_progress_at: None,
         from,
         to,
         slice,
@@ -290,17 +300,44 @@ pub async fn figures(
     })
 }
 
-/// The figures of a contractual month.
+/// The figures of a contractual month as they stand at `now`: each line's allowed downtime
+/// is the target's share of the whole month less its maintenance; before the month ends the
+/// report is marked in progress, a line is only judged once its downtime exceeds the month's
+/// allowance, and the downtime still allowed is given.
 pub async fn month_figures(
     nw: &Netwatch,
     contract: &Contract,
     month: Month,
+    now: Timestamp,
 ) -> Result<Figures, ReportError> {
     let (from, to) = month
         .range(&contract.tz)
         .map_err(|e| ReportError::Month(e.to_string()))?;
     let mut f = figures(nw, contract, from, to, true).await?;
     f.month = Some(month);
+    let month_min = to.duration_since(from).as_secs_f64() / 60.0;
+    let running = now < to;
+    let mut per_region: BTreeMap<Region, f64> = BTreeMap::new();
+    for l in &f.nodes {
+        *per_region.entry(l.region.clone()).or_default() += 1.0;
+    }
+    let judge = |l: &mut Line, nodes: f64| {
+        let base = (month_min * nodes - l.maintenance_min).max(0.0);
+        l.allowed_down_min = allowed_downtime_minutes(l.target, base);
+        l.remaining_down_min = Some((l.allowed_down_min - l.used_down_min).max(0.0));
+        if running {
+            let exceeded = l.used_down_min > l.allowed_down_min + 1e-9;
+            l.met = exceeded.then_some(false);
+        }
+    };
+    for l in &mut f.nodes {
+        judge(l, 1.0);
+    }
+    for l in &mut f.regions {
+        let nodes = per_region.get(&l.region).copied().unwrap_or(1.0);
+        judge(l, nodes);
+    }
+    f.in_progress_at = running.then_some(now);
     Ok(f)
 }
 
@@ -355,7 +392,7 @@ fn met(m: Option<bool>) -> &'static str {
     match m {
         Some(true) => "met",
         Some(false) => "MISSED",
-        None => "unknown",
+        None => "open",
     }
 }
 
@@ -365,10 +402,16 @@ fn ms(v: Option<f64>) -> String {
 
 fn title(f: &Figures) -> String {
     match f.month {
-        Some(m) => format!(
-            "SLA report {m} (contract {}, months in {})",
-            f.contract, f.zone
-        ),
+        Some(m) => match f.in_progress_at {
+            Some(at) => format!(
+                "SLA report {m} (contract {}, months in {}), IN PROGRESS as of {at}",
+                f.contract, f.zone
+            ),
+            None => format!(
+                "SLA report {m} (contract {}, months in {})",
+                f.contract, f.zone
+            ),
+        },
         None => format!(
             "Availability {} to {} (contract {})",
             f.from, f.to, f.contract
@@ -385,7 +428,7 @@ pub fn render(f: &Figures, format: Format) -> String {
     }
 }
 
-const HEAD: [&str; 11] = [
+const HEAD: [&str; 12] = [
     "id",
     "region",
     "availability",
@@ -393,13 +436,14 @@ const HEAD: [&str; 11] = [
     "result",
     "allowed down (min)",
     "used down (min)",
+    "still allowed (min)",
     "incidents",
     "maintenance (min)",
     "no data (min)",
     "name",
 ];
 
-fn cells(l: &Line) -> [String; 11] {
+fn cells(l: &Line) -> [String; 12] {
     [
         l.id.clone(),
         l.region.to_string(),
@@ -408,6 +452,7 @@ fn cells(l: &Line) -> [String; 11] {
         met(l.met).into(),
         format!("{:.2}", l.allowed_down_min),
         format!("{:.2}", l.used_down_min),
+        ms(l.remaining_down_min),
         l.incidents.to_string(),
         format!("{:.2}", l.maintenance_min),
         format!("{:.2}", l.no_data_min),
@@ -485,7 +530,7 @@ fn csv(f: &Figures) -> String {
             ",{c}_loss_pct,{c}_rtt_p50_ms,{c}_rtt_p95_ms,{c}_jitter_p95_ms"
         );
     }
-    o.push('\n');
+    o.push_str(",remaining_down_min,in_progress_at\n");
     for (level, lines) in [("node", &f.nodes), ("region", &f.regions)] {
         for l in lines.iter() {
             let _ = write!(
@@ -524,7 +569,13 @@ fn csv(f: &Figures) -> String {
                     None => o.push_str(",,,,"),
                 }
             }
-            o.push('\n');
+            let _ = writeln!(
+                o,
+                ",{},{}",
+                l.remaining_down_min
+                    .map_or(String::new(), |v| format!("{v:.4}")),
+                f.in_progress_at.map_or(String::new(), |t| t.to_string())
+            );
         }
     }
     o

@@ -202,7 +202,7 @@ pub async fn run_sla_report(args: &SlaReportArgs) -> Result<()> {
             args.contract.as_deref().unwrap_or_default()
         ),
     };
-    let figures = report::month_figures(&nw, &contract, args.month).await?;
+    let figures = report::month_figures(&nw, &contract, args.month, jiff::Timestamp::now()).await?;
     let format = match args.format {
         ReportFormat::Md => Format::Markdown,
         ReportFormat::Csv => Format::Csv,

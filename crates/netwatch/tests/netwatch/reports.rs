@@ -110,12 +110,22 @@ pub async fn prepared() -> Netwatch {
 async fn month_figures_golden() {
     let nw = prepared().await;
     let c = nw.config().contract(None).unwrap().clone();
-    let oct = report::month_figures(&nw, &c, "2026-10".parse().unwrap())
-        .await
-        .unwrap();
-    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
-        .await
-        .unwrap();
+    let oct = report::month_figures(
+        &nw,
+        &c,
+        "2026-10".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let nov = report::month_figures(
+        &nw,
+        &c,
+        "2026-11".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
     let a_oct = &oct.nodes[0];
     // October (Shanghai): watched from the 20th; the first 19 days are unknown.
     assert_eq!(a_oct.no_data_min, 19.0 * 1440.0);
@@ -158,9 +168,14 @@ async fn degraded_as_down_contract_misses() {
     let nw = prepared().await;
     let mut c = nw.config().contract(None).unwrap().clone();
     c.degraded_is_down = true;
-    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
-        .await
-        .unwrap();
+    let nov = report::month_figures(
+        &nw,
+        &c,
+        "2026-11".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
     let b = &nov.nodes[1];
     assert_eq!(b.used_down_min, 1440.0);
     assert_eq!(b.met, Some(false));
@@ -170,9 +185,14 @@ async fn degraded_as_down_contract_misses() {
 async fn renderings_carry_the_figures() {
     let nw = prepared().await;
     let c = nw.config().contract(None).unwrap().clone();
-    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap())
-        .await
-        .unwrap();
+    let nov = report::month_figures(
+        &nw,
+        &c,
+        "2026-11".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
     let md = report::render(&nov, Format::Markdown);
     assert!(
         md.contains("# SLA report 2026-11 (contract default, months in Asia/Shanghai)"),
@@ -180,7 +200,7 @@ async fn renderings_carry_the_figures() {
     );
     assert!(
         md.contains(
-            "| alpha | asia | 99.814% | 99.7% | met | 129.24 | 80.00 | 2 | 120.00 | 0.00 | alpha |"
+            "| alpha | asia | 99.814% | 99.7% | met | 129.24 | 80.00 | 49.24 | 2 | 120.00 | 0.00 | alpha |"
         ),
         "{md}"
     );
@@ -205,18 +225,28 @@ async fn contract_months_cross_dst_in_their_own_zone() {
     let nw = prepared().await;
     let mut c = nw.config().contract(None).unwrap().clone();
     c.tz = TimeZone::get("Europe/Rome").unwrap();
-    let oct = report::month_figures(&nw, &c, "2026-10".parse().unwrap())
-        .await
-        .unwrap();
+    let oct = report::month_figures(
+        &nw,
+        &c,
+        "2026-10".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(oct.from.to_string(), "2026-09-30T22:00:00Z");
     assert_eq!(
         oct.nodes[0].counts.total(),
         44_700 * 60,
         "31 days and one hour"
     );
-    let mar = report::month_figures(&nw, &c, "2026-03".parse().unwrap())
-        .await
-        .unwrap();
+    let mar = report::month_figures(
+        &nw,
+        &c,
+        "2026-03".parse().unwrap(),
+        ts("2027-06-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         mar.nodes[0].counts.total(),
         44_580 * 60,
@@ -226,4 +256,46 @@ async fn contract_months_cross_dst_in_their_own_zone() {
     assert_eq!(mar.nodes[0].no_data_min, 44_580.0);
     assert_eq!(mar.nodes[0].met, None);
     assert_eq!(mar.nodes[0].hours.len(), 743);
+}
+
+/// A month in progress is judged against the whole month's allowance: early on nothing is
+/// "MISSED" unless the downtime already exceeds what the month allows, the report says it is in
+/// progress, and it gives the downtime still allowed.
+#[tokio::test]
+async fn a_month_in_progress_is_not_missed_early() {
+    let nw = prepared().await;
+    let c = nw.config().contract(None).unwrap().clone();
+    // 6 November (Shanghai): alpha has had its 20-minute boundary outage and the one-hour
+    // outage of the 5th, 80 minutes of the 129.6 that 99.7% of November (less two hours of
+    // maintenance) allows.
+    let now = ts("2026-11-06T00:00:00Z");
+    let nov = report::month_figures(&nw, &c, "2026-11".parse().unwrap(), now)
+        .await
+        .unwrap();
+    assert_eq!(nov.in_progress_at, Some(now));
+    let a = &nov.nodes[0];
+    let allowed = (43_200.0 - a.maintenance_min) * 0.003;
+    assert!(
+        (a.allowed_down_min - allowed).abs() < 1e-9,
+        "{}",
+        a.allowed_down_min
+    );
+    assert_eq!(a.met, None, "not judged before the month ends");
+    let left = a.remaining_down_min.unwrap();
+    assert!((left - (allowed - a.used_down_min)).abs() < 1e-9);
+    let md = report::render(&nov, report::Format::Markdown);
+    assert!(
+        md.contains("IN PROGRESS as of 2026-11-06T00:00:00Z"),
+        "{md}"
+    );
+    assert!(!md.contains("MISSED"), "{md}");
+    // A stricter target already exceeded is missed at once, in progress or not.
+    let mut strict = c.clone();
+    strict.degraded_is_down = true;
+    let nov = report::month_figures(&nw, &strict, "2026-11".parse().unwrap(), now)
+        .await
+        .unwrap();
+    let b = &nov.nodes[1];
+    assert!(b.used_down_min > b.allowed_down_min, "bravo's degraded day");
+    assert_eq!(b.met, Some(false));
 }
