@@ -106,6 +106,7 @@ fn config(n: usize, interval: Duration) -> NetwatchConfig {
         slice: SliceLen::from_secs(5).unwrap_or(SliceLen::MINUTE),
         targets,
         vantages: vec![],
+        probe_key: None,
         quorum: Quorum::default(),
         open_after: 3,
         close_after: 3,

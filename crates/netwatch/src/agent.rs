@@ -5,10 +5,12 @@
 //! page, anything else is echoed. UDP probe packets are echoed with the agent's receive time
 //! stamped in. `--drop-udp SHARE` drops exactly that share of UDP packets, deterministically
 //! (packet `i` is dropped when `floor((i+1)·share) > floor(i·share)`), so a drill's loss figure
-//! is known in advance; `--delay MS` holds back every echo and HTTP answer. An agent started with
-//! `probe_others` also answers `GET /probe?target=HOST:PORT&timeout_ms=N`, which makes it a
-//! vantage point the monitor can ask.
+//! is known in advance; `--delay MS` holds back every echo and HTTP answer. An agent given its
+//! [`Peers`] (the topology's nodes and the shared key) also answers signed
+//! `GET /probe?node=ID&…` requests from the monitor ([`crate::peer`]), which makes it a vantage
+//! point; any other probe request is refused and logged.
 
+use crate::peer::Peers;
 use crate::probe::udp::{AGENT_TS_OFFSET, HEADER_LEN, MAGIC};
 use crate::stop::{self, Stop, StopSource};
 use std::net::SocketAddr;
@@ -28,8 +30,8 @@ pub struct AgentOptions {
     pub drop_udp: f64,
     /// Delay added to every answer.
     pub delay: Duration,
-    /// Whether to probe other nodes on request (be a vantage point).
-    pub probe_others: bool,
+    /// The peers it probes on a signed request (be a vantage point); none: it probes nobody.
+    pub peers: Option<Peers>,
 }
 
 impl AgentOptions {
@@ -39,7 +41,7 @@ impl AgentOptions {
             listen,
             drop_udp: 0.0,
             delay: Duration::ZERO,
-            probe_others: false,
+            peers: None,
         }
     }
 }
@@ -91,7 +93,7 @@ impl AgentHandle {
 struct Shared {
     drop_udp: f64,
     delay: Duration,
-    probe_others: bool,
+    peers: Option<Peers>,
     udp_count: AtomicU64,
     started: std::time::Instant,
 }
@@ -117,7 +119,7 @@ pub async fn spawn(opts: AgentOptions) -> Result<AgentHandle, AgentError> {
     let shared = Arc::new(Shared {
         drop_udp: opts.drop_udp,
         delay: opts.delay,
-        probe_others: opts.probe_others,
+        peers: opts.peers,
         udp_count: AtomicU64::new(0),
         started: std::time::Instant::now(),
     });
@@ -138,7 +140,7 @@ pub async fn serve_echo_listener(listener: TcpListener, stop: Stop) {
     let shared = Arc::new(Shared {
         drop_udp: 0.0,
         delay: Duration::ZERO,
-        probe_others: false,
+        peers: None,
         udp_count: AtomicU64::new(0),
         started: std::time::Instant::now(),
     });
@@ -222,25 +224,19 @@ async fn http_answer(req: &[u8], shared: &Shared) -> (&'static str, String) {
                 shared.started.elapsed().as_secs()
             ),
         ),
-        "/probe" if shared.probe_others => {
-            let mut target = None;
-            let mut timeout = Duration::from_secs(2);
-            for kv in query.split('&') {
-                match kv.split_once('=') {
-                    Some(("target", v)) => target = Some(v.to_string()),
-                    Some(("timeout_ms", v)) => {
-                        if let Ok(ms) = v.parse::<u64>() {
-                            timeout = Duration::from_millis(ms.clamp(1, 30_000));
-                        }
-                    }
-                    _ => {}
+        "/probe" if shared.peers.is_some() => {
+            let Some(peers) = &shared.peers else {
+                return ("404 Not Found", "{\"error\":\"not found\"}".into());
+            };
+            let (target, timeout) = match peers.admit(query, jiff::Timestamp::now()) {
+                Ok((addr, ms)) => (addr, Duration::from_millis(ms)),
+                Err(refusal) => {
+                    tracing::warn!(%refusal, "refused a probe request");
+                    return (
+                        "403 Forbidden",
+                        serde_json::json!({"error": refusal.to_string()}).to_string(),
+                    );
                 }
-            }
-            let Some(target) = target else {
-                return (
-                    "400 Bad Request",
-                    "{\"error\":\"target is required\"}".into(),
-                );
             };
             let body = match crate::probe::tcp::probe(&target, timeout).await {
                 Ok(r) => format!(
@@ -293,7 +289,7 @@ mod tests {
         let sh = Shared {
             drop_udp: 0.2,
             delay: Duration::ZERO,
-            probe_others: false,
+            peers: None,
             udp_count: AtomicU64::new(0),
             started: std::time::Instant::now(),
         };

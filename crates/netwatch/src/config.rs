@@ -192,6 +192,9 @@ pub struct NetwatchConfig {
     pub targets: Vec<Target>,
     /// Agents asked to probe the targets too (`host:port` of their HTTP page).
     pub vantages: Vec<String>,
+    /// The key the monitor signs its requests to vantage points with (required with
+    /// vantages; the agents hold the same one).
+    pub probe_key: Option<String>,
     /// Share of reporting vantage points that must agree on DOWN.
     pub quorum: Quorum,
     /// K: failed rounds that open an incident.
@@ -422,11 +425,25 @@ impl NetwatchConfig {
         if contracts.is_empty() {
             contracts.push(Contract::default_for(&nodes));
         }
+        let has_vantages = doc.vantages.as_ref().is_some_and(|v| !v.is_empty());
+        match &doc.probe_key {
+            None if has_vantages => {
+                return Err(cerr(
+                    "netwatch.probe_key",
+                    "vantages answer only signed requests: set the key they share",
+                ));
+            }
+            Some(k) if k.len() < 16 => {
+                return Err(cerr("netwatch.probe_key", "must be at least 16 bytes"));
+            }
+            _ => {}
+        }
         Ok(NetwatchConfig {
             nodes,
             slice,
             targets,
             vantages: doc.vantages.unwrap_or_default(),
+            probe_key: doc.probe_key,
             quorum,
             open_after: doc.open_after.unwrap_or(3),
             close_after: doc.close_after.unwrap_or(3),
@@ -460,6 +477,7 @@ struct Doc {
     classes: Option<Vec<String>>,
     http_health: Option<bool>,
     vantages: Option<Vec<String>>,
+    probe_key: Option<String>,
     #[serde(default)]
     class: BTreeMap<String, ClassDoc>,
     #[serde(default)]

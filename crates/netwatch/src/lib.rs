@@ -23,6 +23,7 @@ pub mod judge;
 pub mod maintenance;
 pub mod monitor;
 pub mod month;
+pub mod peer;
 pub mod probe;
 pub mod report;
 pub mod round;

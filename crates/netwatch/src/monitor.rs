@@ -223,6 +223,7 @@ async fn prober(
 ) {
     let stats = &nw.0.stats;
     let vantages = nw.config().vantages.clone();
+    let probe_key = nw.config().probe_key.clone();
     let interval = target.interval;
     let step = SignedDuration::try_from(interval).unwrap_or(SignedDuration::from_secs(1));
     let mut wall = first_tick(Timestamp::now(), interval, phase(&target.node, interval));
@@ -243,7 +244,7 @@ async fn prober(
         stats
             .max_late_us
             .fetch_max(late.as_micros() as u64, Ordering::Relaxed);
-        let result = round::run(idx, &target, &vantages, &client, wall).await;
+        let result = round::run(idx, &target, &vantages, probe_key.as_deref(), &client, wall).await;
         if tx.send(result).await.is_err() {
             return;
         }

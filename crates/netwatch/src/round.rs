@@ -67,11 +67,13 @@ pub fn class_problem(spec: &ClassSpec, r: &BurstResult) -> Option<String> {
     None
 }
 
-/// Runs one round of `target` (index `idx`) scheduled at `at`.
+/// Runs one round of `target` (index `idx`) scheduled at `at`; the vantages are asked with
+/// requests signed by `probe_key`.
 pub async fn run(
     idx: usize,
     target: &Target,
     vantages: &[String],
+    probe_key: Option<&str>,
     client: &reqwest::Client,
     at: Timestamp,
 ) -> RoundResult {
@@ -110,14 +112,24 @@ pub async fn run(
     };
     let remote = async {
         let mut set = tokio::task::JoinSet::new();
-        for v in vantages.iter().filter(|v| **v != target.addr) {
-            let (c, v, addr, timeout) = (
+        let key = probe_key.map(str::to_string);
+        for v in vantages
+            .iter()
+            .filter(|v| **v != target.addr)
+            .filter(|_| key.is_some())
+        {
+            let (c, v, node, timeout, key) = (
                 client.clone(),
                 v.clone(),
-                target.addr.clone(),
+                target.node.to_string(),
                 target.timeout,
+                key.clone().unwrap_or_default(),
             );
-            set.spawn(async move { ask_vantage(&c, &v, &addr, timeout).await.map(|ok| (v, ok)) });
+            set.spawn(async move {
+                ask_vantage(&c, &v, &node, key.as_bytes(), timeout)
+                    .await
+                    .map(|ok| (v, ok))
+            });
         }
         let mut out = Vec::new();
         while let Some(r) = set.join_next().await {
@@ -217,21 +229,21 @@ pub async fn run(
     }
 }
 
-/// Asks the agent at `vantage` to TCP-probe `addr`; `None` when the agent did not answer.
+/// Asks the agent at `vantage` to TCP-probe `node` (a signed request: [`crate::peer`]);
+/// `None` when the agent did not answer or refused.
 async fn ask_vantage(
     client: &reqwest::Client,
     vantage: &str,
-    addr: &str,
+    node: &str,
+    key: &[u8],
     timeout: Duration,
 ) -> Option<bool> {
     #[derive(serde::Deserialize)]
     struct Answer {
         ok: bool,
     }
-    let url = format!(
-        "http://{vantage}/probe?target={addr}&timeout_ms={}",
-        timeout.as_millis()
-    );
+    let query = crate::peer::signed_query(key, node, timeout.as_millis() as u64, Timestamp::now());
+    let url = format!("http://{vantage}/probe?{query}");
     let resp = client
         .get(url)
         .timeout(timeout + Duration::from_millis(200))

@@ -36,8 +36,14 @@ pub struct AgentArgs {
     #[arg(long, default_value_t = 0)]
     pub delay: u64,
     /// Also TCP-probe other nodes when the monitor asks (`GET /probe`): be a vantage point.
+    /// The requests must name a node of the topology and be signed with its `[netwatch]
+    /// probe_key`; anything else is refused and logged.
     #[arg(long)]
     pub probe_others: bool,
+    /// Topology TOML (the nodes a vantage point may probe, and the key); the built-in one when
+    /// absent.
+    #[arg(long, env = "RENDAN_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
@@ -49,13 +55,28 @@ fn parse_share(s: &str) -> Result<f64, String> {
 
 /// Runs the agents until `shutdown` resolves.
 pub async fn run_agent(args: &AgentArgs, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let peers = if args.probe_others {
+        let file = rendan_topology::load(args.config.as_deref())?;
+        let cfg = NetwatchConfig::from_topology(&file).context("invalid [netwatch] settings")?;
+        let key = cfg.probe_key.clone().context(
+            "--probe-others answers only signed requests: set [netwatch] probe_key in the topology",
+        )?;
+        let nodes = cfg
+            .targets
+            .iter()
+            .map(|t| (t.node.to_string(), t.addr.clone()))
+            .collect();
+        Some(rendan_netwatch::peer::Peers::new(key.into_bytes(), nodes))
+    } else {
+        None
+    };
     let mut handles = Vec::new();
     for addr in &args.listen {
         let opts = AgentOptions {
             listen: *addr,
             drop_udp: args.drop_udp,
             delay: Duration::from_millis(args.delay),
-            probe_others: args.probe_others,
+            peers: peers.clone(),
         };
         let h = agent::spawn(opts).await?;
         eprintln!("agent listening on {} (tcp+udp+http)", h.addr());

@@ -69,9 +69,14 @@ async fn agents_vote_as_vantage_points() {
     let target = agent_at(None, 0.0).await;
     let t_addr = target.addr();
     let mut vantages = Vec::new();
+    let key = "a-shared-probe-key-for-the-drill";
+    let peers = rendan_netwatch::peer::Peers::new(
+        key.as_bytes().to_vec(),
+        [("alpha".to_string(), t_addr.to_string())].into(),
+    );
     for _ in 0..2 {
         let mut o = AgentOptions::new("127.0.0.1:0".parse().unwrap());
-        o.probe_others = true;
+        o.peers = Some(peers.clone());
         vantages.push(agent::spawn(o).await.unwrap());
     }
     // A third vantage point that never answers: it must not count as a vote.
@@ -83,7 +88,7 @@ async fn agents_vote_as_vantage_points() {
     let text = topology(
         &[("alpha", "asia", 99.7, t_addr)],
         &format!(
-            "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nclasses = []\nvantages = {list}\n"
+            "slice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nclasses = []\nvantages = {list}\nprobe_key = \"{key}\"\n"
         ),
     );
     let (nw, store) = netwatch(config(&text)).await;
@@ -119,4 +124,53 @@ async fn agents_vote_as_vantage_points() {
             "{r:?}"
         );
     }
+}
+
+/// An agent is no open proxy: a probe request must name a node of the topology and carry a
+/// fresh signature under the shared key; an address, a forged or stale signature, or an unknown
+/// node is refused with 403.
+#[tokio::test]
+async fn an_agent_answers_only_signed_requests_for_its_peers() {
+    use rendan_netwatch::peer::{Peers, signed_query};
+    let target = agent_at(None, 0.0).await;
+    let key = b"a-shared-probe-key-for-the-test".to_vec();
+    let mut o = AgentOptions::new("127.0.0.1:0".parse().unwrap());
+    o.peers = Some(Peers::new(
+        key.clone(),
+        [("alpha".to_string(), target.addr().to_string())].into(),
+    ));
+    let vantage = agent::spawn(o).await.unwrap();
+    let client = reqwest::Client::new();
+    let get = |query: String| {
+        let (client, base) = (client.clone(), vantage.addr());
+        async move {
+            let r = client
+                .get(format!("http://{base}/probe?{query}"))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let now = Timestamp::now();
+    let (status, body) = get(format!("target={}&timeout_ms=300", target.addr())).await;
+    assert_eq!(status, 403, "an address is not a peer: {body}");
+    let (status, _) = get(signed_query(
+        b"a-forged-key-of-some-length",
+        "alpha",
+        300,
+        now,
+    ))
+    .await;
+    assert_eq!(status, 403);
+    let stale = now - SignedDuration::from_mins(10);
+    let (status, body) = get(signed_query(&key, "alpha", 300, stale)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get(signed_query(&key, "bravo", 300, now)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get(signed_query(&key, "alpha", 300, now)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"ok\":true"), "{body}");
+    vantage.shutdown().await;
+    target.shutdown().await;
 }
