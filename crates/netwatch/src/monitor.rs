@@ -268,6 +268,93 @@ struct NodeTrack {
     pending_evidence: Vec<TimelineEntry>,
     evidence: usize,
     last_reason: Option<String>,
+    /// Incident writes the store refused, in order, retried at every later round: one failed
+    /// write never leaves an outage unrecorded or its incident open for good.
+    unsaved: Vec<Unsaved>,
+}
+
+/// An incident write not yet stored.
+#[derive(Debug, Clone)]
+enum Unsaved {
+    /// Open an incident.
+    Open {
+        since: Timestamp,
+        timeline: Vec<TimelineEntry>,
+    },
+    /// Close the node's incident.
+    Close {
+        since: Timestamp,
+        timeline: Vec<TimelineEntry>,
+    },
+}
+
+/// Stores the node's unsaved incident writes in order, stopping at the first the store
+/// refuses (it is tried again at the next round); each stored one is announced.
+async fn flush(
+    nw: &Netwatch,
+    cfg: &NetwatchConfig,
+    track: &mut NodeTrack,
+    node: &NodeId,
+    client: &reqwest::Client,
+) {
+    let store = nw.store();
+    while let Some(step) = track.unsaved.first().cloned() {
+        match step {
+            Unsaved::Open { since, timeline } => match store
+                .open_incident(node, since, &timeline)
+                .await
+            {
+                Ok(id) => {
+                    track.incident = Some(id);
+                    metrics::counter!("rendan_netwatch_incidents_opened_total").increment(1);
+                    let inc = Incident {
+                        id,
+                        node: node.clone(),
+                        opened_at: since,
+                        closed_at: None,
+                        timeline,
+                    };
+                    webhook::notify(client, &cfg.webhooks, "incident.opened", &inc);
+                }
+                Err(e) => {
+                    tracing::error!("cannot open incident for {node} (retried next round): {e}");
+                    return;
+                }
+            },
+            Unsaved::Close { since, timeline } => {
+                let Some(id) = track.incident else {
+                    track.unsaved.remove(0);
+                    continue;
+                };
+                match store.update_incident(id, Some(since), &timeline).await {
+                    Ok(()) => {
+                        track.incident = None;
+                        metrics::counter!("rendan_netwatch_incidents_closed_total").increment(1);
+                        let opened_at = store
+                            .incidents(Some(node))
+                            .await
+                            .ok()
+                            .and_then(|l| l.into_iter().find(|i| i.id == id))
+                            .map(|i| i.opened_at)
+                            .unwrap_or(since);
+                        let inc = Incident {
+                            id,
+                            node: node.clone(),
+                            opened_at,
+                            closed_at: Some(since),
+                            timeline,
+                        };
+                        webhook::notify(client, &cfg.webhooks, "incident.closed", &inc);
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot close incident {id} (retried next round): {e}");
+                        return;
+                    }
+                }
+            }
+        }
+        track.unsaved.remove(0);
+    }
 }
 
 async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwest::Client) {
@@ -299,6 +386,7 @@ async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwe
                 pending_evidence: Vec::new(),
                 evidence: 0,
                 last_reason: None,
+                unsaved: Vec::new(),
             }
         })
         .collect();
@@ -491,57 +579,33 @@ async fn observe(
                 detail: format!("{} consecutive failed rounds", cfg.open_after),
             });
             track.evidence = 0;
-            match store.open_incident(&target.node, since, &tl).await {
-                Ok(id) => {
-                    track.incident = Some(id);
-                    metrics::counter!("rendan_netwatch_incidents_opened_total").increment(1);
-                    let inc = Incident {
-                        id,
-                        node: target.node.clone(),
-                        opened_at: since,
-                        closed_at: None,
-                        timeline: tl,
-                    };
-                    webhook::notify(client, &cfg.webhooks, "incident.opened", &inc);
-                }
-                Err(e) => tracing::error!("cannot open incident for {}: {e}", target.node),
-            }
+            track.unsaved.push(Unsaved::Open {
+                since,
+                timeline: tl,
+            });
         }
         Some(Transition::Close { since }) => {
-            if let Some(id) = track.incident.take() {
-                let tl = [
-                    TimelineEntry {
-                        at: since,
-                        kind: "first_success".into(),
-                        detail: format!("{} reachable again", target.node),
-                    },
-                    TimelineEntry {
-                        at: Timestamp::now(),
-                        kind: "closed".into(),
-                        detail: format!("{} consecutive good rounds", cfg.close_after),
-                    },
-                ];
-                match store.update_incident(id, Some(since), &tl).await {
-                    Ok(()) => {
-                        metrics::counter!("rendan_netwatch_incidents_closed_total").increment(1);
-                        let opened_at = store
-                            .incidents(Some(&target.node))
-                            .await
-                            .ok()
-                            .and_then(|l| l.into_iter().find(|i| i.id == id))
-                            .map(|i| i.opened_at)
-                            .unwrap_or(since);
-                        let inc = Incident {
-                            id,
-                            node: target.node.clone(),
-                            opened_at,
-                            closed_at: Some(since),
-                            timeline: tl.to_vec(),
-                        };
-                        webhook::notify(client, &cfg.webhooks, "incident.closed", &inc);
-                    }
-                    Err(e) => tracing::error!("cannot close incident {id}: {e}"),
-                }
+            let open = track.incident.is_some()
+                || track
+                    .unsaved
+                    .iter()
+                    .any(|u| matches!(u, Unsaved::Open { .. }));
+            if open {
+                track.unsaved.push(Unsaved::Close {
+                    since,
+                    timeline: vec![
+                        TimelineEntry {
+                            at: since,
+                            kind: "first_success".into(),
+                            detail: format!("{} reachable again", target.node),
+                        },
+                        TimelineEntry {
+                            at: Timestamp::now(),
+                            kind: "closed".into(),
+                            detail: format!("{} consecutive good rounds", cfg.close_after),
+                        },
+                    ],
+                });
             }
         }
         None => {
@@ -563,6 +627,8 @@ async fn observe(
             }
         }
     }
+    // This round's incident writes, and any an earlier round could not store.
+    flush(nw, cfg, track, &target.node, client).await;
     track.last_reason = (!ok).then_some(reason);
     nw.set_live(
         &target.node,
@@ -579,6 +645,142 @@ async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+    use crate::store::{MemoryStore, Sample, SliceRow, StoreError};
+    use std::sync::atomic::AtomicU32;
+
+    /// A memory store whose incident writes fail while `refuse` is above zero (each refusal
+    /// counts it down).
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryStore,
+        refuse: AtomicU32,
+    }
+
+    impl Flaky {
+        fn refused(&self) -> Result<(), StoreError> {
+            let left = self.refuse.load(Ordering::SeqCst);
+            if left > 0 {
+                self.refuse.store(left - 1, Ordering::SeqCst);
+                return Err(StoreError::Backend("disk full".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl NetwatchStore for Flaky {
+        async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError> {
+            self.inner.put_slices(rows).await
+        }
+        async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError> {
+            self.inner.slices(from_s, to_s).await
+        }
+        async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
+            self.inner.put_samples(rows).await
+        }
+        async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError> {
+            self.inner.samples(from, to).await
+        }
+        async fn open_incident(
+            &self,
+            node: &NodeId,
+            opened_at: Timestamp,
+            timeline: &[TimelineEntry],
+        ) -> Result<i64, StoreError> {
+            self.refused()?;
+            self.inner.open_incident(node, opened_at, timeline).await
+        }
+        async fn update_incident(
+            &self,
+            id: i64,
+            closed_at: Option<Timestamp>,
+            timeline: &[TimelineEntry],
+        ) -> Result<(), StoreError> {
+            self.refused()?;
+            self.inner.update_incident(id, closed_at, timeline).await
+        }
+        async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {
+            self.inner.incidents(node).await
+        }
+        async fn add_maintenance(
+            &self,
+            scope: Scope,
+            schedule: Schedule,
+            note: &str,
+        ) -> Result<MaintenanceWindow, StoreError> {
+            self.inner.add_maintenance(scope, schedule, note).await
+        }
+        async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
+            self.inner.maintenance().await
+        }
+        async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+            self.inner.delete_maintenance(id).await
+        }
+    }
+
+    /// An incident whose opening and closing the store first refuses is still opened and
+    /// closed, at the next rounds; with the writes lost it would have stayed open for good.
+    #[tokio::test]
+    async fn refused_incident_writes_are_retried_until_stored() {
+        let text = "[[node]]\nid = \"alpha\"\nname = \"alpha\"\nregion = \"asia\"\nlat = 0.0\n\
+                    lon = 0.0\navailability_target = 99.5\nagent = \"127.0.0.1:9\"\n\n\
+                    [netwatch]\nopen_after = 2\nclose_after = 2\nclasses = []\n";
+        let file = rendan_topology::parse(text, "test").unwrap();
+        let cfg = NetwatchConfig::from_topology(&file).unwrap();
+        let store = Arc::new(Flaky::default());
+        let nw = Netwatch::new(cfg.clone(), store.clone()).await.unwrap();
+        let client = reqwest::Client::new();
+        let mut track = NodeTrack {
+            hysteresis: Hysteresis::new(cfg.open_after, cfg.close_after, false),
+            incident: None,
+            recent: VecDeque::new(),
+            pending_evidence: Vec::new(),
+            evidence: 0,
+            last_reason: None,
+            unsaved: Vec::new(),
+        };
+        let t0: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let round = |i: i64, up: bool| RoundResult {
+            target: 0,
+            at: t0 + SignedDuration::from_secs(10 * i),
+            verdicts: vec![("local".into(), if up { Verdict::Up } else { Verdict::Down })],
+            reason: (!up).then(|| "connection refused".into()),
+            samples: vec![],
+            tcp_ms: None,
+        };
+        // Two failed rounds open the incident; the store refuses that write and the next.
+        store.refuse.store(2, Ordering::SeqCst);
+        for i in 0..3 {
+            observe(&nw, &cfg, &mut track, &round(i, false), &client).await;
+        }
+        assert_eq!(store.inner.incidents(None).await.unwrap().len(), 0);
+        observe(&nw, &cfg, &mut track, &round(3, false), &client).await;
+        let list = store.inner.incidents(None).await.unwrap();
+        assert_eq!(list.len(), 1, "opened at the first round the store took it");
+        assert_eq!(
+            list[0].opened_at,
+            round(0, false).at,
+            "since the first failure"
+        );
+        // Two good rounds close it; the store refuses the close once.
+        store.refuse.store(1, Ordering::SeqCst);
+        observe(&nw, &cfg, &mut track, &round(4, true), &client).await;
+        observe(&nw, &cfg, &mut track, &round(5, true), &client).await;
+        assert_eq!(
+            store.inner.incidents(None).await.unwrap()[0].closed_at,
+            None
+        );
+        observe(&nw, &cfg, &mut track, &round(6, true), &client).await;
+        let list = store.inner.incidents(None).await.unwrap();
+        assert_eq!(
+            list[0].closed_at,
+            Some(round(4, true).at),
+            "closed as of the first success"
+        );
+        assert_eq!(track.incident, None);
+        assert!(track.unsaved.is_empty());
+    }
 
     #[test]
     fn ticks_are_aligned_and_spread() {
