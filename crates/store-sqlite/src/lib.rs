@@ -35,6 +35,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tx::SqliteTx;
 use writer::Writer;
@@ -58,6 +59,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
     intake: Batcher,
+    /// Whether a webhook may exist: while none does, a status change writes no outbox rows
+    /// and costs no statement (exact, because this process is the only writer).
+    hooks: Arc<AtomicBool>,
     /// Held (locked) for as long as any clone of the store lives.
     _lock: Arc<File>,
 }
@@ -150,26 +154,34 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(backend)?;
-        let intake = Batcher::start(place_in(writer.clone()), BATCHES_IN_FLIGHT);
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhooks)")
+            .fetch_one(&pool)
+            .await
+            .map_err(backend)?;
+        let hooks = Arc::new(AtomicBool::new(any));
+        let intake = Batcher::start(place_in(writer.clone(), hooks.clone()), BATCHES_IN_FLIGHT);
         Ok(Self {
             pool,
             writer,
             intake,
+            hooks,
             _lock: lock,
         })
     }
 }
 
 /// Order placement through the writer: one job per batch.
-fn place_in(writer: Writer) -> rendan_store::batch::Submit {
+fn place_in(writer: Writer, hooks: Arc<AtomicBool>) -> rendan_store::batch::Submit {
     Arc::new(move |cmds: Arc<Vec<PlaceOrder>>| {
         let writer = writer.clone();
+        let hooks = hooks.clone();
         Box::pin(async move {
             writer
                 .write(move |conn| {
                     let cmds = cmds.clone();
+                    let hooks = hooks.clone();
                     Box::pin(async move {
-                        let mut tx = SqliteTx::new(conn);
+                        let mut tx = SqliteTx::new(conn, hooks);
                         script::place_orders(&mut tx, &cmds)
                             .await
                             .map_err(Fail::into_store)
@@ -183,25 +195,28 @@ fn place_in(writer: Writer) -> rendan_store::batch::Submit {
 /// Runs a transaction script as one job of the writer: `$body` gets `tx` (the writer's
 /// transaction) and the clones of `$arg`s it may take by reference, once per run.
 macro_rules! script {
-    ($writer:expr, ($($arg:ident),*), |$tx:ident| $body:expr) => {
-        $writer
+    ($store:expr, ($($arg:ident),*), |$tx:ident| $body:expr) => {{
+        let hooks = $store.hooks.clone();
+        $store
+            .writer
             .write(move |conn| {
                 $(let $arg = $arg.clone();)*
+                let hooks = hooks.clone();
                 Box::pin(async move {
-                    let mut tx = SqliteTx::new(conn);
+                    let mut tx = SqliteTx::new(conn, hooks);
                     let $tx: &mut SqliteTx<'_> = &mut tx;
                     $body.await.map_err(Fail::into_store)
                 })
             })
             .await
-    };
+    }};
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn save_topology(&self, topology: &Topology) -> Result<(), StoreError> {
         let topology = topology.clone();
-        script!(self.writer, (topology), |tx| async {
+        script!(self, (topology), |tx| async {
             rendan_store::tx::Tx::save_topology(tx, &topology).await
         })
     }
@@ -221,7 +236,7 @@ impl Store for SqliteStore {
     }
 
     async fn cancel_order(&self, cmd: CancelOrder) -> Result<Outcome<Order>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::cancel_order(tx, &cmd))
+        script!(self, (cmd), |tx| script::cancel_order(tx, &cmd))
     }
 
     async fn receive_stock(
@@ -234,7 +249,7 @@ impl Store for SqliteStore {
         idem: Option<Idem>,
     ) -> Result<Outcome<StockRow>, StoreError> {
         let (site, sku, document) = (site.clone(), sku.clone(), document.to_string());
-        script!(self.writer, (site, sku, document, idem), |tx| {
+        script!(self, (site, sku, document, idem), |tx| {
             script::receive_stock(tx, &site, &sku, qty, &document, now, idem.as_ref())
         })
     }
@@ -246,7 +261,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let document = document.to_string();
-        script!(self.writer, (receipts, document), |tx| {
+        script!(self, (receipts, document), |tx| {
             script::seed_stock(tx, &receipts, &document, now)
         })
     }
@@ -281,7 +296,7 @@ impl Store for SqliteStore {
         &self,
         cmd: CompleteProduction,
     ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::complete_production(
+        script!(self, (cmd), |tx| script::complete_production(
             tx, &cmd
         ))
     }
@@ -291,13 +306,13 @@ impl Store for SqliteStore {
         token: NewTokenRecord,
         idem: Option<Idem>,
     ) -> Result<Outcome<TokenInfo>, StoreError> {
-        script!(self.writer, (token, idem), |tx| {
+        script!(self, (token, idem), |tx| {
             script::create_token(tx, &token, idem.as_ref())
         })
     }
 
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<TokenInfo, StoreError> {
-        script!(self.writer, (), |tx| script::revoke_token(tx, id, now))
+        script!(self, (), |tx| script::revoke_token(tx, id, now))
     }
 
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
@@ -327,7 +342,7 @@ impl Store for SqliteStore {
         now: Timestamp,
         idem: Option<Idem>,
     ) -> Result<Outcome<rendan_domain::crew::Crew>, StoreError> {
-        script!(self.writer, (depot, crew, idem), |tx| {
+        script!(self, (depot, crew, idem), |tx| {
             script::create_crew(tx, &depot, &crew, now, idem.as_ref())
         })
     }
@@ -380,42 +395,42 @@ impl Store for SqliteStore {
         &self,
         cmd: rendan_store::BookVisit,
     ) -> Result<Outcome<rendan_domain::appointment::Appointment>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::book_visit(tx, &cmd))
+        script!(self, (cmd), |tx| script::book_visit(tx, &cmd))
     }
 
     async fn unbook_visit(
         &self,
         cmd: rendan_store::UnbookVisit,
     ) -> Result<Outcome<Order>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::unbook_visit(tx, &cmd))
+        script!(self, (cmd), |tx| script::unbook_visit(tx, &cmd))
     }
 
     async fn set_routes(
         &self,
         cmd: rendan_store::SetRoutes,
     ) -> Result<rendan_store::Outcome<rendan_store::DepotDay>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::set_routes(tx, &cmd))
+        script!(self, (cmd), |tx| script::set_routes(tx, &cmd))
     }
 
     async fn publish_day(
         &self,
         cmd: rendan_store::PublishDay,
     ) -> Result<rendan_store::Outcome<rendan_store::DepotDay>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::publish_day(tx, &cmd))
+        script!(self, (cmd), |tx| script::publish_day(tx, &cmd))
     }
 
     async fn record_stop(
         &self,
         cmd: rendan_store::RecordStop,
     ) -> Result<Outcome<rendan_store::StopRecord>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::record_stop(tx, &cmd))
+        script!(self, (cmd), |tx| script::record_stop(tx, &cmd))
     }
 
     async fn create_webhook(
         &self,
         cmd: rendan_store::CreateWebhook,
     ) -> Result<Outcome<rendan_domain::webhook::Webhook>, StoreError> {
-        script!(self.writer, (cmd), |tx| script::create_webhook(tx, &cmd))
+        script!(self, (cmd), |tx| script::create_webhook(tx, &cmd))
     }
 
     async fn webhooks(
@@ -439,7 +454,7 @@ impl Store for SqliteStore {
         &self,
         attempt: rendan_store::DeliveryAttempt,
     ) -> Result<(), StoreError> {
-        script!(self.writer, (attempt), |tx| script::record_attempt(
+        script!(self, (attempt), |tx| script::record_attempt(
             tx, &attempt
         ))
     }
@@ -488,7 +503,7 @@ impl Store for SqliteStore {
         operation: &'static str,
         idem: rendan_store::Idem,
     ) -> Result<bool, StoreError> {
-        script!(self.writer, (idem), |tx| script::seen_key(
+        script!(self, (idem), |tx| script::seen_key(
             tx, operation, &idem
         ))
     }

@@ -30,15 +30,19 @@ use rendan_store::tx::{
 use rendan_store::{Idem, NewTokenRecord, StoreError, TokenInfo};
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The writer's connection inside its transaction.
 pub(crate) struct SqliteTx<'c> {
     conn: &'c mut SqliteConnection,
+    /// The store's "a webhook may exist" flag.
+    hooks: Arc<AtomicBool>,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub(crate) fn new(conn: &'c mut SqliteConnection) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: &'c mut SqliteConnection, hooks: Arc<AtomicBool>) -> Self {
+        Self { conn, hooks }
     }
 }
 
@@ -805,7 +809,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         changes: &[(i64, OrderStatus, Timestamp)],
     ) -> Result<(), Fail> {
-        if changes.is_empty() {
+        if changes.is_empty() || !self.hooks.load(Ordering::Acquire) {
             return Ok(());
         }
         let input = rows(
@@ -836,6 +840,9 @@ impl Tx for SqliteTx<'_> {
         hook: &rendan_domain::webhook::NewWebhook,
         now: Timestamp,
     ) -> Result<i64, Fail> {
+        // Set before the insert commits: a status change in the same group then already
+        // writes its outbox rows (were the insert rolled back, the flag only costs a statement).
+        self.hooks.store(true, Ordering::Release);
         let row = sqlx::query(
             "INSERT INTO webhooks (channel_id, url, secret, events, created_at) \
              VALUES (?, ?, ?, ?, ?) RETURNING id",
