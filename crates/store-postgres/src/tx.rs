@@ -409,7 +409,12 @@ impl Tx for PgTx<'_> {
              AS m(site, sku, kind, qty, order_id, document, at, ord) ORDER BY ord), \
              pc AS (INSERT INTO production_capacity (production_order, factory, category, day, units) \
              SELECT * FROM unnest(${c_po}::bigint[], ${c_factory}::text[], ${c_category}::text[], \
-             ${c_day}::text[], ${c_units}::bigint[])) \
+             ${c_day}::text[], ${c_units}::bigint[])), \
+             wo AS (INSERT INTO webhook_outbox (webhook_id, order_id, status, at, attempts, next_at, state) \
+             SELECT w.id, u.i, u.st, u.c, 0, u.c, 'pending' FROM unnest(${o_id}::bigint[], \
+             ${o_principal}::bigint[], ${o_status}::text[], ${o_at}::bigint[]) WITH ORDINALITY \
+             AS u(i, p, st, c, n) JOIN webhooks w ON w.channel_id = u.p \
+             WHERE u.st = ANY(string_to_array(w.events, ',')) ORDER BY u.n, w.id) \
              INSERT INTO order_promises (order_id, promised_date, at, reason, cause) \
              SELECT o, d, a, r, c FROM unnest(${r_order}::bigint[], ${r_date}::text[], ${r_at}::bigint[], \
              ${r_reason}::text[], ${r_cause}::bigint[]) WITH ORDINALITY AS u(o, d, a, r, c, ord) ORDER BY ord"

@@ -296,9 +296,7 @@ impl Store for SqliteStore {
         &self,
         cmd: CompleteProduction,
     ) -> Result<Outcome<(ProductionOrder, Order)>, StoreError> {
-        script!(self, (cmd), |tx| script::complete_production(
-            tx, &cmd
-        ))
+        script!(self, (cmd), |tx| script::complete_production(tx, &cmd))
     }
 
     async fn create_token(
@@ -454,9 +452,7 @@ impl Store for SqliteStore {
         &self,
         attempt: rendan_store::DeliveryAttempt,
     ) -> Result<(), StoreError> {
-        script!(self, (attempt), |tx| script::record_attempt(
-            tx, &attempt
-        ))
+        script!(self, (attempt), |tx| script::record_attempt(tx, &attempt))
     }
 
     async fn delivery_attempts(
@@ -503,8 +499,6 @@ impl Store for SqliteStore {
         operation: &'static str,
         idem: rendan_store::Idem,
     ) -> Result<bool, StoreError> {
-        script!(self, (idem), |tx| script::seen_key(
-            tx, operation, &idem
-        ))
+        script!(self, (idem), |tx| script::seen_key(tx, operation, &idem))
     }
 }

@@ -292,7 +292,13 @@ impl Tx for SqliteTx<'_> {
         if !placement.capacity.is_empty() {
             self.set_capacity(&[], &placement.capacity).await?;
         }
-        self.record_promises(&placement.promises).await
+        self.record_promises(&placement.promises).await?;
+        let changes: Vec<_> = placement
+            .orders
+            .iter()
+            .map(|o| (o.id, o.status, o.now))
+            .collect();
+        self.enqueue_changes(&changes).await
     }
 
     async fn set_order_status(

@@ -301,7 +301,8 @@ pub trait Tx: Send {
         productions: usize,
     ) -> Result<(Vec<i64>, Vec<i64>), Fail>;
     /// Writes decided orders: orders, production orders, lines, balances and movements,
-    /// capacity and first promises.
+    /// capacity and first promises, and the webhook outbox rows of each order's first status
+    /// (as [`Tx::enqueue_changes`] would).
     async fn write_placed(&mut self, placement: &Placement) -> Result<(), Fail>;
     /// Sets an order's state.
     async fn set_order_status(

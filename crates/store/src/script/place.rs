@@ -365,8 +365,7 @@ async fn write(
         })));
     }
     (out.balances, out.movements) = journal.into_parts();
-    tx.write_placed(&out).await?;
-    // A new order's first status is a change its channel is told of too.
-    let changes: Vec<_> = out.orders.iter().map(|o| (o.id, o.status, o.now)).collect();
-    tx.enqueue_changes(&changes).await
+    // A new order's first status is a change its channel is told of too: `write_placed`
+    // writes the outbox rows with the orders.
+    tx.write_placed(&out).await
 }
