@@ -31,7 +31,11 @@ async fn stock_first_then_make_to_order_with_an_honest_promise() {
         .expect("created_at")
         .parse()
         .expect("ts");
-    let today = created.to_zoned(jiff::tz::TimeZone::UTC).date();
+    // The promise is a local date at the serving warehouse (Varese): "today" is Varese's, not
+    // UTC's (the two differ for an hour around midnight).
+    let today = created
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Rome").expect("zone"))
+        .date();
     let promised: jiff::civil::Date = o["promised_date"]
         .as_str()
         .expect("date")
