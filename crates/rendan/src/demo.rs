@@ -181,19 +181,9 @@ pub async fn seed_delivery(cases: &UseCases) -> Result<()> {
 /// A demo step's value; `None` when the rules refused it (no warehouse serves the customer,
 /// nothing fits that week), which the demo skips; any other error stops the demo.
 fn unless_refused<T>(step: Result<T, rendan_usecases::Error>) -> Result<Option<T>> {
-    use rendan_store::StoreError;
-    use rendan_usecases::Error;
     match step {
         Ok(value) => Ok(Some(value)),
-        Err(
-            Error::Invalid(_)
-            | Error::Store(
-                StoreError::Refused(_)
-                | StoreError::Transition(_)
-                | StoreError::NotFound(_)
-                | StoreError::Stock(_),
-            ),
-        ) => Ok(None),
+        Err(e) if e.is_refusal() => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -378,7 +378,7 @@ impl Sim<'_> {
                             .push(id);
                     }
                 }
-                Err(e) if refused(&e) => self.stats(today).refused += 1,
+                Err(e) if e.is_refusal() => self.stats(today).refused += 1,
                 Err(e) => return Err(step("placing an order")(e)),
             }
         }
@@ -399,7 +399,7 @@ impl Sim<'_> {
         let admin = self.admin.clone();
         let slots = match self.cases.slots(&admin, id, from, 7).await {
             Ok(s) => s,
-            Err(e) if refused(&e) => return Ok(false),
+            Err(e) if e.is_refusal() => return Ok(false),
             Err(e) => return Err(step(format!("slots of order {id}"))(e)),
         };
         let slots: Vec<_> = slots
@@ -427,7 +427,7 @@ impl Sim<'_> {
                 self.stats(today).booked += 1;
                 Ok(true)
             }
-            Err(e) if refused(&e) => Ok(false),
+            Err(e) if e.is_refusal() => Ok(false),
             Err(e) => Err(step(format!("booking order {id}"))(e)),
         }
     }
@@ -498,7 +498,7 @@ impl Sim<'_> {
             let key = self.key("complete")?;
             match self.cases.complete_production(&admin, key, id).await {
                 Ok(_) => self.stats(today).produced += 1,
-                Err(e) if refused(&e) => {}
+                Err(e) if e.is_refusal() => {}
                 Err(e) => return Err(step(format!("completing production order {id}"))(e)),
             }
         }
@@ -686,21 +686,6 @@ impl Sim<'_> {
             })
             .collect()
     }
-}
-
-/// A refusal the rules make (the simulation carries on), as opposed to a failure.
-fn refused(e: &CaseError) -> bool {
-    matches!(
-        e,
-        CaseError::Invalid(_)
-            | CaseError::Store(
-                StoreError::Refused(_)
-                    | StoreError::Transition(_)
-                    | StoreError::NotFound(_)
-                    | StoreError::Stock(_)
-                    | StoreError::ProductionClosed { .. }
-            )
-    )
 }
 
 fn sites(cases: &UseCases, kind: SiteKind) -> Vec<(Site, TimeZone)> {

@@ -51,6 +51,26 @@ pub enum Error {
     Store(#[from] StoreError),
 }
 
+impl Error {
+    /// A refusal the rules make (bad or out-of-rule input, a window that cannot be kept, a
+    /// state that forbids it, something absent, no stock, a closed production order), as
+    /// opposed to a failure of the platform: a client acting for many (the demo, the
+    /// simulation) skips the one and stops on the other.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Invalid(_)
+                | Error::Store(
+                    StoreError::Refused(_)
+                        | StoreError::Transition(_)
+                        | StoreError::NotFound(_)
+                        | StoreError::Stock(_)
+                        | StoreError::ProductionClosed { .. }
+                )
+        )
+    }
+}
+
 impl From<Invalid> for Error {
     fn from(e: Invalid) -> Self {
         Error::Invalid(e.into())

@@ -113,14 +113,9 @@ impl UseCases {
             return Err(StoreError::NotFound(format!("order {order}")).into());
         };
         let events = self.inner.store.stop_events(order).await?;
-        Ok(attempts
+        Ok(rendan_store::pair_visits(attempts, events)
             .into_iter()
-            .map(|attempt| {
-                let events: Vec<_> = events
-                    .iter()
-                    .filter(|e| e.date == attempt.date)
-                    .cloned()
-                    .collect();
+            .map(|(attempt, events)| {
                 let state = fold(&events.iter().map(|r| r.event).collect::<Vec<_>>());
                 StopRecord {
                     attempt,

@@ -85,6 +85,7 @@ pub(super) async fn dispatch(
     let productions = tx.productions_of(&ids).await?;
     let mut going = Vec::new();
     let mut keys = Vec::new();
+    let mut released = false;
     for order in &orders {
         let Ok(next) = order.status.apply(OrderEvent::Dispatch) else {
             continue;
@@ -97,6 +98,7 @@ pub(super) async fn dispatch(
         if own.iter().any(|p| p.status == ProductionStatus::Open) {
             if let Some((appointment, _)) = tx.appointment_of(order.id).await? {
                 release_visit(tx, &appointment, now).await?;
+                released = true;
             }
             let back = order
                 .status
@@ -110,7 +112,14 @@ pub(super) async fn dispatch(
     }
     let mut journal = Journal::open(tx, &keys).await?;
     let mut attempts = Vec::new();
-    let plan = super::read_day(tx, &day.depot, date).await?;
+    // Positions moved only when a visit left the day.
+    let reread;
+    let plan = if released {
+        reread = super::read_day(tx, &day.depot, date).await?;
+        &reread
+    } else {
+        day
+    };
     for (id, next, held) in &going {
         let doc = format!("load order {id} for {date}");
         for (site, sku, qty) in held {
@@ -284,10 +293,16 @@ async fn move_goods(
     } else {
         Vec::new()
     };
+    // Only the balances a movement will touch are opened (opening creates a missing row).
+    let to_returns = replacing || haul_away;
     let mut keys: Vec<(SiteId, Sku)> = Vec::new();
     for (i, (site, sku, _)) in held.iter().enumerate() {
-        keys.push((site.clone(), sku.clone()));
-        keys.push((returns.clone(), sku.clone()));
+        if goods != Goods::Stay {
+            keys.push((site.clone(), sku.clone()));
+        }
+        if to_returns {
+            keys.push((returns.clone(), sku.clone()));
+        }
         if let Some(line) = choices.get(i) {
             keys.extend(line.warehouses.iter().map(|w| (w.clone(), sku.clone())));
         }
