@@ -295,17 +295,9 @@ async fn operations_routes_are_for_admins_and_reading_planners() {
         )
         .await;
     let crew_id = res.json::<Value>().await.expect("json")["id"].clone();
-    let res = app
-        .post(
-            &app.admin,
-            "/api/v1/tokens",
-            &json!({"role": "crew", "crew": crew_id}),
-        )
+    let crew = app
+        .token_for(&json!({"role": "crew", "crew": crew_id}))
         .await;
-    let crew = res.json::<Value>().await.expect("json")["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
     assert_eq!(status(app.get(&crew, "/api/v1/network/state").await), 403);
     assert_eq!(
         status(app.get(&planner, "/api/v1/network/state").await),

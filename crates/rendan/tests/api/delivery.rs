@@ -15,7 +15,7 @@ const TUESDAY: &str = "2026-12-08";
 /// Near the Varese depot (and served by wh-varese only).
 const NEAR: (f64, f64) = (45.80, 8.85);
 
-async fn crew(app: &TestApp, name: &str, skills: &[&str], kg: f64, m3: f64) -> i64 {
+pub(crate) async fn crew(app: &TestApp, name: &str, skills: &[&str], kg: f64, m3: f64) -> i64 {
     let res = app
         .post(
             &app.admin,

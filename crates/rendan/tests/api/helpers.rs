@@ -175,7 +175,13 @@ impl TestApp {
         if let Some(r) = region {
             body["region"] = json!(r);
         }
-        let res = self.post(&self.admin, "/api/v1/tokens", &body).await;
+        self.token_for(&body).await
+    }
+
+    /// Creates a token through the API from a whole `POST /tokens` body (a named principal, a
+    /// crew token).
+    pub async fn token_for(&self, body: &Value) -> String {
+        let res = self.post(&self.admin, "/api/v1/tokens", body).await;
         assert_eq!(res.status(), 201);
         res.json::<Value>().await.expect("json")["token"]
             .as_str()

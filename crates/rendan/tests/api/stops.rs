@@ -54,23 +54,7 @@ impl Mix {
 }
 
 async fn crew(app: &TestApp, name: &str) -> i64 {
-    let res = app
-        .post(
-            &app.admin,
-            "/api/v1/crews",
-            &json!({"depot": "dp-varese", "name": name, "skills": [],
-                    "truck": {"kg": 2000.0, "m3": 20.0}}),
-        )
-        .await;
-    assert_eq!(
-        res.status(),
-        201,
-        "{}",
-        res.text().await.unwrap_or_default()
-    );
-    res.json::<Value>().await.expect("json")["id"]
-        .as_i64()
-        .expect("id")
+    crate::delivery::crew(app, name, &[], 2000.0, 20.0).await
 }
 
 /// A platform whose Tuesday at dp-varese went out with `STORIES.len()` orders of one
@@ -346,25 +330,8 @@ async fn only_the_crew_of_a_stop_reports_for_it() {
         .filter_map(|c| c["id"].as_i64())
         .find(|&c| c != own)
         .expect("two crews");
-    let token = |crew: i64| {
-        let app = &app;
-        async move {
-            let res = app
-                .post(
-                    &app.admin,
-                    "/api/v1/tokens",
-                    &json!({"role": "crew", "crew": crew}),
-                )
-                .await;
-            assert_eq!(res.status(), 201);
-            res.json::<Value>().await.expect("json")["token"]
-                .as_str()
-                .expect("token")
-                .to_string()
-        }
-    };
-    let own_token = token(own).await;
-    let other_token = token(other).await;
+    let own_token = app.token_for(&json!({"role": "crew", "crew": own})).await;
+    let other_token = app.token_for(&json!({"role": "crew", "crew": other})).await;
     let before = app.snapshot().await;
     let (_, arrived) = event(order, 1, "arrived", start, None);
     let url = format!("/api/v1/stops/{order}/events");

@@ -125,18 +125,8 @@ fn told(r: &Receiver, now: Timestamp) -> BTreeMap<i64, Vec<String>> {
 }
 
 async fn channel_token(app: &TestApp, name: &str) -> String {
-    let res = app
-        .post(
-            &app.admin,
-            "/api/v1/tokens",
-            &json!({"principal": name, "role": "channel"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.expect("json")["token"]
-        .as_str()
-        .expect("token")
-        .to_string()
+    app.token_for(&json!({"principal": name, "role": "channel"}))
+        .await
 }
 
 /// The receiver refuses, then stalls past the timeout, then accepts: the change is delivered
