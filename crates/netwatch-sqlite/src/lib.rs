@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rendan_domain::{NodeId, Region};
 use rendan_netwatch::incident::{Incident, TimelineEntry};
-use rendan_netwatch::maintenance::{MaintenanceWindow, Schedule, Scope};
+use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
 use rendan_netwatch::store::{NetwatchStore, Sample, SliceRow, StoreError};
 use rendan_netwatch::{MonitorHandle, Netwatch, NetwatchConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -244,6 +244,131 @@ async fn insert_events(
     Ok(())
 }
 
+async fn insert_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    v: &WindowVersion,
+) -> Result<(), StoreError> {
+    let q = sqlx::query(
+        "INSERT INTO maintenance_versions (window, version, recorded_at_ms, recorded_by, deleted, emergency, scope_kind, scope, kind, start_ms, end_ms, weekday, at_local, length_s, tz, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(v.window)
+    .bind(i64::from(v.version))
+    .bind(ms(v.recorded_at))
+    .bind(&v.recorded_by)
+    .bind(v.spec.is_none())
+    .bind(v.spec.as_ref().is_some_and(|s| s.emergency));
+    let q = match &v.spec {
+        None => q
+            .bind(None::<&str>)
+            .bind(None::<String>)
+            .bind(None::<&str>)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(""),
+        Some(spec) => {
+            let (sk, sv) = match &spec.scope {
+                Scope::Node(n) => ("node", n.to_string()),
+                Scope::Region(r) => ("region", r.to_string()),
+            };
+            let q = q.bind(Some(sk)).bind(Some(sv));
+            let q = match &spec.schedule {
+                Schedule::OneOff { start, end } => q
+                    .bind(Some("one_off"))
+                    .bind(Some(ms(*start)))
+                    .bind(Some(ms(*end)))
+                    .bind(None::<i64>)
+                    .bind(None::<String>)
+                    .bind(None::<i64>)
+                    .bind(None::<String>),
+                Schedule::Weekly {
+                    weekday,
+                    at,
+                    length,
+                    tz,
+                } => q
+                    .bind(Some("weekly"))
+                    .bind(None::<i64>)
+                    .bind(None::<i64>)
+                    .bind(Some(i64::from(weekday.to_monday_one_offset())))
+                    .bind(Some(at.to_string()))
+                    .bind(Some(length.as_secs()))
+                    .bind(Some(tz.iana_name().unwrap_or("UTC").to_string())),
+            };
+            q.bind(spec.note.as_str())
+        }
+    };
+    q.execute(&mut **tx).await.map_err(|e| {
+        let dup = e
+            .as_database_error()
+            .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"));
+        if dup {
+            StoreError::Conflict(format!(
+                "window {} already has version {}",
+                v.window, v.version
+            ))
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+fn version_row(r: &sqlx::sqlite::SqliteRow) -> Result<WindowVersion, StoreError> {
+    let bad = |m: String| StoreError::Backend(m);
+    let deleted: bool = r.try_get("deleted").map_err(backend)?;
+    let spec = if deleted {
+        None
+    } else {
+        let sk: String = r.try_get("scope_kind").map_err(backend)?;
+        let sv: String = r.try_get("scope").map_err(backend)?;
+        let scope = if sk == "node" {
+            Scope::Node(node_id(&sv)?)
+        } else {
+            Scope::Region(Region::parse(&sv, "scope").map_err(|e| bad(e.to_string()))?)
+        };
+        let kind: String = r.try_get("kind").map_err(backend)?;
+        let opt = |c: &str| r.try_get::<Option<i64>, _>(c).map_err(backend);
+        let text = |c: &str| {
+            r.try_get::<Option<String>, _>(c)
+                .map_err(backend)
+                .map(Option::unwrap_or_default)
+        };
+        let schedule = if kind == "one_off" {
+            Schedule::OneOff {
+                start: from_ms(opt("start_ms")?.unwrap_or(0))?,
+                end: from_ms(opt("end_ms")?.unwrap_or(0))?,
+            }
+        } else {
+            Schedule::Weekly {
+                weekday: Weekday::from_monday_one_offset(opt("weekday")?.unwrap_or(1) as i8)
+                    .map_err(|e| bad(e.to_string()))?,
+                at: text("at_local")?
+                    .parse::<Time>()
+                    .map_err(|e| bad(e.to_string()))?,
+                length: SignedDuration::from_secs(opt("length_s")?.unwrap_or(0)),
+                tz: TimeZone::get(&text("tz")?).map_err(|e| bad(e.to_string()))?,
+            }
+        };
+        Some(WindowSpec {
+            scope,
+            schedule,
+            note: r.try_get("note").map_err(backend)?,
+            emergency: r.try_get("emergency").map_err(backend)?,
+        })
+    };
+    Ok(WindowVersion {
+        window: r.try_get("window").map_err(backend)?,
+        version: r.try_get::<i64, _>("version").map_err(backend)? as u32,
+        recorded_at: from_ms(r.try_get("recorded_at_ms").map_err(backend)?)?,
+        recorded_by: r.try_get("recorded_by").map_err(backend)?,
+        spec,
+    })
+}
+
 #[async_trait]
 impl NetwatchStore for SqliteNetwatchStore {
     async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError> {
@@ -424,127 +549,46 @@ impl NetwatchStore for SqliteNetwatchStore {
         Ok(list)
     }
 
-    async fn add_maintenance(
+    async fn create_window(
         &self,
-        scope: Scope,
-        schedule: Schedule,
-        note: &str,
-    ) -> Result<MaintenanceWindow, StoreError> {
-        let (sk, sv) = match &scope {
-            Scope::Node(n) => ("node", n.to_string()),
-            Scope::Region(r) => ("region", r.to_string()),
+        spec: &WindowSpec,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<WindowVersion, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id: i64 =
+            sqlx::query("INSERT INTO maintenance_windows (created_at_ms) VALUES ($1) RETURNING id")
+                .bind(ms(at))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?
+                .try_get("id")
+                .map_err(backend)?;
+        let v = WindowVersion {
+            window: id,
+            version: 1,
+            recorded_at: at,
+            recorded_by: by.to_string(),
+            spec: Some(spec.clone()),
         };
-        let q = match &schedule {
-            Schedule::OneOff { start, end } => sqlx::query(
-                "INSERT INTO maintenance (scope_kind, scope, kind, start_ms, end_ms, note) VALUES ($1, $2, 'one_off', $3, $4, $5) RETURNING id",
-            )
-            .bind(sk)
-            .bind(sv)
-            .bind(ms(*start))
-            .bind(ms(*end))
-            .bind(note),
-            Schedule::Weekly {
-                weekday,
-                at,
-                length,
-                tz,
-            } => sqlx::query(
-                "INSERT INTO maintenance (scope_kind, scope, kind, weekday, at_local, length_s, tz, note) VALUES ($1, $2, 'weekly', $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(sk)
-            .bind(sv)
-            .bind(i64::from(weekday.to_monday_one_offset()))
-            .bind(at.to_string())
-            .bind(length.as_secs())
-            .bind(tz.iana_name().unwrap_or("UTC").to_string())
-            .bind(note),
-        };
-        let id: i64 = q
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?
-            .try_get("id")
-            .map_err(backend)?;
-        Ok(MaintenanceWindow {
-            id,
-            scope,
-            schedule,
-            note: note.to_string(),
-        })
+        insert_version(&mut tx, &v).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(v)
     }
 
-    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
+    async fn append_window_version(&self, v: &WindowVersion) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_version(&mut tx, v).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn window_history(&self) -> Result<Vec<WindowVersion>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, scope_kind, scope, kind, start_ms, end_ms, weekday, at_local, length_s, tz, note FROM maintenance ORDER BY id",
+            "SELECT window, version, recorded_at_ms, recorded_by, deleted, emergency, scope_kind, scope, kind, start_ms, end_ms, weekday, at_local, length_s, tz, note FROM maintenance_versions ORDER BY window, version",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        let bad = |m: String| StoreError::Backend(m);
-        rows.iter()
-            .map(|r| {
-                let sk: String = r.try_get("scope_kind").map_err(backend)?;
-                let sv: String = r.try_get("scope").map_err(backend)?;
-                let scope = if sk == "node" {
-                    Scope::Node(node_id(&sv)?)
-                } else {
-                    Scope::Region(Region::parse(&sv, "scope").map_err(|e| bad(e.to_string()))?)
-                };
-                let kind: String = r.try_get("kind").map_err(backend)?;
-                let schedule = if kind == "one_off" {
-                    Schedule::OneOff {
-                        start: from_ms(
-                            r.try_get::<Option<i64>, _>("start_ms")
-                                .map_err(backend)?
-                                .unwrap_or(0),
-                        )?,
-                        end: from_ms(
-                            r.try_get::<Option<i64>, _>("end_ms")
-                                .map_err(backend)?
-                                .unwrap_or(0),
-                        )?,
-                    }
-                } else {
-                    let wd: i64 = r
-                        .try_get::<Option<i64>, _>("weekday")
-                        .map_err(backend)?
-                        .unwrap_or(1);
-                    let at: String = r
-                        .try_get::<Option<String>, _>("at_local")
-                        .map_err(backend)?
-                        .unwrap_or_default();
-                    let tz: String = r
-                        .try_get::<Option<String>, _>("tz")
-                        .map_err(backend)?
-                        .unwrap_or_default();
-                    Schedule::Weekly {
-                        weekday: Weekday::from_monday_one_offset(wd as i8)
-                            .map_err(|e| bad(e.to_string()))?,
-                        at: at.parse::<Time>().map_err(|e| bad(e.to_string()))?,
-                        length: SignedDuration::from_secs(
-                            r.try_get::<Option<i64>, _>("length_s")
-                                .map_err(backend)?
-                                .unwrap_or(0),
-                        ),
-                        tz: TimeZone::get(&tz).map_err(|e| bad(e.to_string()))?,
-                    }
-                };
-                Ok(MaintenanceWindow {
-                    id: r.try_get("id").map_err(backend)?,
-                    scope,
-                    schedule,
-                    note: r.try_get("note").map_err(backend)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM maintenance WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(r.rows_affected() > 0)
+        rows.iter().map(version_row).collect()
     }
 }

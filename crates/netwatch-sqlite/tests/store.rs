@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use rendan_domain::{NodeId, Region};
 use rendan_netwatch::agent::{self, AgentOptions};
 use rendan_netwatch::incident::TimelineEntry;
-use rendan_netwatch::maintenance::{Schedule, Scope};
+use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
 use rendan_netwatch::store::{NetwatchStore, SliceRow, StoreError};
 use rendan_netwatch::{Netwatch, NetwatchConfig, SliceState, report};
 use rendan_netwatch_sqlite::SqliteNetwatchStore;
@@ -107,27 +107,61 @@ async fn incidents_and_windows_round_trip() {
         length: SignedDuration::from_hours(2),
         tz: TimeZone::get("Europe/Rome").unwrap(),
     };
+    let spec = |scope, schedule, emergency| WindowSpec {
+        scope,
+        schedule,
+        note: "patching".into(),
+        emergency,
+    };
+    let europe = Scope::Region(Region::parse("europe", "r").unwrap());
     let w = s
-        .add_maintenance(
-            Scope::Region(Region::parse("europe", "r").unwrap()),
-            weekly.clone(),
-            "patching",
-        )
+        .create_window(&spec(europe, weekly.clone(), false), t, "ops")
         .await
         .unwrap();
     let one = Schedule::OneOff {
         start: t,
         end: t.checked_add(SignedDuration::from_hours(1)).unwrap(),
     };
-    s.add_maintenance(Scope::Node(id("moscow")), one.clone(), "")
+    let later = t.checked_add(SignedDuration::from_mins(5)).unwrap();
+    let e = s
+        .create_window(
+            &spec(Scope::Node(id("moscow")), one.clone(), true),
+            later,
+            "root",
+        )
         .await
         .unwrap();
-    let all = s.maintenance().await.unwrap();
-    assert_eq!(all.len(), 2);
-    assert_eq!(all[0].schedule, weekly);
-    assert_eq!(all[1].schedule, one);
-    assert!(s.delete_maintenance(w.id).await.unwrap());
-    assert!(!s.delete_maintenance(w.id).await.unwrap());
+    let deletion = WindowVersion {
+        window: w.window,
+        version: 2,
+        recorded_at: later,
+        recorded_by: "ops".into(),
+        spec: None,
+    };
+    s.append_window_version(&deletion).await.unwrap();
+    assert!(
+        matches!(
+            s.append_window_version(&deletion).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a version is written once"
+    );
+    let all = s.window_history().await.unwrap();
+    assert_eq!(all, vec![w.clone(), deletion, e.clone()]);
+    assert_eq!(all[2].spec.as_ref().unwrap().schedule, one);
+    // The history is append-only in the database itself.
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join(rendan_netwatch_sqlite::DB_FILE).display()
+    ))
+    .await
+    .unwrap();
+    for sql in [
+        "UPDATE maintenance_versions SET note = 'x'",
+        "DELETE FROM maintenance_versions",
+    ] {
+        assert!(sqlx::query(sql).execute(&pool).await.is_err(), "{sql}");
+    }
 }
 
 fn config(addr: std::net::SocketAddr) -> NetwatchConfig {
@@ -170,7 +204,7 @@ async fn monitor_restart_leaves_no_data() {
     let contract = nw.config().contract(None).unwrap().clone();
     let inner_from = Timestamp::from_second(gap_from.as_second() + 1).unwrap();
     let inner_to = Timestamp::from_second(gap_to.as_second()).unwrap();
-    let gap = report::figures(&nw, &contract, inner_from, inner_to, false)
+    let gap = report::figures(&nw, &contract, inner_from, inner_to, false, t1)
         .await
         .unwrap();
     let g = &gap.nodes[0];
@@ -180,7 +214,7 @@ async fn monitor_restart_leaves_no_data() {
         "nothing measured while stopped: {g:?}"
     );
     assert!(g.counts.no_data >= 3);
-    let all = report::figures(&nw, &contract, t0, t1, false)
+    let all = report::figures(&nw, &contract, t0, t1, false, t1)
         .await
         .unwrap();
     let l = &all.nodes[0];

@@ -111,6 +111,7 @@ fn config(n: usize, interval: Duration) -> NetwatchConfig {
         open_after: 3,
         close_after: 3,
         webhooks: vec![],
+        maintenance_notice: jiff::SignedDuration::from_hours(1),
     }
 }
 

@@ -298,6 +298,11 @@ mod tests {
                 end: t0.checked_add(90.minutes()).unwrap(),
             },
             note: "one-off".into(),
+            version: 1,
+            emergency: false,
+            created: (Timestamp::UNIX_EPOCH, String::new()),
+            changed: (Timestamp::UNIX_EPOCH, String::new()),
+            deleted: None,
         };
         // A weekly window (Tuesday 10:30 Shanghai = 02:30Z) overlapping the one-off by 60 min.
         let weekly = MaintenanceWindow {
@@ -310,6 +315,11 @@ mod tests {
                 tz: TimeZone::get("Asia/Shanghai").unwrap(),
             },
             note: "weekly".into(),
+            version: 1,
+            emergency: false,
+            created: (Timestamp::UNIX_EPOCH, String::new()),
+            changed: (Timestamp::UNIX_EPOCH, String::new()),
+            deleted: None,
         };
         let cal = MaintenanceCalendar::build([&one_off, &weekly], &node, &region, r.0, r.1);
         let c = minutes_tally(r, &stored, &cal);
@@ -384,6 +394,11 @@ mod tests {
                 end: t("2026-11-01T00:06:00Z"),
             },
             note: String::new(),
+            version: 1,
+            emergency: false,
+            created: (Timestamp::UNIX_EPOCH, String::new()),
+            changed: (Timestamp::UNIX_EPOCH, String::new()),
+            deleted: None,
         };
         let cal = MaintenanceCalendar::build([&w], &node, &region, from, to);
         let c = tally(from, to, &rows, &cal);

@@ -203,6 +203,8 @@ pub struct NetwatchConfig {
     pub close_after: u32,
     /// Webhooks notified on open and close.
     pub webhooks: Vec<WebhookSpec>,
+    /// How long before it starts a planned maintenance window must be recorded.
+    pub maintenance_notice: jiff::SignedDuration,
     /// Contracts, the first being the default for reports.
     pub contracts: Vec<Contract>,
 }
@@ -448,6 +450,10 @@ impl NetwatchConfig {
             open_after: doc.open_after.unwrap_or(3),
             close_after: doc.close_after.unwrap_or(3),
             webhooks,
+            maintenance_notice: match &doc.maintenance_notice {
+                None => jiff::SignedDuration::from_hours(1),
+                Some(s) => parse_duration(s).map_err(|m| cerr("netwatch.maintenance_notice", m))?,
+            },
             contracts,
         })
     }
@@ -478,6 +484,7 @@ struct Doc {
     http_health: Option<bool>,
     vantages: Option<Vec<String>>,
     probe_key: Option<String>,
+    maintenance_notice: Option<String>,
     #[serde(default)]
     class: BTreeMap<String, ClassDoc>,
     #[serde(default)]

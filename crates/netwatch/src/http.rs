@@ -7,11 +7,12 @@
 //! are converted by hand from the core's types. Every client error is `application/problem+json`
 //! with the offending field named; storage failures are logged in full and answered opaquely.
 
-use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+use crate::maintenance::{MaintenanceWindow, Schedule, Scope, WindowSpec};
 use crate::monitor::Netwatch;
 use crate::month::Month;
 use crate::report::{self, Figures, Format, Line};
 use crate::slice::{SliceLen, parse_duration};
+use crate::windows::WindowError;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -332,7 +333,7 @@ async fn availability(
         ));
     }
     let c = contract(&nw, &p)?.clone();
-    let f = report::figures(&nw, &c, from, to, false)
+    let f = report::figures(&nw, &c, from, to, false, nw.now())
         .await
         .map_err(Problem::internal)?;
     Ok(Json(figures_wire(&scoped(f, &viewer))).into_response())
@@ -398,7 +399,7 @@ async fn sla(State(nw): State<Netwatch>, viewer: Viewer, q: Params) -> Result<Re
             })?),
         };
     let c = contract(&nw, &p)?.clone();
-    let f = report::month_figures(&nw, &c, month, Timestamp::now())
+    let f = report::month_figures(&nw, &c, month, nw.now())
         .await
         .map_err(|e| match e {
             report::ReportError::Month(m) => Problem::invalid("month", m),
@@ -416,7 +417,18 @@ async fn sla(State(nw): State<Netwatch>, viewer: Viewer, q: Params) -> Result<Re
 }
 
 fn window_wire(w: &MaintenanceWindow) -> Value {
-    let mut v = json!({"id": w.id, "note": w.note});
+    let mut v = json!({
+        "id": w.id,
+        "note": w.note,
+        "version": w.version,
+        "emergency": w.emergency,
+        "created_at": w.created.0.to_string(),
+        "created_by": w.created.1,
+        "changed_at": w.changed.0.to_string(),
+        "changed_by": w.changed.1,
+        "deleted_at": w.deleted.as_ref().map(|d| d.0.to_string()),
+        "deleted_by": w.deleted.as_ref().map(|d| d.1.clone()),
+    });
     match &w.scope {
         Scope::Node(n) => v["node"] = json!(n.as_str()),
         Scope::Region(r) => v["region"] = json!(r.as_str()),
@@ -444,7 +456,8 @@ fn window_wire(w: &MaintenanceWindow) -> Value {
 }
 
 async fn list_maintenance(State(nw): State<Netwatch>, viewer: Viewer) -> Result<Response, Problem> {
-    let mut list = nw.store().maintenance().await.map_err(Problem::internal)?;
+    let mut list = nw.windows().await.map_err(Problem::internal)?;
+    list.retain(|w| w.deleted.is_none());
     list.retain(|w| match &w.scope {
         Scope::Node(n) => node_region(&nw, n).is_some_and(|r| viewer.sees(r)),
         Scope::Region(r) => viewer.sees(r),
@@ -471,6 +484,8 @@ struct MaintenanceBody {
     weekly: Option<WeeklyBody>,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    emergency: bool,
 }
 
 fn weekday(s: &str) -> Option<Weekday> {
@@ -489,7 +504,7 @@ fn weekday(s: &str) -> Option<Weekday> {
         .map(|(_, d)| *d)
 }
 
-fn parse_window(nw: &Netwatch, b: MaintenanceBody) -> Result<(Scope, Schedule, String), Problem> {
+fn parse_window(nw: &Netwatch, b: MaintenanceBody) -> Result<WindowSpec, Problem> {
     let scope = match (&b.node, &b.region) {
         (Some(n), None) => Scope::Node(node_param(nw, "node", n)?),
         (None, Some(r)) => {
@@ -554,40 +569,67 @@ fn parse_window(nw: &Netwatch, b: MaintenanceBody) -> Result<(Scope, Schedule, S
             ));
         }
     };
-    Ok((scope, schedule, b.note))
+    Ok(WindowSpec {
+        scope,
+        schedule,
+        note: b.note,
+        emergency: b.emergency,
+    })
 }
 
-async fn add_maintenance(State(nw): State<Netwatch>, body: Bytes) -> Result<Response, Problem> {
+fn who(principal: Option<&Principal>) -> String {
+    principal.map_or_else(|| "api".to_string(), |p| p.name.clone())
+}
+
+fn window_problem(e: WindowError) -> Problem {
+    match e {
+        WindowError::Refused(r @ crate::maintenance::WindowRefusal::TooLate { .. }) => {
+            Problem::invalid("start", r.to_string())
+        }
+        WindowError::Refused(r) => Problem::not_found("id", r.to_string()),
+        WindowError::Unknown(id) => Problem::not_found("id", format!("no maintenance window {id}")),
+        WindowError::Raced(id) => Problem::invalid("id", format!("window {id} changed meanwhile")),
+        WindowError::Store(s) => Problem::internal(s),
+    }
+}
+
+async fn add_maintenance(
+    State(nw): State<Netwatch>,
+    principal: Option<axum::Extension<Principal>>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let principal = principal.map(|axum::Extension(p)| p);
     let b: MaintenanceBody =
         serde_json::from_slice(&body).map_err(|e| Problem::invalid("body", e.to_string()))?;
-    let (scope, schedule, note) = parse_window(&nw, b)?;
+    let spec = parse_window(&nw, b)?;
+    if spec.emergency
+        && principal
+            .as_ref()
+            .is_some_and(|p| !matches!(p.role, rendan_domain::access::Role::Admin))
+    {
+        return Err(Problem::invalid(
+            "emergency",
+            "only an administrator may record an emergency window",
+        ));
+    }
     let w = nw
-        .store()
-        .add_maintenance(scope, schedule, &note)
+        .create_window(spec, &who(principal.as_ref()))
         .await
-        .map_err(Problem::internal)?;
-    nw.reload_windows().await.map_err(Problem::internal)?;
+        .map_err(window_problem)?;
     Ok((StatusCode::CREATED, Json(window_wire(&w))).into_response())
 }
 
 async fn delete_maintenance(
     State(nw): State<Netwatch>,
+    principal: Option<axum::Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
+    let principal = principal.map(|axum::Extension(p)| p);
     let id: i64 = id
         .parse()
         .map_err(|_| Problem::invalid("id", "a maintenance window id is an integer"))?;
-    let gone = nw
-        .store()
-        .delete_maintenance(id)
+    nw.revise_window(id, None, &who(principal.as_ref()))
         .await
-        .map_err(Problem::internal)?;
-    if !gone {
-        return Err(Problem::not_found(
-            "id",
-            format!("no maintenance window {id}"),
-        ));
-    }
-    nw.reload_windows().await.map_err(Problem::internal)?;
+        .map_err(window_problem)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

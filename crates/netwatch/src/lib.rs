@@ -31,6 +31,7 @@ pub mod slice;
 pub mod stop;
 pub mod store;
 pub mod webhook;
+pub mod windows;
 
 pub use config::NetwatchConfig;
 pub use monitor::{MonitorHandle, Netwatch, start};

@@ -12,7 +12,6 @@
 use crate::config::{NetwatchConfig, Target};
 use crate::incident::{Hysteresis, Incident, TimelineEntry, Transition};
 use crate::judge::{Verdict, judge};
-use crate::maintenance::{MaintenanceCalendar, MaintenanceWindow};
 use crate::round::{self, RoundResult};
 use crate::slice::SliceState;
 use crate::stop::{self, Stop, StopSource};
@@ -66,33 +65,46 @@ pub struct LiveNode {
     pub incident: Option<i64>,
 }
 
+/// Where the network watch reads the time: the wall clock in production, a hand-moved one in
+/// tests.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
 struct Inner {
     config: NetwatchConfig,
     store: Arc<dyn NetwatchStore>,
-    windows: RwLock<Vec<MaintenanceWindow>>,
+    clock: Clock,
     live: RwLock<HashMap<NodeId, LiveNode>>,
     stats: ProbeStats,
 }
 
-/// The network watch's shared state: configuration, store, maintenance windows and live view.
+/// The network watch's shared state: configuration, store, clock and live view.
 /// Cheap to clone; the HTTP API and the monitor hold the same one.
 #[derive(Clone)]
 pub struct Netwatch(Arc<Inner>);
 
 impl Netwatch {
-    /// Loads the maintenance windows from `store`.
+    /// The network watch over `store`, on the wall clock.
     pub async fn new(
         config: NetwatchConfig,
         store: Arc<dyn NetwatchStore>,
     ) -> Result<Self, StoreError> {
-        let windows = store.maintenance().await?;
-        Ok(Netwatch(Arc::new(Inner {
+        Ok(Self::with_clock(config, store, Arc::new(Timestamp::now)))
+    }
+
+    /// The network watch over `store`, reading the time from `clock`.
+    pub fn with_clock(config: NetwatchConfig, store: Arc<dyn NetwatchStore>, clock: Clock) -> Self {
+        Netwatch(Arc::new(Inner {
             config,
             store,
-            windows: RwLock::new(windows),
+            clock,
             live: RwLock::new(HashMap::new()),
             stats: ProbeStats::default(),
-        })))
+        }))
+    }
+
+    /// The current instant by this network watch's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.0.clock)()
     }
 
     /// The configuration.
@@ -108,20 +120,6 @@ impl Netwatch {
     /// Scheduler counters.
     pub fn stats(&self) -> &ProbeStats {
         &self.0.stats
-    }
-
-    /// The current maintenance windows.
-    pub fn windows(&self) -> Vec<MaintenanceWindow> {
-        self.0.windows.read().map(|w| w.clone()).unwrap_or_default()
-    }
-
-    /// Re-reads the windows after the API changed them.
-    pub async fn reload_windows(&self) -> Result<(), StoreError> {
-        let w = self.0.store.maintenance().await?;
-        if let Ok(mut g) = self.0.windows.write() {
-            *g = w;
-        }
-        Ok(())
     }
 
     /// The live view of every probed node.
@@ -473,13 +471,9 @@ async fn close_due(
         let s = *next_close;
         *next_close += len.secs();
         let got = pending.remove(&s).unwrap_or_default();
-        let (Ok(s_ts), Ok(e_ts)) = (
-            Timestamp::from_second(s),
-            Timestamp::from_second(s + len.secs()),
-        ) else {
+        let Ok(s_ts) = Timestamp::from_second(s) else {
             continue;
         };
-        let windows = nw.windows();
         let mut rows = Vec::with_capacity(cfg.targets.len());
         for (i, t) in cfg.targets.iter().enumerate() {
             let mut verdicts: Vec<Verdict> = got
@@ -499,18 +493,13 @@ async fn close_due(
                     verdicts = v.clone();
                 }
             }
+            // The slice keeps what was observed; maintenance is laid over it at report time.
             let measured = judge(&verdicts, cfg.quorum);
-            let cal = MaintenanceCalendar::build(windows.iter(), &t.node, &t.region, s_ts, e_ts);
-            let state = if cal.covers(s_ts) {
-                SliceState::Maintenance
-            } else {
-                measured
-            };
             rows.push(SliceRow {
                 node: t.node.clone(),
                 start: s,
                 len_s: len.secs() as u32,
-                state,
+                state: measured,
                 measured,
                 reporters: verdicts.len() as u16,
                 down_votes: verdicts.iter().filter(|v| **v == Verdict::Down).count() as u16,
@@ -645,7 +634,7 @@ async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+    use crate::maintenance::{WindowSpec, WindowVersion};
     use crate::store::{MemoryStore, Sample, SliceRow, StoreError};
     use std::sync::atomic::AtomicU32;
 
@@ -703,19 +692,19 @@ mod tests {
         async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {
             self.inner.incidents(node).await
         }
-        async fn add_maintenance(
+        async fn create_window(
             &self,
-            scope: Scope,
-            schedule: Schedule,
-            note: &str,
-        ) -> Result<MaintenanceWindow, StoreError> {
-            self.inner.add_maintenance(scope, schedule, note).await
+            spec: &WindowSpec,
+            at: Timestamp,
+            by: &str,
+        ) -> Result<WindowVersion, StoreError> {
+            self.inner.create_window(spec, at, by).await
         }
-        async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
-            self.inner.maintenance().await
+        async fn append_window_version(&self, v: &WindowVersion) -> Result<(), StoreError> {
+            self.inner.append_window_version(v).await
         }
-        async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
-            self.inner.delete_maintenance(id).await
+        async fn window_history(&self) -> Result<Vec<WindowVersion>, StoreError> {
+            self.inner.window_history().await
         }
     }
 

@@ -2,15 +2,17 @@
 //! as Markdown, CSV and HTML with an SVG chart.
 //!
 //! [`figures`] is the one computation behind `GET /network/availability`, `GET /network/sla` and
-//! `rendan sla report`: the effective state of every slice of every covered node (maintenance
-//! windows applied as they are now, missing slices as NO_DATA), availability against the
+//! `rendan sla report`: the effective state of every slice of every covered node (the observed
+//! state with the maintenance overlay of the windows' versions recorded before the report's
+//! instant laid over it, missing slices as NO_DATA), availability against the
 //! contract's per-node target, allowed and used downtime, incidents overlapping the range, and
 //! RTT / loss / jitter percentiles per traffic class from the stored samples. Regions add up
 //! their nodes' slices.
 
 use crate::availability::{Counts, Stored, allowed_downtime_minutes, walk};
 use crate::contract::Contract;
-use crate::maintenance::MaintenanceCalendar;
+use crate::incident::Incident;
+use crate::maintenance::{MaintenanceWindow, Overlay, Schedule, Scope};
 use crate::monitor::Netwatch;
 use crate::month::Month;
 use crate::slice::{SliceLen, SliceState};
@@ -103,6 +105,13 @@ pub struct Figures {
     pub nodes: Vec<Line>,
     /// One line per region.
     pub regions: Vec<Line>,
+    /// The maintenance windows that touch the range as the report saw them (emergency and
+    /// deleted ones marked), so an auditor sees what was excluded and what no longer is.
+    pub windows: Vec<MaintenanceWindow>,
+    /// The instant the report stands at: versions of windows recorded later are not applied.
+    pub as_of: Timestamp,
+    /// The incidents of covered nodes that overlap the range, oldest first (timelines left out).
+    pub incident_list: Vec<Incident>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -153,7 +162,8 @@ fn line(
     }
 }
 
-/// Computes the figures of `[from, to)` under `contract`; `details` adds percentiles and the
+/// Computes the figures of `[from, to)` under `contract` as they stand at `as_of` (the
+/// maintenance windows' versions recorded before it); `details` adds percentiles and the
 /// hourly chart data.
 pub async fn figures(
     nw: &Netwatch,
@@ -161,6 +171,7 @@ pub async fn figures(
     from: Timestamp,
     to: Timestamp,
     details: bool,
+    as_of: Timestamp,
 ) -> Result<Figures, StoreError> {
     let cfg = nw.config();
     let slice = cfg.slice;
@@ -174,7 +185,7 @@ pub async fn figures(
         stored.entry(&r.node).or_default().push(Stored {
             start: r.start,
             len: i64::from(r.len_s),
-            state: r.state,
+            state: r.measured,
         });
     }
     for list in stored.values_mut() {
@@ -186,7 +197,8 @@ pub async fn figures(
     } else {
         vec![]
     };
-    let windows = nw.windows();
+    let history = nw.store().window_history().await?;
+    let overlay = Overlay::new(&history, as_of, cfg.maintenance_notice);
     let (from_s, to_s) = (from.as_second(), to.as_second());
     let hours_len = ((to_s - from_s).max(0) as usize).div_ceil(3600);
     let mut nodes = Vec::new();
@@ -200,7 +212,7 @@ pub async fn figures(
             .get(&n.id)
             .copied()
             .unwrap_or(n.availability_target);
-        let cal = MaintenanceCalendar::build(windows.iter(), &n.id, &n.region, from, to);
+        let cal = overlay.calendar(&n.id, &n.region, from, to);
         let st = stored.get(&n.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut counts = Counts::default();
         let mut hours = vec![SliceState::Up; if details { hours_len } else { 0 }];
@@ -297,6 +309,16 @@ pub async fn figures(
         slice,
         nodes,
         regions,
+        windows: overlay.listed(from, to),
+        as_of,
+        incident_list: incidents
+            .into_iter()
+            .filter(|i| i.overlaps(from, to) && contract.targets.contains_key(&i.node))
+            .map(|mut i| {
+                i.timeline.clear();
+                i
+            })
+            .collect(),
     })
 }
 
@@ -313,7 +335,8 @@ pub async fn month_figures(
     let (from, to) = month
         .range(&contract.tz)
         .map_err(|e| ReportError::Month(e.to_string()))?;
-    let mut f = figures(nw, contract, from, to, true).await?;
+    // A closed month stands as of its end: later versions of windows never change it.
+    let mut f = figures(nw, contract, from, to, true, now.min(to)).await?;
     f.month = Some(month);
     let month_min = to.duration_since(from).as_secs_f64() / 60.0;
     let running = now < to;
@@ -460,6 +483,58 @@ fn cells(l: &Line) -> [String; 12] {
     ]
 }
 
+const WINDOWS_NOTE: &str = "Windows recorded before the report's instant that touch the range. \
+A planned window masks only from its announcement (recorded + notice) on; an EMERGENCY window \
+was recorded without notice by an administrator and masks its own times; a DELETED window \
+masks nothing.";
+
+const WINDOW_HEAD: [&str; 7] = ["id", "scope", "when", "kind", "recorded", "deleted", "note"];
+
+fn window_cells(w: &MaintenanceWindow) -> [String; 7] {
+    let scope = match &w.scope {
+        Scope::Node(n) => format!("node {n}"),
+        Scope::Region(r) => format!("region {r}"),
+    };
+    let when = match &w.schedule {
+        Schedule::OneOff { start, end } => format!("{start} to {end}"),
+        Schedule::Weekly {
+            weekday,
+            at,
+            length,
+            tz,
+        } => format!(
+            "every {weekday:?} {} {} for {length:#}",
+            at.strftime("%H:%M"),
+            tz.iana_name().unwrap_or("UTC")
+        ),
+    };
+    let kind = match (w.deleted.is_some(), w.emergency) {
+        (true, _) => "DELETED",
+        (false, true) => "EMERGENCY",
+        (false, false) => "planned",
+    };
+    [
+        w.id.to_string(),
+        scope,
+        when,
+        kind.to_string(),
+        format!("{} by {} (v{})", w.created.0, w.created.1, w.version),
+        w.deleted
+            .as_ref()
+            .map_or(String::new(), |(at, by)| format!("{at} by {by}")),
+        w.note.clone(),
+    ]
+}
+
+/// An incident's end as the report shows it (open ones "open") and its minutes inside the range
+/// (up to the report's instant while open).
+fn incident_span(f: &Figures, i: &Incident) -> (String, f64) {
+    let end = i.closed_at.unwrap_or(f.as_of).min(f.to);
+    let start = i.opened_at.max(f.from);
+    let min = end.duration_since(start).as_secs_f64().max(0.0) / 60.0;
+    (i.closed_at.map_or("open".into(), |t| t.to_string()), min)
+}
+
 fn markdown(f: &Figures) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", title(f));
@@ -485,6 +560,29 @@ fn markdown(f: &Figures) -> String {
         }
         let _ = writeln!(o);
     }
+    let _ = writeln!(o, "## Incidents\n");
+    let _ = writeln!(o, "| id | node | start | end | duration (min) |");
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for i in &f.incident_list {
+        let (end, min) = incident_span(f, i);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {end} | {min:.1} |",
+            i.id, i.node, i.opened_at
+        );
+    }
+    let _ = writeln!(o, "\n## Maintenance windows\n");
+    let _ = writeln!(o, "{}\n", WINDOWS_NOTE);
+    let _ = writeln!(o, "| {} |", WINDOW_HEAD.join(" | "));
+    let _ = writeln!(o, "|{}", "---|".repeat(WINDOW_HEAD.len()));
+    for w in &f.windows {
+        let row: Vec<String> = window_cells(w)
+            .iter()
+            .map(|c| c.replace('|', "\\|"))
+            .collect();
+        let _ = writeln!(o, "| {} |", row.join(" | "));
+    }
+    let _ = writeln!(o);
     let _ = writeln!(o, "## Traffic classes\n");
     let _ = writeln!(
         o,
@@ -609,7 +707,8 @@ pub fn svg_chart(f: &Figures) -> String {
         (900.0 / hours as f64).max(0.5)
     };
     let width = label_w + cell * hours as f64 + 10.0;
-    let height = row_h * f.nodes.len() as f64 + 40.0;
+    let axis_y = row_h * f.nodes.len() as f64 + 4.0;
+    let height = axis_y + 60.0;
     let mut o = String::new();
     let _ = write!(
         o,
@@ -646,7 +745,50 @@ pub fn svg_chart(f: &Figures) -> String {
             h = e;
         }
     }
-    let y = f.nodes.len() as f64 * row_h + 20.0;
+    // The time axis: a tick at each midnight of the contract's zone, labelled with the day
+    // (every day up to a month, else weekly), and the zone named.
+    let tz = jiff::tz::TimeZone::get(&f.zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let _ = write!(
+        o,
+        r##"<line x1="{label_w:.0}" y1="{axis_y:.1}" x2="{:.2}" y2="{axis_y:.1}" stroke="#555555"/>"##,
+        label_w + cell * hours as f64
+    );
+    let every = if hours > 24 * 32 { 7 } else { 1 };
+    let mut day = 0;
+    for h in 0..=hours {
+        let Ok(t) = f
+            .from
+            .checked_add(jiff::SignedDuration::from_hours(h as i64))
+        else {
+            break;
+        };
+        let z = t.to_zoned(tz.clone());
+        if z.hour() != 0 {
+            continue;
+        }
+        let x = label_w + h as f64 * cell;
+        let _ = write!(
+            o,
+            r##"<line x1="{x:.2}" y1="{axis_y:.1}" x2="{x:.2}" y2="{:.1}" stroke="#555555"/>"##,
+            axis_y + 4.0
+        );
+        if day % every == 0 {
+            let _ = write!(
+                o,
+                r#"<text x="{x:.2}" y="{:.1}" font-size="9" font-family="sans-serif" text-anchor="middle">{}</text>"#,
+                axis_y + 14.0,
+                z.strftime("%d")
+            );
+        }
+        day += 1;
+    }
+    let _ = write!(
+        o,
+        r#"<text x="0" y="{:.1}" font-size="9" font-family="sans-serif">day ({})</text>"#,
+        axis_y + 14.0,
+        esc(&f.zone)
+    );
+    let y = axis_y + 40.0;
     for (i, s) in SliceState::ALL.iter().enumerate() {
         let x = label_w + i as f64 * 110.0;
         let _ = write!(
@@ -696,6 +838,35 @@ fn html(f: &Figures) -> String {
         }
         o.push_str("</table>");
     }
+    o.push_str("<h2>Incidents</h2><table><tr><th>id</th><th>node</th><th>start</th><th>end</th><th>duration (min)</th></tr>");
+    for i in &f.incident_list {
+        let (end, min) = incident_span(f, i);
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{min:.1}</td></tr>",
+            i.id,
+            esc(i.node.as_str()),
+            i.opened_at,
+            esc(&end)
+        );
+    }
+    let _ = write!(
+        o,
+        "</table><h2>Maintenance windows</h2><p>{}</p><table><tr>",
+        esc(WINDOWS_NOTE)
+    );
+    for h in WINDOW_HEAD {
+        let _ = write!(o, "<th>{}</th>", esc(h));
+    }
+    o.push_str("</tr>");
+    for w in &f.windows {
+        o.push_str("<tr>");
+        for c in window_cells(w) {
+            let _ = write!(o, "<td>{}</td>", esc(&c));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
     o.push_str("<h2>Traffic classes</h2><table><tr><th>node</th><th>class</th><th>rounds</th><th>loss</th><th>rtt p50 (ms)</th><th>rtt p95</th><th>rtt p99</th><th>jitter p50 (ms)</th><th>jitter p95</th></tr>");
     for l in &f.nodes {
         for c in &l.classes {

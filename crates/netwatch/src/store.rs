@@ -5,7 +5,7 @@
 //! the same node and start again is a [`StoreError::Conflict`]. Missing slice rows mean NO_DATA.
 
 use crate::incident::{Incident, TimelineEntry};
-use crate::maintenance::{MaintenanceWindow, Schedule, Scope};
+use crate::maintenance::{WindowSpec, WindowVersion};
 use crate::slice::SliceState;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -89,17 +89,19 @@ pub trait NetwatchStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Incidents, of one node or all, oldest first.
     async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError>;
-    /// Creates a maintenance window.
-    async fn add_maintenance(
+    /// Creates a maintenance window: gives it an id and stores `spec` as its version 1.
+    async fn create_window(
         &self,
-        scope: Scope,
-        schedule: Schedule,
-        note: &str,
-    ) -> Result<MaintenanceWindow, StoreError>;
-    /// Every maintenance window.
-    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError>;
-    /// Deletes a window; false when there was none.
-    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError>;
+        spec: &WindowSpec,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<WindowVersion, StoreError>;
+    /// Appends a later version of an existing window; `Conflict` when that window already has
+    /// this version (someone else changed it first) and nothing is written.
+    async fn append_window_version(&self, version: &WindowVersion) -> Result<(), StoreError>;
+    /// Every version of every window, sorted by window and version. Versions are never
+    /// changed or removed.
+    async fn window_history(&self) -> Result<Vec<WindowVersion>, StoreError>;
 }
 
 #[derive(Default)]
@@ -107,7 +109,7 @@ struct Mem {
     slices: BTreeMap<(i64, NodeId), SliceRow>,
     samples: Vec<Sample>,
     incidents: Vec<Incident>,
-    windows: Vec<MaintenanceWindow>,
+    windows: Vec<WindowVersion>,
     next_window: i64,
 }
 
@@ -214,32 +216,45 @@ impl NetwatchStore for MemoryStore {
             .collect())
     }
 
-    async fn add_maintenance(
+    async fn create_window(
         &self,
-        scope: Scope,
-        schedule: Schedule,
-        note: &str,
-    ) -> Result<MaintenanceWindow, StoreError> {
+        spec: &WindowSpec,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<WindowVersion, StoreError> {
         let mut m = self.lock()?;
         m.next_window += 1;
-        let w = MaintenanceWindow {
-            id: m.next_window,
-            scope,
-            schedule,
-            note: note.to_string(),
+        let v = WindowVersion {
+            window: m.next_window,
+            version: 1,
+            recorded_at: at,
+            recorded_by: by.to_string(),
+            spec: Some(spec.clone()),
         };
-        m.windows.push(w.clone());
-        Ok(w)
+        m.windows.push(v.clone());
+        Ok(v)
     }
 
-    async fn maintenance(&self) -> Result<Vec<MaintenanceWindow>, StoreError> {
-        Ok(self.lock()?.windows.clone())
-    }
-
-    async fn delete_maintenance(&self, id: i64) -> Result<bool, StoreError> {
+    async fn append_window_version(&self, version: &WindowVersion) -> Result<(), StoreError> {
         let mut m = self.lock()?;
-        let before = m.windows.len();
-        m.windows.retain(|w| w.id != id);
-        Ok(m.windows.len() != before)
+        if !m.windows.iter().any(|v| v.window == version.window) {
+            return Err(StoreError::Backend(format!("no window {}", version.window)));
+        }
+        if m.windows
+            .iter()
+            .any(|v| v.window == version.window && v.version == version.version)
+        {
+            return Err(StoreError::Conflict(format!(
+                "window {} already has version {}",
+                version.window, version.version
+            )));
+        }
+        m.windows.push(version.clone());
+        m.windows.sort_by_key(|v| (v.window, v.version));
+        Ok(())
+    }
+
+    async fn window_history(&self) -> Result<Vec<WindowVersion>, StoreError> {
+        Ok(self.lock()?.windows.clone())
     }
 }

@@ -6,7 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 use rendan_domain::NodeId;
 use rendan_netwatch::SliceState;
 use rendan_netwatch::agent::{self, AgentOptions};
-use rendan_netwatch::maintenance::{Schedule, Scope};
+use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec};
+use rendan_netwatch::report;
 use std::time::Duration;
 
 fn alpha() -> NodeId {
@@ -27,38 +28,45 @@ async fn delay_degrades_and_maintenance_masks() {
     // A window over seconds 3-5 from now.
     let w_from = Timestamp::from_second(now.as_second() + 3).unwrap();
     let w_to = w_from.checked_add(SignedDuration::from_secs(2)).unwrap();
+    // Announced two hours ago, so the one-hour notice has run.
     store
-        .add_maintenance(
-            Scope::Node(alpha()),
-            Schedule::OneOff {
-                start: w_from,
-                end: w_to,
+        .create_window(
+            &WindowSpec {
+                scope: Scope::Node(alpha()),
+                schedule: Schedule::OneOff {
+                    start: w_from,
+                    end: w_to,
+                },
+                note: "drill".into(),
+                emergency: false,
             },
-            "drill",
+            now.checked_sub(SignedDuration::from_hours(2)).unwrap(),
+            "ops",
         )
         .await
         .unwrap();
-    nw.reload_windows().await.unwrap();
     let m = rendan_netwatch::start(nw.clone());
     tokio::time::sleep(Duration::from_secs(7)).await;
     m.shutdown().await;
     a.shutdown().await;
     let rows = store.slices(0, i64::MAX).await.unwrap();
     let first = rows.iter().map(|r| r.start).min().unwrap();
+    // Slices keep what was observed, inside the window too.
     for r in rows.iter().filter(|r| r.start > first) {
-        let in_window = r.start >= w_from.as_second() && r.start < w_to.as_second();
-        if in_window {
-            assert_eq!(r.state, SliceState::Maintenance, "{r:?}");
-        } else {
-            assert_eq!(
-                r.state,
-                SliceState::Degraded,
-                "voice RTT 200 ms > 150 ms: {r:?}"
-            );
-        }
-        assert_eq!(r.measured, SliceState::Degraded);
+        assert_eq!(
+            r.measured,
+            SliceState::Degraded,
+            "voice RTT 200 ms > 150 ms: {r:?}"
+        );
+        assert_eq!(r.state, r.measured);
     }
-    assert!(rows.iter().any(|r| r.state == SliceState::Maintenance));
+    // The report lays the window over them.
+    let contract = nw.config().contract(None).unwrap().clone();
+    let f = report::figures(&nw, &contract, w_from, w_to, false, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(f.nodes[0].counts.maintenance, 2, "{:?}", f.nodes[0]);
+    assert_eq!(f.nodes[0].counts.degraded, 0);
     let live = nw.live();
     let reason = live[&alpha()].reason.clone().unwrap_or_default();
     assert!(reason.contains("voice: rtt"), "{reason}");

@@ -113,7 +113,7 @@ async fn outage_and_loss_are_measured_as_injected() {
     let from = Timestamp::from_second(first).unwrap();
     let to = Timestamp::from_second(last + 1).unwrap();
     let contract = nw.config().contract(None).unwrap().clone();
-    let f = report::figures(&nw, &contract, from, to, true)
+    let f = report::figures(&nw, &contract, from, to, true, Timestamp::now())
         .await
         .unwrap();
     let line = |n: &str| f.nodes.iter().find(|l| l.id == n).unwrap().clone();

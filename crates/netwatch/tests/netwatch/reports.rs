@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rendan_domain::NodeId;
 use rendan_netwatch::incident::TimelineEntry;
-use rendan_netwatch::maintenance::{Schedule, Scope};
+use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec};
 use rendan_netwatch::month::Month;
 use rendan_netwatch::report::{self, Format};
 use rendan_netwatch::store::SliceRow;
@@ -92,17 +92,21 @@ pub async fn prepared() -> Netwatch {
         .await
         .unwrap();
     store
-        .add_maintenance(
-            Scope::Node(alpha),
-            Schedule::OneOff {
-                start: ts("2026-11-10T00:00:00Z"),
-                end: ts("2026-11-10T02:00:00Z"),
+        .create_window(
+            &WindowSpec {
+                scope: Scope::Node(alpha),
+                schedule: Schedule::OneOff {
+                    start: ts("2026-11-10T00:00:00Z"),
+                    end: ts("2026-11-10T02:00:00Z"),
+                },
+                note: "router swap".into(),
+                emergency: false,
             },
-            "router swap",
+            ts("2026-11-01T00:00:00Z"),
+            "ops",
         )
         .await
         .unwrap();
-    nw.reload_windows().await.unwrap();
     nw
 }
 

@@ -30,7 +30,7 @@ async fn restart_gap_is_no_data() {
     // Whole seconds strictly inside the gap.
     let gap_from = Timestamp::from_second(down_from.as_second() + 1).unwrap();
     let gap_to = Timestamp::from_second(down_to.as_second()).unwrap();
-    let gap = report::figures(&nw, &contract, gap_from, gap_to, false)
+    let gap = report::figures(&nw, &contract, gap_from, gap_to, false, Timestamp::now())
         .await
         .unwrap();
     let g = &gap.nodes[0];
@@ -38,7 +38,7 @@ async fn restart_gap_is_no_data() {
     assert!(g.counts.no_data >= 3, "{g:?}");
     assert_eq!(g.availability, None);
 
-    let all = report::figures(&nw, &contract, t0, t1, false)
+    let all = report::figures(&nw, &contract, t0, t1, false, Timestamp::now())
         .await
         .unwrap();
     let l = &all.nodes[0];
