@@ -43,26 +43,3 @@ pub async fn require(
 
 /// Extracts the caller resolved by [`require`].
 pub type Caller = axum::Extension<Principal>;
-
-/// Lets admins do anything and planners read; refuses everyone else (see [`crate::operations`]).
-pub async fn operations_guard(req: Request, next: Next) -> Result<Response, ApiError> {
-    let read = matches!(
-        *req.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
-    let principal = req
-        .extensions()
-        .get::<Principal>()
-        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-    if read && !principal.can_read_operations() {
-        return Err(ApiError::forbidden(
-            "network operations are for admin and planner tokens",
-        ));
-    }
-    if !read && !principal.can_change_operations() {
-        return Err(ApiError::forbidden(
-            "only admin tokens may change network operations",
-        ));
-    }
-    Ok(next.run(req).await)
-}

@@ -578,6 +578,101 @@ topology_schema!(Warehouse, "Warehouse", "A warehouse of the topology");
 topology_schema!(Factory, "Factory", "A factory of the topology");
 topology_schema!(Region, "Region", "A region of the topology");
 topology_schema!(Depot, "Depot", "A delivery depot of the topology");
+topology_schema!(Node, "Node", "A node of the company's network");
+
+/// A contract of the network watch's settings, by name.
+pub fn contract_name() -> RefOr<Schema> {
+    principal_name()
+        .description(Some("Contract name (default: the first)"))
+        .into()
+}
+
+/// A contractual month, `YYYY-MM`.
+pub fn month() -> RefOr<Schema> {
+    string()
+        .pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))
+        .max_length(Some(7))
+        .description(Some("A month, YYYY-MM, in the contract's zone"))
+        .into()
+}
+
+/// How an SLA report is rendered.
+pub fn report_format() -> RefOr<Schema> {
+    one_of(["json", "md", "csv", "html"], "Rendering of the report")
+}
+
+/// A yes/no query flag.
+pub fn flag() -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::Boolean).into()
+}
+
+/// `MaintenanceBody.node`.
+pub fn maintenance_node() -> RefOr<Schema> {
+    nullable(Ref::from_schema_name(Node::name()))
+}
+
+/// `MaintenanceBody.region`.
+pub fn maintenance_region() -> RefOr<Schema> {
+    nullable(Ref::from_schema_name(Region::name()))
+}
+
+/// `MaintenanceBody.start` and `.end`.
+pub fn maintenance_instant() -> RefOr<Schema> {
+    nullable(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+}
+
+/// `MaintenanceBody.note`.
+pub fn maintenance_note() -> RefOr<Schema> {
+    string()
+        .pattern(Some("^[\\s\\S]*$"))
+        .max_length(Some(500))
+        .description(Some("Free text, e.g. the change ticket"))
+        .into()
+}
+
+/// `MaintenanceBody.weekly`.
+pub fn maintenance_weekly() -> RefOr<Schema> {
+    const DAYS: [&str; 14] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    ];
+    nullable(
+        ObjectBuilder::new()
+            .property("weekday", one_of(DAYS, "Day of the week in tz"))
+            .required("weekday")
+            .property("at", time_of_day())
+            .required("at")
+            .property(
+                "duration",
+                string()
+                    .pattern(Some("^([0-9]{1,6}(ms|s|m|h|d))+$"))
+                    .max_length(Some(32))
+                    .description(Some("Length, e.g. 2h or 1h30m; at most a week")),
+            )
+            .required("duration")
+            .property(
+                "tz",
+                string()
+                    .pattern(Some("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"))
+                    .max_length(Some(64))
+                    .description(Some("IANA zone, e.g. Europe/Rome")),
+            )
+            .required("tz")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+    )
+}
 
 /// A local date, `YYYY-MM-DD`.
 pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
@@ -902,6 +997,13 @@ pub fn complete(doc: &mut OpenApi, topology: &Topology) {
             named_enum(
                 sites(topology, Some(SiteKind::Depot)),
                 "A delivery depot of the topology",
+            ),
+        ),
+        (
+            Node::name(),
+            named_enum(
+                topology.nodes().iter().map(|n| n.id.to_string()).collect(),
+                "A node of the company's network",
             ),
         ),
     ] {

@@ -40,6 +40,8 @@ pub struct AppState {
 
 struct Inner {
     cases: UseCases,
+    /// The network watch, when this process runs it.
+    network: Option<rendan_netwatch::Netwatch>,
     /// The request bodies' schemas, compiled on the first malformed body.
     shapes: std::sync::OnceLock<shape::Shapes>,
     /// Resolved tokens and when they were read from the store.
@@ -52,6 +54,19 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 cases,
+                network: None,
+                shapes: std::sync::OnceLock::new(),
+                principals: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// State over the use-cases and the network watch this process runs.
+    pub fn with_network(cases: UseCases, network: rendan_netwatch::Netwatch) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cases,
+                network: Some(network),
                 shapes: std::sync::OnceLock::new(),
                 principals: RwLock::new(HashMap::new()),
             }),
@@ -61,6 +76,11 @@ impl AppState {
     /// The use-cases.
     pub fn cases(&self) -> &UseCases {
         &self.inner.cases
+    }
+
+    /// The network watch, when this process runs it.
+    pub fn network(&self) -> Option<&rendan_netwatch::Netwatch> {
+        self.inner.network.as_ref()
     }
 
     /// The request bodies' schemas, from the OpenAPI document this state serves.
@@ -105,34 +125,24 @@ impl AppState {
     }
 }
 
-/// The whole router: `/healthz`, `/metrics` and the authenticated `/api/v1`. Routers in
-/// `extra_api` (e.g. the network watch) are mounted under `/api/v1` behind the same auth.
-pub fn app(state: AppState, extra_api: Option<Router>) -> Router {
+/// The whole router: `/healthz`, `/metrics` and the authenticated `/api/v1`, the network watch's
+/// routes included (they answer 404 when the state has no network watch).
+pub fn app(state: AppState) -> Router {
     let (api, openapi) = routes::api(state.clone());
     let openapi = Arc::new(openapi);
-    let mut api = api.route(
+    let api = api.route(
         "/openapi.json",
         axum::routing::get(move || {
             let doc = openapi.clone();
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     );
-    if let Some(extra) = extra_api {
-        api = api.merge(operations(extra));
-    }
     gateway(state, api)
 }
 
-/// Guards operations routes (the network watch): admins and planners may read, only admins
-/// may change (e.g. maintenance windows); channel tokens get 403.
-pub fn operations(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(auth::operations_guard))
-}
-
 /// Mounts `api` under `/api/v1` behind bearer-token auth, beside `/healthz` and `/metrics`,
-/// with the body limit, problem+json fallbacks and request metrics. [`app`] uses it for the
-/// whole platform; `rendan netwatch` for the network watch alone.
-pub fn gateway(state: AppState, api: Router) -> Router {
+/// with the body limit, problem+json fallbacks and request metrics.
+fn gateway(state: AppState, api: Router) -> Router {
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require,

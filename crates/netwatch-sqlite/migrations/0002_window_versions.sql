@@ -4,9 +4,15 @@
 -- `measured` from now on; older rows may still say MAINTENANCE there, and reports read
 -- `measured`).
 
+-- A window created through the API carries the Idempotency-Key it was created under, so a
+-- retried POST finds it instead of creating a second one.
 CREATE TABLE maintenance_windows (
-    id            INTEGER PRIMARY KEY,
-    created_at_ms INTEGER NOT NULL
+    id              INTEGER PRIMARY KEY,
+    created_at_ms   INTEGER NOT NULL,
+    principal       TEXT,
+    idempotency_key TEXT,
+    request         BLOB,
+    UNIQUE (principal, idempotency_key)
 );
 
 CREATE TABLE maintenance_versions (

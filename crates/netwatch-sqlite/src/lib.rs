@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use rendan_domain::{NodeId, Region};
 use rendan_netwatch::incident::{Incident, TimelineEntry};
 use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
-use rendan_netwatch::store::{NetwatchStore, Sample, SliceRow, StoreError};
+use rendan_netwatch::store::{NetwatchStore, RequestKey, Sample, SliceRow, StoreError};
 use rendan_netwatch::{MonitorHandle, Netwatch, NetwatchConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -554,16 +554,30 @@ impl NetwatchStore for SqliteNetwatchStore {
         spec: &WindowSpec,
         at: Timestamp,
         by: &str,
+        key: Option<&RequestKey>,
     ) -> Result<WindowVersion, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let id: i64 =
-            sqlx::query("INSERT INTO maintenance_windows (created_at_ms) VALUES ($1) RETURNING id")
-                .bind(ms(at))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?
-                .try_get("id")
-                .map_err(backend)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO maintenance_windows (created_at_ms, principal, idempotency_key, request) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(ms(at))
+        .bind(key.map(|k| k.principal.as_str()))
+        .bind(key.map(|k| k.key.as_str()))
+        .bind(key.map(|k| k.request.as_slice()))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"))
+            {
+                StoreError::Conflict("the Idempotency-Key is used".into())
+            } else {
+                backend(e)
+            }
+        })?
+        .try_get("id")
+        .map_err(backend)?;
         let v = WindowVersion {
             window: id,
             version: 1,
@@ -574,6 +588,30 @@ impl NetwatchStore for SqliteNetwatchStore {
         insert_version(&mut tx, &v).await?;
         tx.commit().await.map_err(backend)?;
         Ok(v)
+    }
+
+    async fn window_by_key(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, request FROM maintenance_windows WHERE principal = $1 AND idempotency_key = $2",
+        )
+        .bind(principal)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("id").map_err(backend)?,
+                r.try_get::<Option<Vec<u8>>, _>("request")
+                    .map_err(backend)?
+                    .unwrap_or_default(),
+            ))
+        })
+        .transpose()
     }
 
     async fn append_window_version(&self, v: &WindowVersion) -> Result<(), StoreError> {

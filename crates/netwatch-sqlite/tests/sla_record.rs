@@ -108,6 +108,7 @@ async fn emergency_and_deleted_windows_are_reported_and_a_closed_month_never_mov
             false,
         ),
         "ops",
+        None,
     )
     .await
     .unwrap();
@@ -122,6 +123,7 @@ async fn emergency_and_deleted_windows_are_reported_and_a_closed_month_never_mov
                 false,
             ),
             "ops",
+            None,
         )
         .await;
     assert!(matches!(late, Err(WindowError::Refused(_))), "{late:?}");
@@ -135,9 +137,11 @@ async fn emergency_and_deleted_windows_are_reported_and_a_closed_month_never_mov
                 true,
             ),
             "root",
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .window;
     // A window for the 20th, announced, then deleted: its downtime counts again.
     set("2026-11-15T00:00:00Z");
     let dropped = nw
@@ -149,9 +153,11 @@ async fn emergency_and_deleted_windows_are_reported_and_a_closed_month_never_mov
                 false,
             ),
             "ops",
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .window;
     set("2026-11-25T00:00:00Z");
     nw.revise_window(dropped.id, None, "auditor").await.unwrap();
 
@@ -192,6 +198,7 @@ async fn emergency_and_deleted_windows_are_reported_and_a_closed_month_never_mov
             true,
         ),
         "root",
+        None,
     )
     .await
     .unwrap();

@@ -115,7 +115,7 @@ async fn incidents_and_windows_round_trip() {
     };
     let europe = Scope::Region(Region::parse("europe", "r").unwrap());
     let w = s
-        .create_window(&spec(europe, weekly.clone(), false), t, "ops")
+        .create_window(&spec(europe, weekly.clone(), false), t, "ops", None)
         .await
         .unwrap();
     let one = Schedule::OneOff {
@@ -128,6 +128,7 @@ async fn incidents_and_windows_round_trip() {
             &spec(Scope::Node(id("moscow")), one.clone(), true),
             later,
             "root",
+            None,
         )
         .await
         .unwrap();

@@ -6,8 +6,9 @@
 //! cargo run --release -p rendan-netwatch --example probe_bench -- [TARGETS] [INTERVAL_S] [DURATION_S]
 //! ```
 //! The targets are TCP echo listeners of the agent code, one per address 127.1.x.y:7400, served
-//! by a child process (this same binary with `serve`) so the monitor's CPU is measured alone.
-//! Both processes raise their open-file limit to the hard limit. The monitor writes to an
+//! by child processes (this same binary with `serve FROM TO`), at most 12,000 listeners each so
+//! that each stays under the 20,000 open files a process may hold here, and so that the
+//! monitor's CPU is measured alone. Every process raises its open-file limit to the hard limit. The monitor writes to an
 //! in-memory store here; `rendan-netwatch-sqlite`'s `probe_bench_sqlite` example runs this same
 //! code over the SQLite store.
 
@@ -50,10 +51,24 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / rustix::param::clock_ticks_per_second() as f64
 }
 
-async fn serve(n: usize) {
+/// Listeners per target-server process.
+const PER_SERVER: usize = 12_000;
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+async fn serve(from: usize, to: usize) {
     raise_nofile();
     let (_source, stop) = rendan_netwatch::stop::channel();
-    for i in 0..n {
+    for i in from..to {
         let l = match tokio::net::TcpListener::bind(addr(i)).await {
             Ok(l) => l,
             Err(e) => {
@@ -124,7 +139,9 @@ async fn main() {
 /// Runs the target server (`serve N`) or the benchmark with `store`.
 pub async fn entry(args: &[String], store: Arc<dyn NetwatchStore>, store_name: &str) {
     if args.get(1).map(String::as_str) == Some("serve") {
-        serve(args.get(2).and_then(|v| v.parse().ok()).unwrap_or(5000)).await;
+        let from = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let to = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(from);
+        serve(from, to).await;
         return;
     }
     let n: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(5000);
@@ -132,17 +149,22 @@ pub async fn entry(args: &[String], store: Arc<dyn NetwatchStore>, store_name: &
     let duration = Duration::from_secs(args.get(3).and_then(|v| v.parse().ok()).unwrap_or(60));
     let limit = raise_nofile();
     let exe = std::env::current_exe().unwrap_or_else(|_| "probe_bench".into());
-    let mut child = Command::new(exe)
-        .args(["serve", &n.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the target server: {e}"));
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
+    let mut children = Vec::new();
+    for from in (0..n).step_by(PER_SERVER) {
+        let to = (from + PER_SERVER).min(n);
+        let mut child = Command::new(&exe)
+            .args(["serve", &from.to_string(), &to.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start a target server: {e}"));
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        assert_eq!(line.trim(), "ready", "target server {from}..{to} failed");
+        children.push(child);
     }
-    assert_eq!(line.trim(), "ready", "target server failed");
 
     let nw = Netwatch::new(config(n, interval), store.clone())
         .await
@@ -160,13 +182,21 @@ pub async fn entry(args: &[String], store: Arc<dyn NetwatchStore>, store_name: &
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     monitor.shutdown().await;
-    drop(child.stdin.take());
-    let _ = child.wait();
+    for mut child in children {
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
 
+    let rss = peak_rss_mib();
     let samples = store
         .samples(started, Timestamp::now())
         .await
         .unwrap_or_default();
+    let slices = store
+        .slices(started.as_second() - 60, Timestamp::now().as_second() + 60)
+        .await
+        .map(|r| r.len())
+        .unwrap_or(0);
     let failed = samples.iter().filter(|s| s.received == 0).count();
     let mut rtt: Vec<f64> = samples.iter().filter_map(|s| s.rtt_ms).collect();
     rtt.sort_by(f64::total_cmp);
@@ -190,10 +220,16 @@ pub async fn entry(args: &[String], store: Arc<dyn NetwatchStore>, store_name: &
         100.0 * late as f64 / rounds.max(1) as f64
     );
     println!("skipped rounds     {skipped}");
+    println!(
+        "results stored     {} samples of {rounds} rounds; {slices} slices ({} per node)",
+        samples.len(),
+        slices as f64 / n as f64
+    );
     println!("failed probes      {failed} of {}", samples.len());
     println!("tcp rtt p50/p99    {:.3} / {:.3} ms", pct(50.0), pct(99.0));
     println!(
         "monitor CPU        {cpu:.1} s over {wall:.1} s = {:.1}% of one core",
         100.0 * cpu / wall
     );
+    println!("monitor peak RSS   {rss:.0} MiB");
 }

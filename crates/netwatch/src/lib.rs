@@ -17,7 +17,6 @@ pub mod agent;
 pub mod availability;
 pub mod config;
 pub mod contract;
-pub mod http;
 pub mod incident;
 pub mod judge;
 pub mod maintenance;

@@ -697,8 +697,16 @@ mod tests {
             spec: &WindowSpec,
             at: Timestamp,
             by: &str,
+            key: Option<&crate::store::RequestKey>,
         ) -> Result<WindowVersion, StoreError> {
-            self.inner.create_window(spec, at, by).await
+            self.inner.create_window(spec, at, by, key).await
+        }
+        async fn window_by_key(
+            &self,
+            principal: &str,
+            key: &str,
+        ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+            self.inner.window_by_key(principal, key).await
         }
         async fn append_window_version(&self, v: &WindowVersion) -> Result<(), StoreError> {
             self.inner.append_window_version(v).await

@@ -51,6 +51,18 @@ pub struct Sample {
     pub jitter_ms: Option<f64>,
 }
 
+/// The `Idempotency-Key` a window was created under: who sent it, the key, and the request as
+/// received (compared on a retry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// The principal who sent the request.
+    pub principal: String,
+    /// The key.
+    pub key: String,
+    /// The request's canonical bytes.
+    pub request: Vec<u8>,
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -89,13 +101,21 @@ pub trait NetwatchStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Incidents, of one node or all, oldest first.
     async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError>;
-    /// Creates a maintenance window: gives it an id and stores `spec` as its version 1.
+    /// Creates a maintenance window: gives it an id and stores `spec` as its version 1, under
+    /// `key` when given (`Conflict` if that principal already used the key, writing nothing).
     async fn create_window(
         &self,
         spec: &WindowSpec,
         at: Timestamp,
         by: &str,
+        key: Option<&RequestKey>,
     ) -> Result<WindowVersion, StoreError>;
+    /// The window created under `principal`'s `key`, with the request it was created by.
+    async fn window_by_key(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<(i64, Vec<u8>)>, StoreError>;
     /// Appends a later version of an existing window; `Conflict` when that window already has
     /// this version (someone else changed it first) and nothing is written.
     async fn append_window_version(&self, version: &WindowVersion) -> Result<(), StoreError>;
@@ -111,6 +131,7 @@ struct Mem {
     incidents: Vec<Incident>,
     windows: Vec<WindowVersion>,
     next_window: i64,
+    window_keys: Vec<(RequestKey, i64)>,
 }
 
 /// A store in memory: the same invariants, nothing durable.
@@ -221,8 +242,19 @@ impl NetwatchStore for MemoryStore {
         spec: &WindowSpec,
         at: Timestamp,
         by: &str,
+        key: Option<&RequestKey>,
     ) -> Result<WindowVersion, StoreError> {
         let mut m = self.lock()?;
+        if let Some(k) = key {
+            if m.window_keys
+                .iter()
+                .any(|(x, _)| x.principal == k.principal && x.key == k.key)
+            {
+                return Err(StoreError::Conflict(format!("key {} is used", k.key)));
+            }
+            let id = m.next_window + 1;
+            m.window_keys.push((k.clone(), id));
+        }
         m.next_window += 1;
         let v = WindowVersion {
             window: m.next_window,
@@ -233,6 +265,19 @@ impl NetwatchStore for MemoryStore {
         };
         m.windows.push(v.clone());
         Ok(v)
+    }
+
+    async fn window_by_key(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .lock()?
+            .window_keys
+            .iter()
+            .find(|(k, _)| k.principal == principal && k.key == key)
+            .map(|(k, id)| (*id, k.request.clone())))
     }
 
     async fn append_window_version(&self, version: &WindowVersion) -> Result<(), StoreError> {

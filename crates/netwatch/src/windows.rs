@@ -3,7 +3,7 @@
 
 use crate::maintenance::{self, MaintenanceWindow, WindowRefusal, WindowSpec, WindowVersion};
 use crate::monitor::Netwatch;
-use crate::store::StoreError;
+use crate::store::{RequestKey, StoreError};
 
 /// Why a window could not be recorded.
 #[derive(Debug, thiserror::Error)]
@@ -17,9 +17,21 @@ pub enum WindowError {
     /// Another change reached the window first; read it again.
     #[error("maintenance window {0} changed meanwhile; read it again and retry")]
     Raced(i64),
+    /// The Idempotency-Key was used for another request.
+    #[error("the Idempotency-Key was used for another request")]
+    KeyReused,
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// A window as recorded, and whether this request only repeated an earlier one.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The window as it stands.
+    pub window: MaintenanceWindow,
+    /// True when nothing new was recorded (a retried request).
+    pub replayed: bool,
 }
 
 impl From<StoreError> for WindowError {
@@ -34,26 +46,62 @@ impl Netwatch {
         Ok(maintenance::current(&self.store().window_history().await?))
     }
 
-    /// Records a new window announced now by `by`.
+    /// Records a new window announced now by `by`. Under a `key`, a retry of the same request
+    /// finds the window the first created (even once its notice has run), and another request
+    /// under the same key is refused.
     pub async fn create_window(
         &self,
         spec: WindowSpec,
         by: &str,
-    ) -> Result<MaintenanceWindow, WindowError> {
+        key: Option<RequestKey>,
+    ) -> Result<Recorded, WindowError> {
+        if let Some(k) = &key
+            && let Some(found) = self.replay(k).await?
+        {
+            return Ok(found);
+        }
         let now = self.now();
         maintenance::check_notice(&spec, now, self.config().maintenance_notice)?;
-        let v = self.store().create_window(&spec, now, by).await?;
-        Ok(self.window_as_stored(v.window).await?)
+        let v = match self
+            .store()
+            .create_window(&spec, now, by, key.as_ref())
+            .await
+        {
+            Ok(v) => v,
+            // A concurrent request under the same key got there first.
+            Err(StoreError::Conflict(_)) if key.is_some() => {
+                let k = key.as_ref().ok_or(WindowError::KeyReused)?;
+                return self.replay(k).await?.ok_or(WindowError::KeyReused);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Recorded {
+            window: self.window_as_stored(v.window).await?,
+            replayed: false,
+        })
+    }
+
+    async fn replay(&self, k: &RequestKey) -> Result<Option<Recorded>, WindowError> {
+        let Some((id, request)) = self.store().window_by_key(&k.principal, &k.key).await? else {
+            return Ok(None);
+        };
+        if request != k.request {
+            return Err(WindowError::KeyReused);
+        }
+        Ok(Some(Recorded {
+            window: self.window_as_stored(id).await?,
+            replayed: true,
+        }))
     }
 
     /// Records a change (`Some(spec)`) or the deletion (`None`) of window `id` as its next
-    /// version.
+    /// version. A change to what the window already says records nothing (a retried PUT).
     pub async fn revise_window(
         &self,
         id: i64,
         spec: Option<WindowSpec>,
         by: &str,
-    ) -> Result<MaintenanceWindow, WindowError> {
+    ) -> Result<Recorded, WindowError> {
         let now = self.now();
         let current = self
             .windows()
@@ -63,6 +111,17 @@ impl Netwatch {
             .ok_or(WindowError::Unknown(id))?;
         if current.deleted.is_some() {
             return Err(WindowRefusal::Deleted(id).into());
+        }
+        if let Some(s) = &spec
+            && s.scope == current.scope
+            && s.schedule == current.schedule
+            && s.note == current.note
+            && s.emergency == current.emergency
+        {
+            return Ok(Recorded {
+                window: current,
+                replayed: true,
+            });
         }
         if let Some(s) = &spec {
             maintenance::check_notice(s, now, self.config().maintenance_notice)?;
@@ -78,7 +137,10 @@ impl Netwatch {
             Err(StoreError::Conflict(_)) => return Err(WindowError::Raced(id)),
             r => r?,
         }
-        Ok(self.window_as_stored(id).await?)
+        Ok(Recorded {
+            window: self.window_as_stored(id).await?,
+            replayed: false,
+        })
     }
 
     async fn window_as_stored(&self, id: i64) -> Result<MaintenanceWindow, StoreError> {

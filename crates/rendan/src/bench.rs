@@ -249,7 +249,7 @@ async fn http_here(args: &OrdersArgs, round: usize) -> Result<f64> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(rendan_api::serve(
         listener,
-        rendan_api::app(state, None),
+        rendan_api::app(state),
         async move {
             let _ = stop_rx.await;
         },

@@ -240,7 +240,7 @@ async fn measure(args: &SlotsArgs, dir: &std::path::Path) -> Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(rendan_api::serve(
         listener,
-        rendan_api::app(state, None),
+        rendan_api::app(state),
         async move {
             let _ = stopped.await;
         },

@@ -1,15 +1,11 @@
 //! `rendan agent`, `rendan netwatch` and `rendan sla report`: the network watch's command-line
 //! arguments and entry points, kept apart from `main.rs` so the binary stays a thin dispatcher.
 //!
-//! This file only uses `rendan_netwatch`, `rendan_netwatch_sqlite`, `rendan_topology`, `clap`,
-//! `anyhow`, `axum`, `jiff` and `tokio`, never `crate::`, so it compiles unchanged inside the
-//! `rendan` binary and in `rendan-netwatch-sqlite`'s `rendan_netwatch` example.
 //! `rendan serve` calls [`start`] with the topology it already loaded; `rendan netwatch` calls
-//! [`run_netwatch`]; both get a [`NetwatchService`] whose `router` is mounted under `/api/v1`
-//! behind the platform's bearer-token auth, and whose `monitor` is shut down after the server.
+//! [`run_netwatch`]; both get the running monitor, whose `Netwatch` the platform's API serves
+//! under `/api/v1/network/...`, and shut it down after the server.
 
 use anyhow::{Context, Result, bail};
-use axum::Router;
 use clap::{Args, Subcommand, ValueEnum};
 use rendan_netwatch::agent::{self, AgentOptions};
 use rendan_netwatch::month::Month;
@@ -122,32 +118,22 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     parse_duration(s)?.try_into().map_err(|e| format!("{e}"))
 }
 
-/// A started network watch: the API router (no auth of its own) and the running monitor.
-pub struct NetwatchService {
-    /// Routes `/network/...`: mount under `/api/v1` behind the platform's auth.
-    pub router: Router,
-    /// The monitor; call `shutdown().await` after the HTTP server has stopped.
-    pub monitor: MonitorHandle,
-}
-
 /// Starts the monitor over `netwatch.db` in `data_dir` for an already loaded topology file.
 pub async fn start(
     file: &TopologyFile,
     data_dir: &Path,
     slice: Option<SliceLen>,
     interval: Option<Duration>,
-) -> Result<NetwatchService> {
+) -> Result<MonitorHandle> {
     let mut cfg = NetwatchConfig::from_topology(file).context("invalid [netwatch] settings")?;
     cfg.override_timing(slice, interval);
-    let monitor = rendan_netwatch_sqlite::start_monitor(cfg, data_dir).await?;
-    let router = rendan_netwatch::http::router(monitor.netwatch());
-    Ok(NetwatchService { router, monitor })
+    Ok(rendan_netwatch_sqlite::start_monitor(cfg, data_dir).await?)
 }
 
 /// `rendan netwatch`: loads the topology named by `--config` and starts the monitor. The caller
-/// serves `router` on `args.listen` (under `/api/v1`, behind the bearer-token auth) until a
-/// shutdown signal, then calls `monitor.shutdown()`.
-pub async fn run_netwatch(args: &NetwatchArgs) -> Result<NetwatchService> {
+/// serves its [`rendan_netwatch::Netwatch`] through the API on `args.listen` until a shutdown
+/// signal, then calls `shutdown()`.
+pub async fn run_netwatch(args: &NetwatchArgs) -> Result<MonitorHandle> {
     let file = rendan_topology::load(args.config.as_deref())?;
     start(&file, &args.data_dir, args.slice, args.interval).await
 }

@@ -183,12 +183,12 @@ pub async fn serve(
     } else {
         None
     };
-    let (extra, monitor) = match service {
-        Some(s) => (Some(s.router), Some(s.monitor)),
-        None => (None, None),
+    let state = match &service {
+        Some(m) => AppState::with_network(cases, m.netwatch()),
+        None => AppState::new(cases),
     };
-    let state = AppState::new(cases);
-    let router = rendan_api::app(state, extra);
+    let monitor = service;
+    let router = rendan_api::app(state);
     run_http(listen, router, &place.data_dir).await?;
     let _ = stop_webhooks.send(());
     let _ = delivering.await;
@@ -215,7 +215,8 @@ async fn run_http(
     Ok(())
 }
 
-/// `rendan netwatch`: the monitor and its API alone, with the platform's tokens.
+/// `rendan netwatch`: the monitor with the platform's API and tokens, without the demo data,
+/// the minute tick or the webhook deliverer.
 pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
     let place = Place {
         data_dir: args.data_dir.clone(),
@@ -225,11 +226,10 @@ pub async fn netwatch(args: &crate::netwatch_cmd::NetwatchArgs) -> Result<()> {
     let platform = open(&place).await?;
     bootstrap_admin(&platform).await?;
     rendan_api::install_metrics();
-    let service = crate::netwatch_cmd::run_netwatch(args).await?;
-    let state = AppState::new(platform.cases());
-    let router = rendan_api::gateway(state, rendan_api::operations(service.router));
-    run_http(args.listen, router, &args.data_dir).await?;
-    service.monitor.shutdown().await;
+    let monitor = crate::netwatch_cmd::run_netwatch(args).await?;
+    let state = AppState::with_network(platform.cases(), monitor.netwatch());
+    run_http(args.listen, rendan_api::app(state), &args.data_dir).await?;
+    monitor.shutdown().await;
     Ok(())
 }
 

@@ -33,6 +33,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rendan-usecases",
             // For the plan's view types (times of stops) only.
             "rendan-dispatch",
+            // The network watch's routes, served with the same toolkit.
+            "rendan-netwatch",
         ],
     ),
     ("rendan-netwatch", &["rendan-domain", "rendan-topology"]),

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod delivery;
+mod network;
 pub(crate) mod orders;
 mod production;
 mod service;
@@ -76,6 +77,19 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(service::levels))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(network::network_state))
+        .routes(routes!(network::availability))
+        .routes(routes!(network::incidents))
+        .routes(routes!(network::sla))
+        .routes(routes!(
+            network::list_maintenance,
+            network::create_maintenance
+        ))
+        .routes(routes!(
+            network::change_maintenance,
+            network::delete_maintenance
+        ))
+        .routes(routes!(network::maintenance_versions))
 }
 
 /// The API router (paths relative to `/api/v1`) and its OpenAPI document, completed by

@@ -42,6 +42,7 @@ async fn delay_degrades_and_maintenance_masks() {
             },
             now.checked_sub(SignedDuration::from_hours(2)).unwrap(),
             "ops",
+            None,
         )
         .await
         .unwrap();

@@ -1,6 +1,6 @@
-//! Integration tests of the network watch: agents and monitor on loopback, reports, HTTP API.
+//! Integration tests of the network watch: agents and monitor on loopback, reports (its HTTP
+//! API is tested with the platform's, in `crates/rendan/tests/api/network.rs`).
 
-mod api;
 mod deps;
 mod drills;
 mod e2e;

@@ -104,6 +104,7 @@ pub async fn prepared() -> Netwatch {
             },
             ts("2026-11-01T00:00:00Z"),
             "ops",
+            None,
         )
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! change exactly what they may; out-of-region orders are 404, not 403; a channel cancels its
 //! own orders.
 
-use crate::helpers::{ManualClock, SEOUL, VARESE, order, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{ManualClock, SEOUL, VARESE, order, spawn_app, spawn_app_on};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -256,70 +256,6 @@ async fn each_role_sees_and_changes_exactly_its_share() {
             .await
         ),
         201
-    );
-}
-
-#[tokio::test]
-async fn operations_routes_are_for_admins_and_reading_planners() {
-    use axum::routing::get;
-    let ops = axum::Router::new().route(
-        "/network/state",
-        get(|| async { "ok" }).post(|| async { "changed" }),
-    );
-    let Some(app) = spawn_app_with(Some(ops)).await else {
-        return;
-    };
-    let channel = app.token("channel", None).await;
-    let planner = app.token("planner", Some("asia")).await;
-    let status = |res: reqwest::Response| res.status().as_u16();
-    assert_eq!(
-        status(
-            app.client
-                .get(app.url("/api/v1/network/state"))
-                .send()
-                .await
-                .expect("req")
-        ),
-        401
-    );
-    assert_eq!(
-        status(app.get(&channel, "/api/v1/network/state").await),
-        403
-    );
-    // A crew's device reads no network operations either.
-    let res = app
-        .post(
-            &app.admin,
-            "/api/v1/crews",
-            &json!({"depot": "dp-varese", "name": "Ops", "skills": [], "truck": {"kg": 500.0, "m3": 5.0}}),
-        )
-        .await;
-    let crew_id = res.json::<Value>().await.expect("json")["id"].clone();
-    let crew = app
-        .token_for(&json!({"role": "crew", "crew": crew_id}))
-        .await;
-    assert_eq!(status(app.get(&crew, "/api/v1/network/state").await), 403);
-    assert_eq!(
-        status(app.get(&planner, "/api/v1/network/state").await),
-        200
-    );
-    assert_eq!(
-        status(
-            app.post(&planner, "/api/v1/network/state", &json!({}))
-                .await
-        ),
-        403
-    );
-    assert_eq!(
-        status(app.get(&app.admin, "/api/v1/network/state").await),
-        200
-    );
-    assert_eq!(
-        status(
-            app.post(&app.admin, "/api/v1/network/state", &json!({}))
-                .await
-        ),
-        200
     );
 }
 

@@ -28,13 +28,13 @@ pub struct TestApp {
 /// Starts the API in-process on a fresh database of the binary's backend with the default
 /// topology and no stock; `None` when that backend is unavailable and the test is skipped.
 pub async fn spawn_app() -> Option<TestApp> {
-    spawn_app_with(None).await
+    spawn(None, None).await
 }
 
-/// As [`spawn_app`], with an operations router mounted under `/api/v1` (as `serve` mounts the
-/// network watch).
-pub async fn spawn_app_with(operations: Option<axum::Router>) -> Option<TestApp> {
-    spawn(operations, None).await
+/// As [`spawn_app`], running the network watch `network` (as `serve` does).
+#[allow(dead_code)] // the network routes are tested in the SQLite suite only
+pub async fn spawn_app_with(network: rendan_netwatch::Netwatch) -> Option<TestApp> {
+    spawn(Some(network), None).await
 }
 
 /// As [`spawn_app`], with the clock fixed at `now`.
@@ -71,10 +71,7 @@ impl ManualClock {
 }
 
 /// Serves `state` on a random loopback port until the returned sender is dropped.
-async fn serve(
-    state: AppState,
-    operations: Option<axum::Router>,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
+async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -82,7 +79,7 @@ async fn serve(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(rendan_api::serve(
         listener,
-        rendan_api::app(state, operations),
+        rendan_api::app(state),
         async move {
             let _ = stopped.await;
         },
@@ -103,7 +100,7 @@ impl Peer {
 }
 
 async fn spawn(
-    operations: Option<axum::Router>,
+    network: Option<rendan_netwatch::Netwatch>,
     clock: Option<rendan_usecases::Clock>,
 ) -> Option<TestApp> {
     let db = Database::fresh().await?;
@@ -124,8 +121,11 @@ async fn spawn(
     store.create_token(token, None).await.expect("admin token");
     let clock: rendan_usecases::Clock = clock.unwrap_or_else(|| Box::new(jiff::Timestamp::now));
     let cases = UseCases::with_clock(store.clone(), file.topology.clone(), file.promise, clock);
-    let state = AppState::new(cases.clone());
-    let (base, stop) = serve(state, operations).await;
+    let state = match network {
+        Some(nw) => AppState::with_network(cases.clone(), nw),
+        None => AppState::new(cases.clone()),
+    };
+    let (base, stop) = serve(state).await;
     Some(TestApp {
         base,
         client: reqwest::Client::new(),
@@ -161,7 +161,7 @@ impl TestApp {
             file.promise,
             clock,
         ));
-        let (base, _stop) = serve(state, None).await;
+        let (base, _stop) = serve(state).await;
         Peer { base, _stop }
     }
 

@@ -11,6 +11,7 @@ mod helpers;
 mod idempotency;
 mod load;
 mod malformed;
+mod network;
 mod orders;
 mod stops;
 mod store;
