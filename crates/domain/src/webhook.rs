@@ -14,7 +14,9 @@
 
 use crate::order::OrderStatus;
 use crate::{Invalid, Invalids};
+use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
+use sha2::Sha256;
 
 /// How long a delivery is retried before it is given up.
 pub const RETRY_FOR: SignedDuration = SignedDuration::from_hours(24);
@@ -116,6 +118,50 @@ pub enum Next {
     RetryAt(Timestamp),
     /// Stop: the delivery was retried for [`RETRY_FOR`].
     GiveUp,
+}
+
+fn mac(secret: &[u8], t: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(mac)
+}
+
+/// The `Rendan-Signature` header's value for `body` sent at unix second `t`:
+/// `t=<t>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Every webhook rendan sends (order changes,
+/// network incidents) is signed this way.
+pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
+    let digest = mac(secret, t, body)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default();
+    format!("t={t},v1={digest}")
+}
+
+/// What a receiver checks: the signature matches the body under `secret`, and was made at most
+/// `tolerance` before `now` (so a captured delivery cannot be replayed later).
+pub fn verify(
+    secret: &[u8],
+    header: &str,
+    body: &[u8],
+    now: Timestamp,
+    tolerance: SignedDuration,
+) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => v1 = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    let fresh = (now.as_second() - t).abs() <= tolerance.as_secs();
+    // Constant-time comparison.
+    fresh && mac(secret, t, body).is_some_and(|m| m.verify_slice(&v1).is_ok())
 }
 
 /// After `attempts` failed attempts of a delivery created at `created`, failing last at `now`:

@@ -16,7 +16,9 @@ use jiff::{SignedDuration, Timestamp};
 use rendan_domain::{NodeId, Region};
 use rendan_netwatch::incident::{Incident, TimelineEntry};
 use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
-use rendan_netwatch::store::{NetwatchStore, RequestKey, Sample, SliceRow, StoreError};
+use rendan_netwatch::store::{
+    NetwatchStore, Notice, NoticeEvent, NoticeOutcome, RequestKey, Sample, SliceRow, StoreError,
+};
 use rendan_netwatch::{MonitorHandle, Netwatch, NetwatchConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -222,6 +224,59 @@ impl SqliteNetwatchStore {
         }
         Ok(out)
     }
+}
+
+async fn enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    urls: &[String],
+    incident: i64,
+    event: NoticeEvent,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    for url in urls {
+        sqlx::query(
+            "INSERT INTO webhook_outbox (url, incident, event, created_at_ms, next_at_ms) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(url)
+        .bind(incident)
+        .bind(event.as_str())
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+const NOTICE_COLUMNS: &str = "o.id, o.url, o.event, o.created_at_ms, o.attempts, o.next_at_ms, o.delivered_at_ms, o.gave_up_at_ms, o.last_error, i.id AS incident, i.node, i.opened_at_ms, i.closed_at_ms";
+
+fn notice_row(r: &sqlx::sqlite::SqliteRow) -> Result<Notice, StoreError> {
+    let event: String = r.try_get("event").map_err(backend)?;
+    let opt = |c: &str| -> Result<Option<Timestamp>, StoreError> {
+        r.try_get::<Option<i64>, _>(c)
+            .map_err(backend)?
+            .map(from_ms)
+            .transpose()
+    };
+    Ok(Notice {
+        id: r.try_get("id").map_err(backend)?,
+        url: r.try_get("url").map_err(backend)?,
+        event: NoticeEvent::parse(&event)
+            .ok_or_else(|| StoreError::Backend(format!("unknown notice event {event}")))?,
+        incident: Incident {
+            id: r.try_get("incident").map_err(backend)?,
+            node: node_id(r.try_get("node").map_err(backend)?)?,
+            opened_at: from_ms(r.try_get("opened_at_ms").map_err(backend)?)?,
+            closed_at: opt("closed_at_ms")?,
+            timeline: vec![],
+        },
+        created_at: from_ms(r.try_get("created_at_ms").map_err(backend)?)?,
+        attempts: r.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        next_at: from_ms(r.try_get("next_at_ms").map_err(backend)?)?,
+        delivered_at: opt("delivered_at_ms")?,
+        gave_up_at: opt("gave_up_at_ms")?,
+        last_error: r.try_get("last_error").map_err(backend)?,
+    })
 }
 
 async fn insert_events(
@@ -478,6 +533,7 @@ impl NetwatchStore for SqliteNetwatchStore {
         node: &NodeId,
         opened_at: Timestamp,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let id: i64 =
@@ -490,6 +546,7 @@ impl NetwatchStore for SqliteNetwatchStore {
                 .try_get("id")
                 .map_err(backend)?;
         insert_events(&mut tx, id, timeline).await?;
+        enqueue(&mut tx, notify, id, NoticeEvent::Opened, opened_at).await?;
         tx.commit().await.map_err(backend)?;
         Ok(id)
     }
@@ -499,6 +556,7 @@ impl NetwatchStore for SqliteNetwatchStore {
         id: i64,
         closed_at: Option<Timestamp>,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         if let Some(c) = closed_at {
@@ -513,9 +571,67 @@ impl NetwatchStore for SqliteNetwatchStore {
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict(format!("incident {id} is not open")));
             }
+            enqueue(&mut tx, notify, id, NoticeEvent::Closed, c).await?;
         }
         insert_events(&mut tx, id, timeline).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn due_notices(&self, now: Timestamp, limit: u32) -> Result<Vec<Notice>, StoreError> {
+        // The oldest unsettled notice of each webhook and node, if it is due.
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTICE_COLUMNS} FROM webhook_outbox o JOIN incidents i ON i.id = o.incident \
+             WHERE o.delivered_at_ms IS NULL AND o.gave_up_at_ms IS NULL AND o.next_at_ms <= $1 \
+             AND o.id = (SELECT min(p.id) FROM webhook_outbox p JOIN incidents j ON j.id = p.incident \
+                         WHERE p.url = o.url AND j.node = i.node \
+                         AND p.delivered_at_ms IS NULL AND p.gave_up_at_ms IS NULL) \
+             ORDER BY o.id LIMIT $2"
+        )))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(notice_row).collect()
+    }
+
+    async fn record_notice(
+        &self,
+        id: i64,
+        at: Timestamp,
+        outcome: &NoticeOutcome,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (delivered, next, gave_up) = match outcome {
+            NoticeOutcome::Delivered => (Some(ms(at)), None, None),
+            NoticeOutcome::RetryAt(t) => (None, Some(ms(*t)), None),
+            NoticeOutcome::GaveUp => (None, None, Some(ms(at))),
+        };
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, \
+             delivered_at_ms = coalesce($3, delivered_at_ms), next_at_ms = coalesce($4, next_at_ms), \
+             gave_up_at_ms = coalesce($5, gave_up_at_ms) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(delivered)
+        .bind(next)
+        .bind(gave_up)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn notices(&self) -> Result<Vec<Notice>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTICE_COLUMNS} FROM webhook_outbox o JOIN incidents i ON i.id = o.incident ORDER BY o.id"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(notice_row).collect()
     }
 
     async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {

@@ -9,11 +9,15 @@ use rendan_domain::{NodeId, Region};
 use rendan_netwatch::agent::{self, AgentOptions};
 use rendan_netwatch::incident::TimelineEntry;
 use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
-use rendan_netwatch::store::{NetwatchStore, SliceRow, StoreError};
+use rendan_netwatch::store::{NetwatchStore, NoticeEvent, NoticeOutcome, SliceRow, StoreError};
 use rendan_netwatch::{Netwatch, NetwatchConfig, SliceState, report};
 use rendan_netwatch_sqlite::SqliteNetwatchStore;
 use std::sync::Arc;
 use std::time::Duration;
+
+fn hook(name: &str) -> String {
+    format!("http://127.0.0.1:9/{name}")
+}
 
 fn id(s: &str) -> NodeId {
     NodeId::parse(s, "n").unwrap()
@@ -80,25 +84,85 @@ async fn incidents_and_windows_round_trip() {
         detail: "x".into(),
     };
     let i = s
-        .open_incident(&id("moscow"), t, &[e("first_failure"), e("opened")])
+        .open_incident(
+            &id("moscow"),
+            t,
+            &[e("first_failure"), e("opened")],
+            &[hook("a"), hook("b")],
+        )
         .await
         .unwrap();
-    s.update_incident(i, None, &[e("evidence")]).await.unwrap();
+    s.update_incident(i, None, &[e("evidence")], &[hook("a")])
+        .await
+        .unwrap();
     s.update_incident(
         i,
         Some(t.checked_add(SignedDuration::from_mins(30)).unwrap()),
         &[e("closed")],
+        &[hook("a")],
     )
     .await
     .unwrap();
     assert!(matches!(
-        s.update_incident(i, Some(t), &[]).await,
+        s.update_incident(i, Some(t), &[], &[hook("a")]).await,
         Err(StoreError::Conflict(_))
     ));
     let list = s.incidents(Some(&id("moscow"))).await.unwrap();
     assert_eq!(list.len(), 1);
     let kinds: Vec<_> = list[0].timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["first_failure", "opened", "evidence", "closed"]);
+    // The notices were written with the changes (evidence tells nobody, the refused close
+    // wrote none), survive a reopening, and come due in order per webhook and node.
+    s.close().await;
+    let s = SqliteNetwatchStore::open(dir.path()).await.unwrap();
+    let all = s.notices().await.unwrap();
+    let what: Vec<(String, NoticeEvent)> = all.iter().map(|n| (n.url.clone(), n.event)).collect();
+    assert_eq!(
+        what,
+        [
+            (hook("a"), NoticeEvent::Opened),
+            (hook("b"), NoticeEvent::Opened),
+            (hook("a"), NoticeEvent::Closed)
+        ]
+    );
+    let later = t.checked_add(SignedDuration::from_hours(1)).unwrap();
+    let due: Vec<i64> = s
+        .due_notices(later, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(
+        due,
+        [all[0].id, all[1].id],
+        "a's closing waits behind its opening"
+    );
+    s.record_notice(all[0].id, later, &NoticeOutcome::Delivered, None)
+        .await
+        .unwrap();
+    s.record_notice(
+        all[1].id,
+        later,
+        &NoticeOutcome::RetryAt(later.checked_add(SignedDuration::from_secs(10)).unwrap()),
+        Some("503"),
+    )
+    .await
+    .unwrap();
+    let due: Vec<i64> = s
+        .due_notices(later, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(due, [all[2].id], "b waits for its back-off");
+    let closed = &s.due_notices(later, 10).await.unwrap()[0];
+    assert_eq!(
+        closed.incident.closed_at,
+        Some(t.checked_add(SignedDuration::from_mins(30)).unwrap())
+    );
+    assert_eq!(s.notices().await.unwrap()[1].attempts, 1);
     assert!(s.incidents(Some(&id("seoul"))).await.unwrap().is_empty());
 
     let weekly = Schedule::Weekly {

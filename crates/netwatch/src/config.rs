@@ -163,10 +163,11 @@ pub struct WebhookSpec {
     pub url: String,
     /// HMAC-SHA256 key.
     pub secret: String,
-    /// Attempts after the first.
-    pub retries: u32,
-    /// First back-off, doubled after each failure.
-    pub backoff: Duration,
+    /// The wait after the first failed attempt, doubled after each (at most an hour; retries
+    /// stop 24 h after the change).
+    pub backoff: jiff::SignedDuration,
+    /// How long the receiver has to answer.
+    pub timeout: Duration,
 }
 
 impl fmt::Debug for WebhookSpec {
@@ -175,8 +176,8 @@ impl fmt::Debug for WebhookSpec {
         f.debug_struct("WebhookSpec")
             .field("url", &self.url)
             .field("secret", &"<redacted>")
-            .field("retries", &self.retries)
             .field("backoff", &self.backoff)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -376,11 +377,16 @@ impl NetwatchConfig {
                 Ok(WebhookSpec {
                     url: w.url.clone(),
                     secret,
-                    retries: w.retries.unwrap_or(5),
-                    backoff: dur(
-                        &format!("{key}.backoff"),
-                        &w.backoff,
-                        Duration::from_millis(500),
+                    backoff: match &w.backoff {
+                        None => jiff::SignedDuration::from_secs(10),
+                        Some(b) => {
+                            parse_duration(b).map_err(|m| cerr(format!("{key}.backoff"), m))?
+                        }
+                    },
+                    timeout: dur(
+                        &format!("{key}.timeout"),
+                        &w.timeout,
+                        Duration::from_secs(10),
                     )?,
                 })
             })
@@ -561,8 +567,8 @@ struct WebhookDoc {
     url: String,
     secret: Option<String>,
     secret_env: Option<String>,
-    retries: Option<u32>,
     backoff: Option<String>,
+    timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -651,8 +657,8 @@ regions = ["asia"]
         let w = WebhookSpec {
             url: "http://127.0.0.1:9/h".into(),
             secret: "hunter2".into(),
-            retries: 1,
-            backoff: Duration::from_millis(1),
+            backoff: jiff::SignedDuration::from_millis(1),
+            timeout: Duration::from_millis(1),
         };
         assert!(!format!("{w:?}").contains("hunter2"));
     }

@@ -33,6 +33,6 @@ pub mod webhook;
 pub mod windows;
 
 pub use config::NetwatchConfig;
-pub use monitor::{MonitorHandle, Netwatch, start};
+pub use monitor::{MonitorHandle, Netwatch, start, start_with};
 pub use slice::{SliceLen, SliceState};
 pub use store::{MemoryStore, NetwatchStore};

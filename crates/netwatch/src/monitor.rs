@@ -10,13 +10,13 @@
 //! one interval old.
 
 use crate::config::{NetwatchConfig, Target};
-use crate::incident::{Hysteresis, Incident, TimelineEntry, Transition};
+use crate::incident::{Hysteresis, TimelineEntry, Transition};
 use crate::judge::{Verdict, judge};
-use crate::round::{self, RoundResult};
+use crate::round::{NetworkProber, Prober, RoundResult};
 use crate::slice::SliceState;
 use crate::stop::{self, Stop, StopSource};
 use crate::store::{NetwatchStore, Sample, SliceRow, StoreError};
-use crate::webhook;
+use crate::webhook::Deliverer;
 use jiff::{SignedDuration, Timestamp};
 use rendan_domain::NodeId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -107,6 +107,17 @@ impl Netwatch {
         (self.0.clock)()
     }
 
+    /// A clock that reads `start` now and then moves with tokio's time: under a paused
+    /// runtime (`#[tokio::test(start_paused = true)]`) a test runs hours of monitoring in
+    /// milliseconds, every instant exact.
+    pub fn tokio_clock(start: Timestamp) -> Clock {
+        let origin = tokio::time::Instant::now();
+        Arc::new(move || {
+            let elapsed = SignedDuration::try_from(origin.elapsed()).unwrap_or_default();
+            start.checked_add(elapsed).unwrap_or(start)
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> &NetwatchConfig {
         &self.0.config
@@ -140,6 +151,8 @@ pub struct MonitorHandle {
     stop: StopSource,
     probers: JoinSet<()>,
     closer: tokio::task::JoinHandle<()>,
+    /// The webhook deliverer, when there are webhooks.
+    deliverer: Option<tokio::task::JoinHandle<()>>,
     /// Whatever must live as long as the monitor (the storage's lock on its data directory).
     held: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -162,11 +175,16 @@ impl MonitorHandle {
         while self.probers.join_next().await.is_some() {}
         // The probers' senders are gone, so the closer drains and returns.
         let _ = self.closer.await;
+        // Notices it has not delivered stay in the outbox for the next start.
+        if let Some(d) = self.deliverer.take() {
+            let _ = d.await;
+        }
         drop(self.held.take());
     }
 }
 
-fn phase(node: &NodeId, interval: Duration) -> Duration {
+/// Where in each interval a node's rounds fall (a stable spread of rounds over the interval).
+pub fn phase(node: &NodeId, interval: Duration) -> Duration {
     // FNV-1a of the id: a stable spread of rounds over the interval.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in node.as_str().bytes() {
@@ -176,28 +194,41 @@ fn phase(node: &NodeId, interval: Duration) -> Duration {
     Duration::from_millis(h % ms)
 }
 
-/// Starts probing every target of `netwatch`'s configuration in background tasks.
+/// Starts probing every target of `netwatch`'s configuration over the network, in background
+/// tasks.
 pub fn start(netwatch: Netwatch) -> MonitorHandle {
+    let cfg = netwatch.config();
+    let prober = NetworkProber::new(cfg.vantages.clone(), cfg.probe_key.clone());
+    start_with(netwatch, Arc::new(prober))
+}
+
+/// Starts the monitor with rounds run by `probe` (a script, in tests).
+pub fn start_with(netwatch: Netwatch, probe: Arc<dyn Prober>) -> MonitorHandle {
     let (source, stop) = stop::channel();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap_or_default();
     let (tx, rx) = mpsc::channel::<RoundResult>(16_384);
     let mut probers = JoinSet::new();
     let cfg = netwatch.config();
     for (idx, target) in cfg.targets.iter().enumerate() {
-        let (nw, tx, stop, client) = (netwatch.clone(), tx.clone(), stop.clone(), client.clone());
+        let (nw, tx, stop, probe) = (netwatch.clone(), tx.clone(), stop.clone(), probe.clone());
         let target = target.clone();
-        probers.spawn(prober(nw, idx, target, client, tx, stop));
+        probers.spawn(prober(nw, idx, target, probe, tx, stop));
     }
     drop(tx);
-    let closer = tokio::spawn(closer(netwatch.clone(), rx, client));
+    let closer = tokio::spawn(closer(netwatch.clone(), rx));
+    let deliverer = (!cfg.webhooks.is_empty()).then(|| {
+        let d = Deliverer::new(
+            netwatch.store().clone(),
+            cfg.webhooks.clone(),
+            netwatch.0.clock.clone(),
+        );
+        tokio::spawn(d.run(stop.clone()))
+    });
     MonitorHandle {
         netwatch,
         stop: source,
         probers,
         closer,
+        deliverer,
         held: None,
     }
 }
@@ -215,18 +246,16 @@ async fn prober(
     nw: Netwatch,
     idx: usize,
     target: Target,
-    client: reqwest::Client,
+    probe: Arc<dyn Prober>,
     tx: mpsc::Sender<RoundResult>,
     mut stop: Stop,
 ) {
     let stats = &nw.0.stats;
-    let vantages = nw.config().vantages.clone();
-    let probe_key = nw.config().probe_key.clone();
     let interval = target.interval;
     let step = SignedDuration::try_from(interval).unwrap_or(SignedDuration::from_secs(1));
-    let mut wall = first_tick(Timestamp::now(), interval, phase(&target.node, interval));
+    let mut wall = first_tick(nw.now(), interval, phase(&target.node, interval));
     loop {
-        let wait = Timestamp::now().duration_until(wall);
+        let wait = nw.now().duration_until(wall);
         let due = tokio::time::Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = stop.wait() => return,
@@ -242,13 +271,13 @@ async fn prober(
         stats
             .max_late_us
             .fetch_max(late.as_micros() as u64, Ordering::Relaxed);
-        let result = round::run(idx, &target, &vantages, probe_key.as_deref(), &client, wall).await;
+        let result = probe.round(idx, &target, wall).await;
         if tx.send(result).await.is_err() {
             return;
         }
         wall = wall.checked_add(step).unwrap_or(wall);
         // Overran a whole interval: skip the missed rounds instead of bursting to catch up.
-        let now = Timestamp::now();
+        let now = nw.now();
         while wall < now {
             stats.skipped.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("rendan_netwatch_rounds_skipped_total").increment(1);
@@ -287,32 +316,19 @@ enum Unsaved {
 }
 
 /// Stores the node's unsaved incident writes in order, stopping at the first the store
-/// refuses (it is tried again at the next round); each stored one is announced.
-async fn flush(
-    nw: &Netwatch,
-    cfg: &NetwatchConfig,
-    track: &mut NodeTrack,
-    node: &NodeId,
-    client: &reqwest::Client,
-) {
+/// refuses (it is tried again at the next round); each is stored with its webhook notices.
+async fn flush(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, node: &NodeId) {
     let store = nw.store();
+    let urls: Vec<String> = cfg.webhooks.iter().map(|h| h.url.clone()).collect();
     while let Some(step) = track.unsaved.first().cloned() {
         match step {
             Unsaved::Open { since, timeline } => match store
-                .open_incident(node, since, &timeline)
+                .open_incident(node, since, &timeline, &urls)
                 .await
             {
                 Ok(id) => {
                     track.incident = Some(id);
                     metrics::counter!("rendan_netwatch_incidents_opened_total").increment(1);
-                    let inc = Incident {
-                        id,
-                        node: node.clone(),
-                        opened_at: since,
-                        closed_at: None,
-                        timeline,
-                    };
-                    webhook::notify(client, &cfg.webhooks, "incident.opened", &inc);
                 }
                 Err(e) => {
                     tracing::error!("cannot open incident for {node} (retried next round): {e}");
@@ -324,25 +340,13 @@ async fn flush(
                     track.unsaved.remove(0);
                     continue;
                 };
-                match store.update_incident(id, Some(since), &timeline).await {
+                match store
+                    .update_incident(id, Some(since), &timeline, &urls)
+                    .await
+                {
                     Ok(()) => {
                         track.incident = None;
                         metrics::counter!("rendan_netwatch_incidents_closed_total").increment(1);
-                        let opened_at = store
-                            .incidents(Some(node))
-                            .await
-                            .ok()
-                            .and_then(|l| l.into_iter().find(|i| i.id == id))
-                            .map(|i| i.opened_at)
-                            .unwrap_or(since);
-                        let inc = Incident {
-                            id,
-                            node: node.clone(),
-                            opened_at,
-                            closed_at: Some(since),
-                            timeline,
-                        };
-                        webhook::notify(client, &cfg.webhooks, "incident.closed", &inc);
                     }
                     Err(e) => {
                         tracing::error!("cannot close incident {id} (retried next round): {e}");
@@ -355,11 +359,11 @@ async fn flush(
     }
 }
 
-async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwest::Client) {
+async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>) {
     let cfg = nw.config().clone();
     let store = nw.store().clone();
     let len = cfg.slice;
-    let started = Timestamp::now();
+    let started = nw.now();
     // Open incidents survive a restart: continue them instead of opening duplicates.
     let open: HashMap<NodeId, i64> = match store.incidents(None).await {
         Ok(list) => list
@@ -427,18 +431,18 @@ async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>, client: reqwe
                         nw.stats().late_results.fetch_add(1, Ordering::Relaxed);
                     }
                     samples.extend(r.samples.iter().cloned());
-                    observe(&nw, &cfg, &mut tracks[r.target], &r, &client).await;
+                    observe(&nw, &cfg, &mut tracks[r.target], &r).await;
                 }
                 None => {
                     // Probers stopped: close what has fully ended, leave the rest NO_DATA.
-                    let now = Timestamp::now();
+                    let now = nw.now();
                     close_due(&nw, &mut pending, &mut tracks, &mut next_close, now, started).await;
                     flush_samples(&store, &mut samples).await;
                     return;
                 }
             },
             _ = tick.tick() => {
-                let Ok(horizon) = Timestamp::now().checked_sub(budget_sd) else { continue };
+                let Ok(horizon) = nw.now().checked_sub(budget_sd) else { continue };
                 close_due(&nw, &mut pending, &mut tracks, &mut next_close, horizon, started).await;
                 flush_samples(&store, &mut samples).await;
             }
@@ -521,13 +525,7 @@ async fn close_due(
 }
 
 /// Feeds one round to the node's hysteresis, opening or closing its incident.
-async fn observe(
-    nw: &Netwatch,
-    cfg: &NetwatchConfig,
-    track: &mut NodeTrack,
-    r: &RoundResult,
-    client: &reqwest::Client,
-) {
+async fn observe(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, r: &RoundResult) {
     let target = &cfg.targets[r.target];
     let verdicts: Vec<Verdict> = r.verdicts.iter().map(|(_, v)| *v).collect();
     track.recent.push_back((r.at, verdicts.clone()));
@@ -563,7 +561,7 @@ async fn observe(
             }];
             tl.append(&mut track.pending_evidence);
             tl.push(TimelineEntry {
-                at: Timestamp::now(),
+                at: nw.now(),
                 kind: "opened".into(),
                 detail: format!("{} consecutive failed rounds", cfg.open_after),
             });
@@ -589,7 +587,7 @@ async fn observe(
                             detail: format!("{} reachable again", target.node),
                         },
                         TimelineEntry {
-                            at: Timestamp::now(),
+                            at: nw.now(),
                             kind: "closed".into(),
                             detail: format!("{} consecutive good rounds", cfg.close_after),
                         },
@@ -610,14 +608,14 @@ async fn observe(
                     kind: "evidence".into(),
                     detail: format!("{reason} ({votes})"),
                 };
-                if let Err(err) = store.update_incident(id, None, &[e]).await {
+                if let Err(err) = store.update_incident(id, None, &[e], &[]).await {
                     tracing::error!("cannot add evidence to incident {id}: {err}");
                 }
             }
         }
     }
     // This round's incident writes, and any an earlier round could not store.
-    flush(nw, cfg, track, &target.node, client).await;
+    flush(nw, cfg, track, &target.node).await;
     track.last_reason = (!ok).then_some(reason);
     nw.set_live(
         &target.node,
@@ -634,6 +632,7 @@ async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::Incident;
     use crate::maintenance::{WindowSpec, WindowVersion};
     use crate::store::{MemoryStore, Sample, SliceRow, StoreError};
     use std::sync::atomic::AtomicU32;
@@ -676,18 +675,43 @@ mod tests {
             node: &NodeId,
             opened_at: Timestamp,
             timeline: &[TimelineEntry],
+            notify: &[String],
         ) -> Result<i64, StoreError> {
             self.refused()?;
-            self.inner.open_incident(node, opened_at, timeline).await
+            self.inner
+                .open_incident(node, opened_at, timeline, notify)
+                .await
         }
         async fn update_incident(
             &self,
             id: i64,
             closed_at: Option<Timestamp>,
             timeline: &[TimelineEntry],
+            notify: &[String],
         ) -> Result<(), StoreError> {
             self.refused()?;
-            self.inner.update_incident(id, closed_at, timeline).await
+            self.inner
+                .update_incident(id, closed_at, timeline, notify)
+                .await
+        }
+        async fn due_notices(
+            &self,
+            now: Timestamp,
+            limit: u32,
+        ) -> Result<Vec<crate::store::Notice>, StoreError> {
+            self.inner.due_notices(now, limit).await
+        }
+        async fn record_notice(
+            &self,
+            id: i64,
+            at: Timestamp,
+            outcome: &crate::store::NoticeOutcome,
+            error: Option<&str>,
+        ) -> Result<(), StoreError> {
+            self.inner.record_notice(id, at, outcome, error).await
+        }
+        async fn notices(&self) -> Result<Vec<crate::store::Notice>, StoreError> {
+            self.inner.notices().await
         }
         async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {
             self.inner.incidents(node).await
@@ -727,7 +751,6 @@ mod tests {
         let cfg = NetwatchConfig::from_topology(&file).unwrap();
         let store = Arc::new(Flaky::default());
         let nw = Netwatch::new(cfg.clone(), store.clone()).await.unwrap();
-        let client = reqwest::Client::new();
         let mut track = NodeTrack {
             hysteresis: Hysteresis::new(cfg.open_after, cfg.close_after, false),
             incident: None,
@@ -749,10 +772,10 @@ mod tests {
         // Two failed rounds open the incident; the store refuses that write and the next.
         store.refuse.store(2, Ordering::SeqCst);
         for i in 0..3 {
-            observe(&nw, &cfg, &mut track, &round(i, false), &client).await;
+            observe(&nw, &cfg, &mut track, &round(i, false)).await;
         }
         assert_eq!(store.inner.incidents(None).await.unwrap().len(), 0);
-        observe(&nw, &cfg, &mut track, &round(3, false), &client).await;
+        observe(&nw, &cfg, &mut track, &round(3, false)).await;
         let list = store.inner.incidents(None).await.unwrap();
         assert_eq!(list.len(), 1, "opened at the first round the store took it");
         assert_eq!(
@@ -762,13 +785,13 @@ mod tests {
         );
         // Two good rounds close it; the store refuses the close once.
         store.refuse.store(1, Ordering::SeqCst);
-        observe(&nw, &cfg, &mut track, &round(4, true), &client).await;
-        observe(&nw, &cfg, &mut track, &round(5, true), &client).await;
+        observe(&nw, &cfg, &mut track, &round(4, true)).await;
+        observe(&nw, &cfg, &mut track, &round(5, true)).await;
         assert_eq!(
             store.inner.incidents(None).await.unwrap()[0].closed_at,
             None
         );
-        observe(&nw, &cfg, &mut track, &round(6, true), &client).await;
+        observe(&nw, &cfg, &mut track, &round(6, true)).await;
         let list = store.inner.incidents(None).await.unwrap();
         assert_eq!(
             list[0].closed_at,

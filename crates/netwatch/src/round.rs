@@ -41,6 +41,53 @@ pub struct RoundResult {
     pub tcp_ms: Option<f64>,
 }
 
+/// How a round of probes is run: over the network in production ([`NetworkProber`]), from a
+/// script in tests, so that the monitor's scheduling, slicing and incidents can be tested on
+/// simulated time.
+#[async_trait::async_trait]
+pub trait Prober: Send + Sync + 'static {
+    /// Runs one round of `target` (index `idx` in the configuration) scheduled at `at`.
+    async fn round(&self, idx: usize, target: &Target, at: Timestamp) -> RoundResult;
+}
+
+/// Probes over the network: TCP, HTTP and UDP bursts from the monitor, and the vantage points.
+#[derive(Clone)]
+pub struct NetworkProber {
+    vantages: Vec<String>,
+    probe_key: Option<String>,
+    client: reqwest::Client,
+}
+
+impl NetworkProber {
+    /// A prober asking `vantages` too, with requests signed by `probe_key`.
+    pub fn new(vantages: Vec<String>, probe_key: Option<String>) -> Self {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap_or_default();
+        NetworkProber {
+            vantages,
+            probe_key,
+            client,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Prober for NetworkProber {
+    async fn round(&self, idx: usize, target: &Target, at: Timestamp) -> RoundResult {
+        run(
+            idx,
+            target,
+            &self.vantages,
+            self.probe_key.as_deref(),
+            &self.client,
+            at,
+        )
+        .await
+    }
+}
+
 /// Judges one class's burst against its thresholds; `Some(reason)` when over one.
 pub fn class_problem(spec: &ClassSpec, r: &BurstResult) -> Option<String> {
     let loss = r.loss_pct();

@@ -63,6 +63,70 @@ pub struct RequestKey {
     pub request: Vec<u8>,
 }
 
+/// What an incident notice tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeEvent {
+    /// The incident opened.
+    Opened,
+    /// The incident closed.
+    Closed,
+}
+
+impl NoticeEvent {
+    /// `incident.opened` or `incident.closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeEvent::Opened => "incident.opened",
+            NoticeEvent::Closed => "incident.closed",
+        }
+    }
+
+    /// Parses [`NoticeEvent::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "incident.opened" => Some(NoticeEvent::Opened),
+            "incident.closed" => Some(NoticeEvent::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// One incident change to tell one webhook, from the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// The outbox row (the `Rendan-Delivery` header; the same on every attempt).
+    pub id: i64,
+    /// Where it goes.
+    pub url: String,
+    /// What it tells.
+    pub event: NoticeEvent,
+    /// The incident as it stands (its `closed_at` is only told by the closing notice).
+    pub incident: Incident,
+    /// When the change happened (retries stop 24 h after).
+    pub created_at: Timestamp,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it is due.
+    pub next_at: Timestamp,
+    /// When it was delivered.
+    pub delivered_at: Option<Timestamp>,
+    /// When retrying stopped.
+    pub gave_up_at: Option<Timestamp>,
+    /// What went wrong last.
+    pub last_error: Option<String>,
+}
+
+/// What became of one attempt at a notice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoticeOutcome {
+    /// The receiver took it.
+    Delivered,
+    /// Try again then.
+    RetryAt(Timestamp),
+    /// Stop trying.
+    GaveUp,
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -85,20 +149,37 @@ pub trait NetwatchStore: Send + Sync + 'static {
     async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError>;
     /// Samples taken in `[from, to)`.
     async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError>;
-    /// Records a new open incident and returns its id.
+    /// Records a new open incident and, in the same transaction, an `incident.opened` notice
+    /// for each of `notify` (webhook URLs); returns the incident's id.
     async fn open_incident(
         &self,
         node: &NodeId,
         opened_at: Timestamp,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<i64, StoreError>;
-    /// Adds timeline entries, and closes the incident when `closed_at` is given.
+    /// Adds timeline entries, and closes the incident when `closed_at` is given, with an
+    /// `incident.closed` notice for each of `notify` in the same transaction.
     async fn update_incident(
         &self,
         id: i64,
         closed_at: Option<Timestamp>,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<(), StoreError>;
+    /// Notices due at `now`: of each webhook and node only the oldest not yet settled, so one
+    /// node's changes reach a receiver in order; at most `limit`, oldest first.
+    async fn due_notices(&self, now: Timestamp, limit: u32) -> Result<Vec<Notice>, StoreError>;
+    /// Records an attempt at notice `id` made at `at`.
+    async fn record_notice(
+        &self,
+        id: i64,
+        at: Timestamp,
+        outcome: &NoticeOutcome,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Every notice, oldest first (for tests and inspection).
+    async fn notices(&self) -> Result<Vec<Notice>, StoreError>;
     /// Incidents, of one node or all, oldest first.
     async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError>;
     /// Creates a maintenance window: gives it an id and stores `spec` as its version 1, under
@@ -129,9 +210,32 @@ struct Mem {
     slices: BTreeMap<(i64, NodeId), SliceRow>,
     samples: Vec<Sample>,
     incidents: Vec<Incident>,
+    notices: Vec<Notice>,
     windows: Vec<WindowVersion>,
     next_window: i64,
     window_keys: Vec<(RequestKey, i64)>,
+}
+
+impl Mem {
+    fn enqueue(&mut self, urls: &[String], event: NoticeEvent, inc: &Incident, at: Timestamp) {
+        for url in urls {
+            let id = self.notices.len() as i64 + 1;
+            let mut incident = inc.clone();
+            incident.timeline.clear();
+            self.notices.push(Notice {
+                id,
+                url: url.clone(),
+                event,
+                incident,
+                created_at: at,
+                attempts: 0,
+                next_at: at,
+                delivered_at: None,
+                gave_up_at: None,
+                last_error: None,
+            });
+        }
+    }
 }
 
 /// A store in memory: the same invariants, nothing durable.
@@ -193,16 +297,19 @@ impl NetwatchStore for MemoryStore {
         node: &NodeId,
         opened_at: Timestamp,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<i64, StoreError> {
         let mut m = self.lock()?;
         let id = m.incidents.len() as i64 + 1;
-        m.incidents.push(Incident {
+        let inc = Incident {
             id,
             node: node.clone(),
             opened_at,
             closed_at: None,
             timeline: timeline.to_vec(),
-        });
+        };
+        m.incidents.push(inc.clone());
+        m.enqueue(notify, NoticeEvent::Opened, &inc, opened_at);
         Ok(id)
     }
 
@@ -211,6 +318,7 @@ impl NetwatchStore for MemoryStore {
         id: i64,
         closed_at: Option<Timestamp>,
         timeline: &[TimelineEntry],
+        notify: &[String],
     ) -> Result<(), StoreError> {
         let mut m = self.lock()?;
         let inc = m
@@ -225,7 +333,65 @@ impl NetwatchStore for MemoryStore {
             inc.closed_at = closed_at;
         }
         inc.timeline.extend_from_slice(timeline);
+        if let Some(at) = closed_at {
+            let inc = inc.clone();
+            m.enqueue(notify, NoticeEvent::Closed, &inc, at);
+        }
         Ok(())
+    }
+
+    async fn due_notices(&self, now: Timestamp, limit: u32) -> Result<Vec<Notice>, StoreError> {
+        let m = self.lock()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for n in m.notices.iter() {
+            if n.delivered_at.is_some() || n.gave_up_at.is_some() {
+                continue;
+            }
+            // The oldest open notice of its webhook and node blocks the later ones.
+            if !seen.insert((n.url.clone(), n.incident.node.clone())) {
+                continue;
+            }
+            if n.next_at <= now && out.len() < limit as usize {
+                let mut n = n.clone();
+                n.incident = m
+                    .incidents
+                    .iter()
+                    .find(|i| i.id == n.incident.id)
+                    .cloned()
+                    .unwrap_or(n.incident);
+                n.incident.timeline.clear();
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_notice(
+        &self,
+        id: i64,
+        at: Timestamp,
+        outcome: &NoticeOutcome,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut m = self.lock()?;
+        let n = m
+            .notices
+            .iter_mut()
+            .find(|n| n.id == id)
+            .ok_or_else(|| StoreError::Backend(format!("no notice {id}")))?;
+        n.attempts += 1;
+        n.last_error = error.map(str::to_string);
+        match outcome {
+            NoticeOutcome::Delivered => n.delivered_at = Some(at),
+            NoticeOutcome::RetryAt(t) => n.next_at = *t,
+            NoticeOutcome::GaveUp => n.gave_up_at = Some(at),
+        }
+        Ok(())
+    }
+
+    async fn notices(&self) -> Result<Vec<Notice>, StoreError> {
+        Ok(self.lock()?.notices.clone())
     }
 
     async fn incidents(&self, node: Option<&NodeId>) -> Result<Vec<Incident>, StoreError> {

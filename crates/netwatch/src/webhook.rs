@@ -1,100 +1,164 @@
-//! Webhook notifications of incidents opening and closing, signed and retried.
+//! Webhook notices of incidents opening and closing, delivered from the store's outbox with the
+//! same design as the platform's order webhooks (`rendan_domain::webhook`).
 //!
-//! The body is JSON; the header `X-Rendan-Signature: sha256=<hex>` carries HMAC-SHA256 of the
-//! exact body bytes under the webhook's secret, so a receiver can verify it before parsing.
-//! A delivery that fails (no answer or a non-2xx status) is retried `retries` times with
-//! exponential back-off (`backoff`, 2×, 4×...); deliveries run in their own tasks so a slow
-//! receiver never delays probing.
+//! The store writes one notice per webhook in the transaction that opens or closes an incident,
+//! so a change the monitor recorded is never lost to a crash. [`Deliverer::run_once`] reads the
+//! notices due now (only the oldest unsettled one of each webhook and node, so a node's close
+//! never overtakes its open), POSTs each as JSON with `Rendan-Delivery: <id>` (the same on every
+//! attempt) and `Rendan-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, and
+//! records the outcome before it looks for more: at least once, in order, retried with
+//! exponential back-off (the webhook's `backoff`, doubling, at most an hour) for 24 hours,
+//! across restarts.
 
 use crate::config::WebhookSpec;
-use crate::incident::Incident;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::monitor::Clock;
+use crate::stop::Stop;
+use crate::store::{NetwatchStore, Notice, NoticeEvent, NoticeOutcome, StoreError};
+use rendan_domain::webhook::{Next, next_attempt};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The signature header's name.
-pub const SIGNATURE_HEADER: &str = "x-rendan-signature";
+pub use rendan_domain::webhook::{sign, verify};
 
-/// `sha256=<hex>` of `body` under `secret`.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
+/// The header naming the delivery (the same on every retry).
+pub const DELIVERY_HEADER: &str = "rendan-delivery";
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "rendan-signature";
+
+/// Notices read per round.
+const BATCH: u32 = 64;
+
+/// How often the outbox is looked at when idle.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The JSON body of a notice: the same bytes on every attempt.
+pub fn body(n: &Notice) -> Vec<u8> {
+    let closed_at = match n.event {
+        NoticeEvent::Opened => None,
+        NoticeEvent::Closed => n.incident.closed_at.map(|t| t.to_string()),
     };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// The JSON body for `event` (`incident.opened` or `incident.closed`).
-pub fn body(event: &str, inc: &Incident) -> Vec<u8> {
     serde_json::json!({
-        "event": event,
+        "delivery": n.id,
+        "event": n.event.as_str(),
         "incident": {
-            "id": inc.id,
-            "node": inc.node.as_str(),
-            "opened_at": inc.opened_at.to_string(),
-            "closed_at": inc.closed_at.map(|t| t.to_string()),
+            "id": n.incident.id,
+            "node": n.incident.node.as_str(),
+            "opened_at": n.incident.opened_at.to_string(),
+            "closed_at": closed_at,
         }
     })
     .to_string()
     .into_bytes()
 }
 
-/// Sends `event` about `inc` to every webhook, each in the background.
-pub fn notify(client: &reqwest::Client, hooks: &[WebhookSpec], event: &str, inc: &Incident) {
-    let payload = body(event, inc);
-    for h in hooks {
-        let (client, hook, payload) = (client.clone(), h.clone(), payload.clone());
-        tokio::spawn(async move {
-            if let Err(e) = deliver(&client, &hook, payload).await {
-                tracing::warn!(url = %hook.url, "webhook given up: {e}");
-            }
-        });
-    }
+/// Delivers a network watch's notices.
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Arc<dyn NetwatchStore>,
+    hooks: Vec<WebhookSpec>,
+    client: reqwest::Client,
+    clock: Clock,
 }
 
-/// Posts `payload` with retries; returns the last error once they are exhausted.
-pub async fn deliver(
-    client: &reqwest::Client,
-    hook: &WebhookSpec,
-    payload: Vec<u8>,
-) -> Result<u32, String> {
-    let sig = sign(hook.secret.as_bytes(), &payload);
-    let mut wait = hook.backoff;
-    let mut last = String::new();
-    for attempt in 0..=hook.retries {
-        if attempt > 0 {
-            tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2).min(Duration::from_secs(300));
+impl Deliverer {
+    /// A deliverer of `store`'s outbox to `hooks`, reading the time from `clock`.
+    pub fn new(store: Arc<dyn NetwatchStore>, hooks: Vec<WebhookSpec>, clock: Clock) -> Self {
+        Deliverer {
+            store,
+            hooks,
+            client: reqwest::Client::new(),
+            clock,
         }
-        let r = client
+    }
+
+    /// Makes one attempt at every notice due now; answers how many were attempted.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let due = self.store.due_notices((self.clock)(), BATCH).await?;
+        let count = due.len();
+        let mut set = tokio::task::JoinSet::new();
+        for n in due {
+            let me = self.clone();
+            set.spawn(async move { me.attempt(n).await });
+        }
+        while let Some(r) = set.join_next().await {
+            if let Ok(Err(e)) = r {
+                tracing::error!("cannot record a webhook attempt (it will be made again): {e}");
+            }
+        }
+        Ok(count)
+    }
+
+    async fn attempt(&self, n: Notice) -> Result<(), StoreError> {
+        let Some(hook) = self.hooks.iter().find(|h| h.url == n.url) else {
+            // The webhook left the configuration: nobody to tell.
+            let at = (self.clock)();
+            return self
+                .store
+                .record_notice(
+                    n.id,
+                    at,
+                    &NoticeOutcome::GaveUp,
+                    Some("webhook no longer configured"),
+                )
+                .await;
+        };
+        let payload = body(&n);
+        let sent = (self.clock)();
+        let result = self
+            .client
             .post(&hook.url)
             .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, &sig)
-            .body(payload.clone())
-            .timeout(Duration::from_secs(10))
+            .header(DELIVERY_HEADER, n.id.to_string())
+            .header(
+                SIGNATURE_HEADER,
+                sign(hook.secret.as_bytes(), sent.as_second(), &payload),
+            )
+            .body(payload)
+            .timeout(hook.timeout)
             .send()
             .await;
-        match r {
-            Ok(resp) if resp.status().is_success() => return Ok(attempt + 1),
-            Ok(resp) => last = format!("status {}", resp.status()),
-            Err(e) => last = e.to_string(),
+        let error = match result {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("status {}", r.status())),
+            Err(e) => Some(if e.is_timeout() {
+                "no answer in time".to_string()
+            } else {
+                e.to_string()
+            }),
+        };
+        let at = (self.clock)();
+        let outcome = match &error {
+            None => NoticeOutcome::Delivered,
+            Some(_) => match next_attempt(n.attempts + 1, n.created_at, at, hook.backoff) {
+                Next::RetryAt(t) => NoticeOutcome::RetryAt(t),
+                Next::GiveUp => NoticeOutcome::GaveUp,
+            },
+        };
+        if let Some(e) = &error {
+            tracing::warn!(url = %hook.url, notice = n.id, "webhook attempt failed: {e}");
         }
+        self.store
+            .record_notice(n.id, at, &outcome, error.as_deref())
+            .await
     }
-    Err(last)
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc4231_test_case_2() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        assert_eq!(
-            sign(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+    /// Delivers until `stop` fires; a round that found work is followed by another at once.
+    pub async fn run(self, mut stop: Stop) {
+        loop {
+            let busy = match self.run_once().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::error!("cannot read the webhook outbox: {e}");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = stop.wait() => return,
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
     }
 }

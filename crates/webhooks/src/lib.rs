@@ -6,11 +6,9 @@
 //! looks for more: a delivery whose outcome was not recorded (the process died) is sent again,
 //! so each change arrives at least once. [`Deliverer::run`] repeats that until shut down.
 
-use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use rendan_domain::webhook::{Next, next_attempt};
 use rendan_store::{AfterAttempt, DeliveryAttempt, DueDelivery, Store, StoreError};
-use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -52,51 +50,7 @@ impl Default for Settings {
     }
 }
 
-fn mac(secret: &[u8], t: i64, body: &[u8]) -> Option<Vec<u8>> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    Some(mac.finalize().into_bytes().to_vec())
-}
-
-/// The signature header's value for `body` sent at unix second `t`.
-pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
-    let digest = mac(secret, t, body).map(hex::encode).unwrap_or_default();
-    format!("t={t},v1={digest}")
-}
-
-/// What a receiver checks: the signature matches the body under `secret`, and was made at most
-/// `tolerance` before `now` (so a captured delivery cannot be replayed later).
-pub fn verify(
-    secret: &[u8],
-    header: &str,
-    body: &[u8],
-    now: Timestamp,
-    tolerance: SignedDuration,
-) -> bool {
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => v1 = hex::decode(v).ok(),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    let fresh = (now.as_second() - t).abs() <= tolerance.as_secs();
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    // Constant-time comparison.
-    fresh && mac.verify_slice(&v1).is_ok()
-}
+pub use rendan_domain::webhook::{sign, verify};
 
 /// The JSON body of a delivery: the same bytes on every attempt.
 pub fn body(d: &DueDelivery) -> Vec<u8> {

@@ -77,7 +77,7 @@ impl Receiver {
                         return StatusCode::SERVICE_UNAVAILABLE;
                     }
                     let sig = h
-                        .get("x-rendan-signature")
+                        .get("rendan-signature")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("")
                         .to_string();

@@ -6,5 +6,5 @@ mod drills;
 mod e2e;
 mod helpers;
 mod reports;
-mod restart;
+mod simulated;
 mod webhooks;

@@ -72,6 +72,7 @@ pub async fn prepared() -> Netwatch {
             &alpha,
             ts("2026-10-31T15:50:00Z"),
             &[e("2026-10-31T15:50:00Z", "opened")],
+            &[],
         )
         .await
         .unwrap();
@@ -80,15 +81,16 @@ pub async fn prepared() -> Netwatch {
             i,
             Some(ts("2026-10-31T16:20:00Z")),
             &[e("2026-10-31T16:20:00Z", "closed")],
+            &[],
         )
         .await
         .unwrap();
     let i = store
-        .open_incident(&alpha, ts("2026-11-05T02:00:00Z"), &[])
+        .open_incident(&alpha, ts("2026-11-05T02:00:00Z"), &[], &[])
         .await
         .unwrap();
     store
-        .update_incident(i, Some(ts("2026-11-05T03:00:00Z")), &[])
+        .update_incident(i, Some(ts("2026-11-05T03:00:00Z")), &[], &[])
         .await
         .unwrap();
     store

@@ -59,6 +59,7 @@ async fn prepared() -> Netwatch {
             &seoul,
             ts("2026-11-05T02:00:00Z"),
             &[entry("2026-11-05T02:00:00Z", "opened")],
+            &[],
         )
         .await
         .expect("open");
@@ -67,6 +68,7 @@ async fn prepared() -> Netwatch {
             id,
             Some(ts("2026-11-05T03:00:00Z")),
             &[entry("2026-11-05T03:00:00Z", "closed")],
+            &[],
         )
         .await
         .expect("close");
