@@ -141,6 +141,9 @@ pub async fn start_monitor(
     Ok(rendan_netwatch::start(open_netwatch(config, data_dir).await?).holding(lock))
 }
 
+/// Rows per multi-row INSERT (7 columns each, well under SQLite's 32,766 bound parameters).
+const ROWS_PER_INSERT: usize = 1000;
+
 /// The network watch's SQLite store.
 #[derive(Clone, Debug)]
 pub struct SqliteNetwatchStore {
@@ -428,26 +431,31 @@ fn version_row(r: &sqlx::sqlite::SqliteRow) -> Result<WindowVersion, StoreError>
 impl NetwatchStore for SqliteNetwatchStore {
     async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for r in rows {
-            let res = sqlx::query(
-                "INSERT INTO slices (node, start, len_s, state, measured, reporters, down_votes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(r.node.as_str())
-            .bind(r.start)
-            .bind(i64::from(r.len_s))
-            .bind(r.state.as_str())
-            .bind(r.measured.as_str())
-            .bind(i64::from(r.reporters))
-            .bind(i64::from(r.down_votes))
-            .execute(&mut *tx)
-            .await;
-            if let Err(e) = res {
+        // Many rows per statement: tens of thousands of targets close a slice each at once.
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO slices (node, start, len_s, state, measured, reporters, down_votes) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.node.as_str())
+                    .push_bind(r.start)
+                    .push_bind(i64::from(r.len_s))
+                    .push_bind(r.state.as_str())
+                    .push_bind(r.measured.as_str())
+                    .push_bind(i64::from(r.reporters))
+                    .push_bind(i64::from(r.down_votes));
+            });
+            if let Err(e) = q.build().execute(&mut *tx).await {
                 let conflict = e
                     .as_database_error()
                     .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"));
                 // Dropping the transaction rolls back the rows already inserted: all or nothing.
                 return Err(if conflict {
-                    StoreError::Conflict(format!("slice {} of {} is closed", r.start, r.node))
+                    StoreError::Conflict(format!(
+                        "a slice of {} rows from {} is closed",
+                        rows.len(),
+                        rows.first().map_or(0, |r| r.start)
+                    ))
                 } else {
                     backend(e)
                 });
@@ -486,20 +494,20 @@ impl NetwatchStore for SqliteNetwatchStore {
 
     async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for s in rows {
-            sqlx::query(
-                "INSERT INTO samples (node, class, at_ms, rtt_ms, sent, received, jitter_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(s.node.as_str())
-            .bind(&s.class)
-            .bind(ms(s.at))
-            .bind(s.rtt_ms)
-            .bind(i64::from(s.sent))
-            .bind(i64::from(s.received))
-            .bind(s.jitter_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO samples (node, class, at_ms, rtt_ms, sent, received, jitter_ms) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(s.node.as_str())
+                    .push_bind(s.class.as_str())
+                    .push_bind(ms(s.at))
+                    .push_bind(s.rtt_ms)
+                    .push_bind(i64::from(s.sent))
+                    .push_bind(i64::from(s.received))
+                    .push_bind(s.jitter_ms);
+            });
+            q.build().execute(&mut *tx).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }

@@ -140,7 +140,13 @@ impl Netwatch {
 
     fn set_live(&self, node: &NodeId, v: LiveNode) {
         if let Ok(mut l) = self.0.live.write() {
-            l.insert(node.clone(), v);
+            // In place: no key allocated per round.
+            match l.get_mut(node) {
+                Some(slot) => *slot = v,
+                None => {
+                    l.insert(node.clone(), v);
+                }
+            }
         }
     }
 }
@@ -359,9 +365,57 @@ async fn flush(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, node:
     }
 }
 
+/// What the closer hands the writer.
+enum Batch {
+    Slices(Vec<SliceRow>),
+    Samples(Vec<Sample>),
+}
+
+/// Writes closed slices and samples, in the order received, so that a slow store never stops
+/// the closer from taking round results (which would hold up the probers).
+async fn writer(nw: Netwatch, mut rx: mpsc::UnboundedReceiver<Batch>) {
+    let store = nw.store().clone();
+    while let Some(b) = rx.recv().await {
+        match b {
+            Batch::Slices(rows) => match store.put_slices(&rows).await {
+                Ok(()) => {
+                    nw.stats()
+                        .slices_written
+                        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    let mut by_state = [0u64; 5];
+                    for r in &rows {
+                        by_state[SliceState::ALL
+                            .iter()
+                            .position(|s| *s == r.state)
+                            .unwrap_or(0)] += 1;
+                    }
+                    for (s, n) in SliceState::ALL.iter().zip(by_state) {
+                        if n > 0 {
+                            metrics::counter!("rendan_netwatch_slices_total", "state" => s.as_str())
+                                .increment(n);
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(
+                    "{} slices from {} not stored: {e}",
+                    rows.len(),
+                    rows.first().map_or(0, |r| r.start)
+                ),
+            },
+            Batch::Samples(rows) => {
+                if let Err(e) = store.put_samples(&rows).await {
+                    tracing::error!("{} samples not stored: {e}", rows.len());
+                }
+            }
+        }
+    }
+}
+
 async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>) {
     let cfg = nw.config().clone();
     let store = nw.store().clone();
+    let (to_writer, writes) = mpsc::unbounded_channel();
+    let writing = tokio::spawn(writer(nw.clone(), writes));
     let len = cfg.slice;
     let started = nw.now();
     // Open incidents survive a restart: continue them instead of opening duplicates.
@@ -409,7 +463,7 @@ async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>) {
     {
         next_close = next_close.max(last + len.secs());
     }
-    let mut pending: BTreeMap<i64, HashMap<usize, HashMap<String, Verdict>>> = BTreeMap::new();
+    let mut pending: Pending = BTreeMap::new();
     let mut samples: Vec<Sample> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(
         (len.secs() as u64 * 1000 / 4).clamp(100, 1000),
@@ -419,55 +473,64 @@ async fn closer(nw: Netwatch, mut rx: mpsc::Receiver<RoundResult>) {
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(r) => {
-                    let slice = len.floor(r.at);
+                    observe(&nw, &cfg, &mut tracks[r.target], &r).await;
+                    let RoundResult { target, at, verdicts, samples: taken, .. } = r;
+                    let slice = len.floor(at);
                     if slice >= next_close {
-                        let per = pending.entry(slice).or_default().entry(r.target).or_default();
-                        for (v, verdict) in &r.verdicts {
-                            let e = per.entry(v.clone()).or_insert(*verdict);
-                            *e = (*e).max(*verdict);
+                        let per = pending.entry(slice).or_default().entry(target).or_default();
+                        for (v, verdict) in verdicts {
+                            match per.iter_mut().find(|(name, _)| *name == v) {
+                                Some((_, e)) => *e = (*e).max(verdict),
+                                None => per.push((v, verdict)),
+                            }
                         }
                     } else {
                         // Its slice is already written and stays as written.
                         nw.stats().late_results.fetch_add(1, Ordering::Relaxed);
                     }
-                    samples.extend(r.samples.iter().cloned());
-                    observe(&nw, &cfg, &mut tracks[r.target], &r).await;
+                    samples.extend(taken);
                 }
                 None => {
                     // Probers stopped: close what has fully ended, leave the rest NO_DATA.
                     let now = nw.now();
-                    close_due(&nw, &mut pending, &mut tracks, &mut next_close, now, started).await;
-                    flush_samples(&store, &mut samples).await;
+                    close_due(&nw, &mut pending, &mut tracks, &mut next_close, now, started, &to_writer).await;
+                    flush_samples(&to_writer, &mut samples);
+                    drop(to_writer);
+                    let _ = writing.await;
                     return;
                 }
             },
             _ = tick.tick() => {
                 let Ok(horizon) = nw.now().checked_sub(budget_sd) else { continue };
-                close_due(&nw, &mut pending, &mut tracks, &mut next_close, horizon, started).await;
-                flush_samples(&store, &mut samples).await;
+                close_due(&nw, &mut pending, &mut tracks, &mut next_close, horizon, started, &to_writer).await;
+                flush_samples(&to_writer, &mut samples);
             }
         }
     }
 }
 
-async fn flush_samples(store: &Arc<dyn NetwatchStore>, samples: &mut Vec<Sample>) {
-    if samples.is_empty() {
-        return;
+/// Verdicts received per slice start, per target, per vantage point.
+type Pending = BTreeMap<i64, HashMap<usize, Vec<(String, Verdict)>>>;
+
+fn flush_samples(to_writer: &mpsc::UnboundedSender<Batch>, samples: &mut Vec<Sample>) {
+    if !samples.is_empty()
+        && to_writer
+            .send(Batch::Samples(std::mem::take(samples)))
+            .is_err()
+    {
+        tracing::error!("the writer is gone: samples not stored");
     }
-    if let Err(e) = store.put_samples(samples).await {
-        tracing::error!("cannot store samples: {e}");
-    }
-    samples.clear();
 }
 
-/// Closes every slice that ends at or before `horizon`.
+/// Closes every slice that ends at or before `horizon` and hands it to the writer.
 async fn close_due(
     nw: &Netwatch,
-    pending: &mut BTreeMap<i64, HashMap<usize, HashMap<String, Verdict>>>,
+    pending: &mut Pending,
     tracks: &mut [NodeTrack],
     next_close: &mut i64,
     horizon: Timestamp,
     started: Timestamp,
+    to_writer: &mpsc::UnboundedSender<Batch>,
 ) {
     let cfg = nw.config();
     let len = cfg.slice;
@@ -480,9 +543,13 @@ async fn close_due(
         };
         let mut rows = Vec::with_capacity(cfg.targets.len());
         for (i, t) in cfg.targets.iter().enumerate() {
+            if i % 4096 == 4095 {
+                // Tens of thousands of targets: let the probers run meanwhile.
+                tokio::task::yield_now().await;
+            }
             let mut verdicts: Vec<Verdict> = got
                 .get(&i)
-                .map(|m| m.values().copied().collect())
+                .map(|m| m.iter().map(|(_, v)| *v).collect())
                 .unwrap_or_default();
             let track = &mut tracks[i];
             if verdicts.is_empty() {
@@ -509,17 +576,8 @@ async fn close_due(
                 down_votes: verdicts.iter().filter(|v| **v == Verdict::Down).count() as u16,
             });
         }
-        match nw.store().put_slices(&rows).await {
-            Ok(()) => {
-                nw.stats()
-                    .slices_written
-                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
-                for r in &rows {
-                    metrics::counter!("rendan_netwatch_slices_total", "state" => r.state.as_str())
-                        .increment(1);
-                }
-            }
-            Err(e) => tracing::error!("slice {s} not stored: {e}"),
+        if to_writer.send(Batch::Slices(rows)).is_err() {
+            tracing::error!("the writer is gone: slice {s} not stored");
         }
     }
 }
@@ -527,24 +585,29 @@ async fn close_due(
 /// Feeds one round to the node's hysteresis, opening or closing its incident.
 async fn observe(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, r: &RoundResult) {
     let target = &cfg.targets[r.target];
-    let verdicts: Vec<Verdict> = r.verdicts.iter().map(|(_, v)| *v).collect();
-    track.recent.push_back((r.at, verdicts.clone()));
-    while track.recent.len() > 8 {
+    if track.recent.len() >= 8 {
         track.recent.pop_front();
     }
-    let state = judge(&verdicts, cfg.quorum);
+    track
+        .recent
+        .push_back((r.at, r.verdicts.iter().map(|(_, v)| *v).collect()));
+    let verdicts = track
+        .recent
+        .back()
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or(&[]);
+    let state = judge(verdicts, cfg.quorum);
     let ok = state != SliceState::Down;
-    let reason = r.reason.clone().unwrap_or_else(|| "ok".into());
-    let votes = format!(
-        "{} of {} vantage points saw it down",
-        verdicts.iter().filter(|v| **v == Verdict::Down).count(),
-        verdicts.len()
-    );
+    let down = verdicts.iter().filter(|v| **v == Verdict::Down).count();
+    let all = verdicts.len();
+    // Built only when a failure has to be told (most rounds are good).
+    let reason = || r.reason.clone().unwrap_or_else(|| "ok".into());
+    let votes = || format!("{down} of {all} vantage points saw it down");
     if !ok && !track.hysteresis.is_open() && track.pending_evidence.len() < MAX_EVIDENCE {
         track.pending_evidence.push(TimelineEntry {
             at: r.at,
             kind: "evidence".into(),
-            detail: format!("{reason} ({votes})"),
+            detail: format!("{} ({})", reason(), votes()),
         });
     }
     if ok && !track.hysteresis.is_open() {
@@ -557,7 +620,7 @@ async fn observe(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, r: 
             let mut tl = vec![TimelineEntry {
                 at: since,
                 kind: "first_failure".into(),
-                detail: format!("{} down: {reason}", target.node),
+                detail: format!("{} down: {}", target.node, reason()),
             }];
             tl.append(&mut track.pending_evidence);
             tl.push(TimelineEntry {
@@ -599,14 +662,14 @@ async fn observe(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, r: 
             // While open, record changes of cause as evidence (bounded).
             if let Some(id) = track.incident
                 && !ok
-                && track.last_reason.as_deref() != Some(reason.as_str())
+                && track.last_reason.as_deref() != Some(r.reason.as_deref().unwrap_or("ok"))
                 && track.evidence < MAX_EVIDENCE
             {
                 track.evidence += 1;
                 let e = TimelineEntry {
                     at: r.at,
                     kind: "evidence".into(),
-                    detail: format!("{reason} ({votes})"),
+                    detail: format!("{} ({})", reason(), votes()),
                 };
                 if let Err(err) = store.update_incident(id, None, &[e], &[]).await {
                     tracing::error!("cannot add evidence to incident {id}: {err}");
@@ -616,7 +679,7 @@ async fn observe(nw: &Netwatch, cfg: &NetwatchConfig, track: &mut NodeTrack, r: 
     }
     // This round's incident writes, and any an earlier round could not store.
     flush(nw, cfg, track, &target.node).await;
-    track.last_reason = (!ok).then_some(reason);
+    track.last_reason = (!ok).then(reason);
     nw.set_live(
         &target.node,
         LiveNode {
