@@ -16,8 +16,10 @@ use jiff::{SignedDuration, Timestamp};
 use rendan_domain::{NodeId, Region};
 use rendan_netwatch::incident::{Incident, TimelineEntry};
 use rendan_netwatch::maintenance::{Schedule, Scope, WindowSpec, WindowVersion};
+use rendan_netwatch::rollup::{ClassHour, Histogram};
 use rendan_netwatch::store::{
-    NetwatchStore, Notice, NoticeEvent, NoticeOutcome, RequestKey, Sample, SliceRow, StoreError,
+    NetwatchStore, Notice, NoticeEvent, NoticeOutcome, RequestKey, Sample, SliceHour, SliceRow,
+    StoreError,
 };
 use rendan_netwatch::{MonitorHandle, Netwatch, NetwatchConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -141,6 +143,9 @@ pub async fn start_monitor(
     Ok(rendan_netwatch::start(open_netwatch(config, data_dir).await?).holding(lock))
 }
 
+/// Samples deleted per statement when pruning, so the writer is never held up for long.
+const PRUNE_CHUNK: i64 = 20_000;
+
 /// Rows per multi-row INSERT (7 columns each, well under SQLite's 32,766 bound parameters).
 const ROWS_PER_INSERT: usize = 1000;
 
@@ -227,6 +232,21 @@ impl SqliteNetwatchStore {
         }
         Ok(out)
     }
+}
+
+fn slice_row(r: &sqlx::sqlite::SqliteRow) -> Result<SliceRow, StoreError> {
+    let state: String = r.try_get("state").map_err(backend)?;
+    let measured: String = r.try_get("measured").map_err(backend)?;
+    let bad = |e: rendan_netwatch::slice::UnknownState| StoreError::Backend(e.to_string());
+    Ok(SliceRow {
+        node: node_id(r.try_get("node").map_err(backend)?)?,
+        start: r.try_get("start").map_err(backend)?,
+        len_s: r.try_get::<i64, _>("len_s").map_err(backend)? as u32,
+        state: state.parse().map_err(bad)?,
+        measured: measured.parse().map_err(bad)?,
+        reporters: r.try_get::<i64, _>("reporters").map_err(backend)? as u16,
+        down_votes: r.try_get::<i64, _>("down_votes").map_err(backend)? as u16,
+    })
 }
 
 async fn enqueue(
@@ -473,20 +493,48 @@ impl NetwatchStore for SqliteNetwatchStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
+        rows.iter().map(slice_row).collect()
+    }
+
+    async fn node_slices(
+        &self,
+        node: &NodeId,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Vec<SliceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node, start, len_s, state, measured, reporters, down_votes FROM slices INDEXED BY slices_node WHERE node = $1 AND start >= $2 AND start < $3 ORDER BY start",
+        )
+        .bind(node.as_str())
+        .bind(from_s)
+        .bind(to_s)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(slice_row).collect()
+    }
+
+    async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node, (start - $1) / 3600 AS hour, measured, sum(len_s) AS secs FROM slices WHERE start >= $1 AND start < $2 GROUP BY node, hour, measured",
+        )
+        .bind(from_s)
+        .bind(to_s)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter()
             .map(|r| {
-                let state: String = r.try_get("state").map_err(backend)?;
-                let measured: String = r.try_get("measured").map_err(backend)?;
-                let bad =
-                    |e: rendan_netwatch::slice::UnknownState| StoreError::Backend(e.to_string());
-                Ok(SliceRow {
+                let state: String = r.try_get("measured").map_err(backend)?;
+                Ok(SliceHour {
                     node: node_id(r.try_get("node").map_err(backend)?)?,
-                    start: r.try_get("start").map_err(backend)?,
-                    len_s: r.try_get::<i64, _>("len_s").map_err(backend)? as u32,
-                    state: state.parse().map_err(bad)?,
-                    measured: measured.parse().map_err(bad)?,
-                    reporters: r.try_get::<i64, _>("reporters").map_err(backend)? as u16,
-                    down_votes: r.try_get::<i64, _>("down_votes").map_err(backend)? as u16,
+                    hour: r.try_get("hour").map_err(backend)?,
+                    state: state
+                        .parse()
+                        .map_err(|e: rendan_netwatch::slice::UnknownState| {
+                            StoreError::Backend(e.to_string())
+                        })?,
+                    secs: r.try_get::<i64, _>("secs").map_err(backend)?.max(0) as u64,
                 })
             })
             .collect()
@@ -496,7 +544,7 @@ impl NetwatchStore for SqliteNetwatchStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO samples (node, class, at_ms, rtt_ms, sent, received, jitter_ms) ",
+                "INSERT INTO samples (node, class, at_ms, rtt_ms, sent, received, jitter_ms, rtt_bucket, jitter_bucket) ",
             );
             q.push_values(chunk, |mut b, s| {
                 b.push_bind(s.node.as_str())
@@ -505,7 +553,9 @@ impl NetwatchStore for SqliteNetwatchStore {
                     .push_bind(s.rtt_ms)
                     .push_bind(i64::from(s.sent))
                     .push_bind(i64::from(s.received))
-                    .push_bind(s.jitter_ms);
+                    .push_bind(s.jitter_ms)
+                    .push_bind(s.rtt_ms.map(|v| i64::from(Histogram::bucket(v))))
+                    .push_bind(s.jitter_ms.map(|v| i64::from(Histogram::bucket(v))));
             });
             q.build().execute(&mut *tx).await.map_err(backend)?;
         }
@@ -534,6 +584,195 @@ impl NetwatchStore for SqliteNetwatchStore {
                 })
             })
             .collect()
+    }
+
+    async fn roll_up(&self, hour: i64) -> Result<(), StoreError> {
+        let (from, to) = (hour * 1000, (hour + 3600) * 1000);
+        let mut by: std::collections::BTreeMap<(String, String), ClassHour> = Default::default();
+        let totals = sqlx::query(
+            "SELECT node, class, count(*) AS rounds, sum(sent) AS sent, sum(received) AS received FROM samples WHERE at_ms >= $1 AND at_ms < $2 GROUP BY node, class",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for r in &totals {
+            let node: String = r.try_get("node").map_err(backend)?;
+            let class: String = r.try_get("class").map_err(backend)?;
+            by.insert(
+                (node.clone(), class.clone()),
+                ClassHour {
+                    node: node_id(&node)?,
+                    class,
+                    hour,
+                    rounds: r.try_get::<i64, _>("rounds").map_err(backend)? as u64,
+                    sent: r.try_get::<i64, _>("sent").map_err(backend)? as u64,
+                    received: r.try_get::<i64, _>("received").map_err(backend)? as u64,
+                    rtt: Histogram::default(),
+                    jitter: Histogram::default(),
+                },
+            );
+        }
+        for column in ["rtt_bucket", "jitter_bucket"] {
+            // Built from the two constant column names above.
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT node, class, {column} AS b, count(*) AS n FROM samples WHERE at_ms >= $1 AND at_ms < $2 AND {column} IS NOT NULL GROUP BY node, class, {column}"
+            )))
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            for r in &rows {
+                let key: (String, String) = (
+                    r.try_get("node").map_err(backend)?,
+                    r.try_get("class").map_err(backend)?,
+                );
+                let (b, n): (i64, i64) = (
+                    r.try_get("b").map_err(backend)?,
+                    r.try_get("n").map_err(backend)?,
+                );
+                if let Some(e) = by.get_mut(&key) {
+                    let h = if column == "rtt_bucket" {
+                        &mut e.rtt
+                    } else {
+                        &mut e.jitter
+                    };
+                    h.add_bucket(b.clamp(0, i64::from(u16::MAX)) as u16, n as u64);
+                }
+            }
+        }
+        // Samples written before the buckets were stored.
+        let legacy = sqlx::query(
+            "SELECT node, class, rtt_ms, jitter_ms, rtt_bucket, jitter_bucket FROM samples WHERE at_ms >= $1 AND at_ms < $2 AND ((rtt_ms IS NOT NULL AND rtt_bucket IS NULL) OR (jitter_ms IS NOT NULL AND jitter_bucket IS NULL))",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for r in &legacy {
+            let key: (String, String) = (
+                r.try_get("node").map_err(backend)?,
+                r.try_get("class").map_err(backend)?,
+            );
+            if let Some(e) = by.get_mut(&key) {
+                if r.try_get::<Option<i64>, _>("rtt_bucket")
+                    .map_err(backend)?
+                    .is_none()
+                    && let Some(v) = r.try_get::<Option<f64>, _>("rtt_ms").map_err(backend)?
+                {
+                    e.rtt.add(v);
+                }
+                if r.try_get::<Option<i64>, _>("jitter_bucket")
+                    .map_err(backend)?
+                    .is_none()
+                    && let Some(v) = r.try_get::<Option<f64>, _>("jitter_ms").map_err(backend)?
+                {
+                    e.jitter.add(v);
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM sample_rollups WHERE hour = $1")
+            .bind(hour)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let rows: Vec<&ClassHour> = by.values().collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO sample_rollups (hour, node, class, rounds, sent, received, rtt, jitter) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.hour)
+                    .push_bind(r.node.as_str())
+                    .push_bind(r.class.as_str())
+                    .push_bind(r.rounds as i64)
+                    .push_bind(r.sent as i64)
+                    .push_bind(r.received as i64)
+                    .push_bind(r.rtt.encode())
+                    .push_bind(r.jitter.encode());
+            });
+            q.build().execute(&mut *tx).await.map_err(backend)?;
+        }
+        sqlx::query(
+            "INSERT INTO rollup_watermark (id, until_s) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET until_s = max(until_s, excluded.until_s)",
+        )
+        .bind(hour + 3600)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<ClassHour>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT hour, node, class, rounds, sent, received, rtt, jitter FROM sample_rollups WHERE hour >= $1 AND hour < $2 ORDER BY hour, node, class",
+        )
+        .bind(from_hour)
+        .bind(to_hour)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let hist = |c: &str| -> Result<Histogram, StoreError> {
+                    let t: String = r.try_get(c).map_err(backend)?;
+                    Histogram::decode(&t)
+                        .ok_or_else(|| StoreError::Backend(format!("bad histogram {t:?}")))
+                };
+                Ok(ClassHour {
+                    node: node_id(r.try_get("node").map_err(backend)?)?,
+                    class: r.try_get("class").map_err(backend)?,
+                    hour: r.try_get("hour").map_err(backend)?,
+                    rounds: r.try_get::<i64, _>("rounds").map_err(backend)? as u64,
+                    sent: r.try_get::<i64, _>("sent").map_err(backend)? as u64,
+                    received: r.try_get::<i64, _>("received").map_err(backend)? as u64,
+                    rtt: hist("rtt")?,
+                    jitter: hist("jitter")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn rolled_up_until(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT until_s FROM rollup_watermark WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| r.try_get("until_s").map_err(backend))
+            .transpose()
+    }
+
+    async fn oldest_sample(&self) -> Result<Option<Timestamp>, StoreError> {
+        let v: Option<i64> = sqlx::query("SELECT min(at_ms) AS t FROM samples")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get("t")
+            .map_err(backend)?;
+        v.map(from_ms).transpose()
+    }
+
+    async fn prune_samples(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE at_ms < $1 LIMIT $2)",
+            )
+            .bind(ms(before))
+            .bind(PRUNE_CHUNK)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            total += done;
+            if done < PRUNE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn open_incident(

@@ -313,3 +313,49 @@ async fn a_second_monitor_on_one_data_directory_is_refused() {
         .unwrap();
     again.shutdown().await;
 }
+
+/// An hour rolls up in SQL to what the network watch's own rollup computes from the samples,
+/// and pruning the samples leaves the rollups (and so the reports) as they were.
+#[tokio::test]
+async fn samples_roll_up_in_sql_and_survive_pruning() {
+    use rendan_netwatch::rollup::rollup;
+    use rendan_netwatch::store::Sample;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteNetwatchStore::open(dir.path()).await.unwrap();
+    let t0: Timestamp = "2026-11-05T02:00:00Z".parse().unwrap();
+    let samples: Vec<Sample> = (0..720)
+        .map(|i| Sample {
+            node: id(if i % 2 == 0 { "seoul" } else { "osaka" }),
+            class: if i % 3 == 0 {
+                "voice".into()
+            } else {
+                "tcp".into()
+            },
+            at: t0 + SignedDuration::from_secs(5 * i),
+            rtt_ms: (i % 7 != 0).then_some(0.1 + f64::from(i as u32 % 50)),
+            sent: if i % 3 == 0 { 50 } else { 1 },
+            received: if i % 3 == 0 {
+                49
+            } else {
+                u32::from(i % 7 != 0)
+            },
+            jitter_ms: (i % 3 == 0).then_some(f64::from(i as u32 % 11) / 3.0),
+        })
+        .collect();
+    s.put_samples(&samples).await.unwrap();
+    let hour = t0.as_second();
+    s.roll_up(hour).await.unwrap();
+    assert_eq!(s.rolled_up_until().await.unwrap(), Some(hour + 3600));
+    let stored = s.rollups(hour, hour + 3600).await.unwrap();
+    assert_eq!(stored, rollup(&samples), "SQL and Rust roll up alike");
+    // Rolling up again replaces, never doubles.
+    s.roll_up(hour).await.unwrap();
+    assert_eq!(s.rollups(hour, hour + 3600).await.unwrap(), stored);
+    let gone = s
+        .prune_samples(t0 + SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(gone, 720);
+    assert_eq!(s.oldest_sample().await.unwrap(), None);
+    assert_eq!(s.rollups(hour, hour + 3600).await.unwrap(), stored);
+}

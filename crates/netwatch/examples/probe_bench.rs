@@ -127,6 +127,7 @@ fn config(n: usize, interval: Duration) -> NetwatchConfig {
         close_after: 3,
         webhooks: vec![],
         maintenance_notice: jiff::SignedDuration::from_hours(1),
+        sample_retention: jiff::SignedDuration::from_hours(35 * 24),
     }
 }
 

@@ -206,6 +206,8 @@ pub struct NetwatchConfig {
     pub webhooks: Vec<WebhookSpec>,
     /// How long before it starts a planned maintenance window must be recorded.
     pub maintenance_notice: jiff::SignedDuration,
+    /// How long raw samples are kept (their hourly rollups are kept for good).
+    pub sample_retention: jiff::SignedDuration,
     /// Contracts, the first being the default for reports.
     pub contracts: Vec<Contract>,
 }
@@ -456,6 +458,19 @@ impl NetwatchConfig {
             open_after: doc.open_after.unwrap_or(3),
             close_after: doc.close_after.unwrap_or(3),
             webhooks,
+            sample_retention: match &doc.sample_retention {
+                None => jiff::SignedDuration::from_hours(35 * 24),
+                Some(s) => {
+                    let d = parse_duration(s).map_err(|m| cerr("netwatch.sample_retention", m))?;
+                    if d < jiff::SignedDuration::from_hours(2) {
+                        return Err(cerr(
+                            "netwatch.sample_retention",
+                            "at least 2h: an hour is rolled up after it ends",
+                        ));
+                    }
+                    d
+                }
+            },
             maintenance_notice: match &doc.maintenance_notice {
                 None => jiff::SignedDuration::from_hours(1),
                 Some(s) => parse_duration(s).map_err(|m| cerr("netwatch.maintenance_notice", m))?,
@@ -491,6 +506,7 @@ struct Doc {
     vantages: Option<Vec<String>>,
     probe_key: Option<String>,
     maintenance_notice: Option<String>,
+    sample_retention: Option<String>,
     #[serde(default)]
     class: BTreeMap<String, ClassDoc>,
     #[serde(default)]

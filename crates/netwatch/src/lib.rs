@@ -25,6 +25,8 @@ pub mod month;
 pub mod peer;
 pub mod probe;
 pub mod report;
+pub mod retention;
+pub mod rollup;
 pub mod round;
 pub mod slice;
 pub mod stop;

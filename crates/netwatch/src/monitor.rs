@@ -159,6 +159,8 @@ pub struct MonitorHandle {
     closer: tokio::task::JoinHandle<()>,
     /// The webhook deliverer, when there are webhooks.
     deliverer: Option<tokio::task::JoinHandle<()>>,
+    /// Rolls samples up and prunes them.
+    housekeeper: tokio::task::JoinHandle<()>,
     /// Whatever must live as long as the monitor (the storage's lock on its data directory).
     held: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -185,6 +187,7 @@ impl MonitorHandle {
         if let Some(d) = self.deliverer.take() {
             let _ = d.await;
         }
+        let _ = (&mut self.housekeeper).await;
         drop(self.held.take());
     }
 }
@@ -221,6 +224,7 @@ pub fn start_with(netwatch: Netwatch, probe: Arc<dyn Prober>) -> MonitorHandle {
     }
     drop(tx);
     let closer = tokio::spawn(closer(netwatch.clone(), rx));
+    let housekeeper = tokio::spawn(netwatch.clone().keep_house(stop.clone()));
     let deliverer = (!cfg.webhooks.is_empty()).then(|| {
         let d = Deliverer::new(
             netwatch.store().clone(),
@@ -235,6 +239,7 @@ pub fn start_with(netwatch: Netwatch, probe: Arc<dyn Prober>) -> MonitorHandle {
         probers,
         closer,
         deliverer,
+        housekeeper,
         held: None,
     }
 }
@@ -726,6 +731,40 @@ mod tests {
         }
         async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError> {
             self.inner.slices(from_s, to_s).await
+        }
+        async fn node_slices(
+            &self,
+            node: &NodeId,
+            from_s: i64,
+            to_s: i64,
+        ) -> Result<Vec<SliceRow>, StoreError> {
+            self.inner.node_slices(node, from_s, to_s).await
+        }
+        async fn slice_hours(
+            &self,
+            from_s: i64,
+            to_s: i64,
+        ) -> Result<Vec<crate::store::SliceHour>, StoreError> {
+            self.inner.slice_hours(from_s, to_s).await
+        }
+        async fn roll_up(&self, hour: i64) -> Result<(), StoreError> {
+            self.inner.roll_up(hour).await
+        }
+        async fn rollups(
+            &self,
+            from_hour: i64,
+            to_hour: i64,
+        ) -> Result<Vec<crate::rollup::ClassHour>, StoreError> {
+            self.inner.rollups(from_hour, to_hour).await
+        }
+        async fn rolled_up_until(&self) -> Result<Option<i64>, StoreError> {
+            self.inner.rolled_up_until().await
+        }
+        async fn oldest_sample(&self) -> Result<Option<Timestamp>, StoreError> {
+            self.inner.oldest_sample().await
+        }
+        async fn prune_samples(&self, before: Timestamp) -> Result<u64, StoreError> {
+            self.inner.prune_samples(before).await
         }
         async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
             self.inner.put_samples(rows).await

@@ -6,7 +6,7 @@
 //! state with the maintenance overlay of the windows' versions recorded before the report's
 //! instant laid over it, missing slices as NO_DATA), availability against the
 //! contract's per-node target, allowed and used downtime, incidents overlapping the range, and
-//! RTT / loss / jitter percentiles per traffic class from the stored samples. Regions add up
+//! RTT / loss / jitter percentiles per traffic class from the hourly rollups. Regions add up
 //! their nodes' slices.
 
 use crate::availability::{Counts, Stored, allowed_downtime_minutes, walk};
@@ -15,6 +15,7 @@ use crate::incident::Incident;
 use crate::maintenance::{MaintenanceWindow, Overlay, Schedule, Scope};
 use crate::monitor::Netwatch;
 use crate::month::Month;
+use crate::rollup::{ClassHour, rollup};
 use crate::slice::{SliceLen, SliceState};
 use crate::store::StoreError;
 use jiff::Timestamp;
@@ -22,7 +23,8 @@ use rendan_domain::{NodeId, Region};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-/// Percentiles of one traffic class (or `tcp`) over the range.
+/// Loss and percentiles of one traffic class (or `tcp`) over the UTC hours the range touches,
+/// from the hourly rollups (percentiles within 2%).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassFigures {
     /// `tcp`, `voice`, `video` or `data`.
@@ -114,13 +116,8 @@ pub struct Figures {
     pub incident_list: Vec<Incident>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    // Nearest rank: the smallest value with at least p% of the values at or below it.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted.get(rank.min(sorted.len()) - 1).copied()
+fn state_index(s: SliceState) -> usize {
+    SliceState::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
 fn severity(s: SliceState) -> u8 {
@@ -162,6 +159,41 @@ fn line(
     }
 }
 
+/// Per node and class, the rollups of the UTC hours `[from, to)` touches: stored ones
+/// below the rollup watermark, the rest rolled up now from the samples by the same code, so the
+/// figures do not change when the hour is rolled up or its samples are pruned.
+async fn class_hours(
+    nw: &Netwatch,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<NodeId, BTreeMap<String, ClassHour>>, StoreError> {
+    let ceil = |t: Timestamp| (t.as_second() + 3599).div_euclid(3600) * 3600;
+    let (h0, h1) = (crate::rollup::hour_of(from), ceil(to));
+    let mark = nw
+        .store()
+        .rolled_up_until()
+        .await?
+        .unwrap_or(h0)
+        .clamp(h0, h1);
+    let mut rows = nw.store().rollups(h0, mark).await?;
+    if mark < h1
+        && let (Ok(a), Ok(b)) = (Timestamp::from_second(mark), Timestamp::from_second(h1))
+    {
+        rows.extend(rollup(&nw.store().samples(a, b).await?));
+    }
+    let mut out: HashMap<NodeId, BTreeMap<String, ClassHour>> = HashMap::new();
+    for r in rows {
+        let per = out.entry(r.node.clone()).or_default();
+        match per.get_mut(&r.class) {
+            Some(c) => c.merge(&r),
+            None => {
+                per.insert(r.class.clone(), r);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Computes the figures of `[from, to)` under `contract` as they stand at `as_of` (the
 /// maintenance windows' versions recorded before it); `details` adds percentiles and the
 /// hourly chart data.
@@ -175,31 +207,25 @@ pub async fn figures(
 ) -> Result<Figures, StoreError> {
     let cfg = nw.config();
     let slice = cfg.slice;
-    // Slices that started up to a day (the longest slice) before `from` may reach into it.
-    let rows = nw
-        .store()
-        .slices(from.as_second() - 86_400, to.as_second())
-        .await?;
-    let mut stored: HashMap<&NodeId, Vec<Stored>> = HashMap::new();
-    for r in &rows {
-        stored.entry(&r.node).or_default().push(Stored {
-            start: r.start,
-            len: i64::from(r.len_s),
-            state: r.measured,
-        });
-    }
-    for list in stored.values_mut() {
-        list.sort_by_key(|r| r.start);
+    let (from_s, to_s) = (from.as_second(), to.as_second());
+    // Hour by hour, summed by the store; an hour is walked slice by slice only where that is
+    // needed to be exact (the range's edges, maintenance, slices that do not fit in hours).
+    let aligned = 3600 % slice.secs() == 0 && from_s % slice.secs() == 0;
+    let mut summed: HashMap<NodeId, HashMap<i64, [u64; 5]>> = HashMap::new();
+    if aligned {
+        for h in nw.store().slice_hours(from_s, to_s).await? {
+            let e = summed.entry(h.node).or_default().entry(h.hour).or_default();
+            e[state_index(h.state)] += h.secs;
+        }
     }
     let incidents = nw.store().incidents(None).await?;
-    let samples = if details {
-        nw.store().samples(from, to).await?
+    let mut classes = if details {
+        class_hours(nw, from, to).await?
     } else {
-        vec![]
+        HashMap::new()
     };
     let history = nw.store().window_history().await?;
     let overlay = Overlay::new(&history, as_of, cfg.maintenance_notice);
-    let (from_s, to_s) = (from.as_second(), to.as_second());
     let hours_len = ((to_s - from_s).max(0) as usize).div_ceil(3600);
     let mut nodes = Vec::new();
     for n in cfg
@@ -213,11 +239,10 @@ pub async fn figures(
             .copied()
             .unwrap_or(n.availability_target);
         let cal = overlay.calendar(&n.id, &n.region, from, to);
-        let st = stored.get(&n.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut counts = Counts::default();
         let mut hours = vec![SliceState::Up; if details { hours_len } else { 0 }];
         let mut seen = vec![false; hours.len()];
-        walk(from_s, to_s, st, &cal, |start, secs, s| {
+        let mut mark = |start: i64, secs: i64, s: SliceState| {
             counts.add(s, secs.max(0) as u64);
             if details && secs > 0 {
                 let first = ((start - from_s) / 3600) as usize;
@@ -229,7 +254,64 @@ pub async fn figures(
                     seen[h] = true;
                 }
             }
-        });
+        };
+        // Which hours must be walked slice by slice.
+        let mut exact = vec![!aligned; hours_len];
+        if let Some(first) = exact.first_mut() {
+            *first = true;
+        }
+        if let Some(last) = exact.last_mut() {
+            *last = true;
+        }
+        for (a, b) in cal.spans() {
+            let lo = ((a.as_second() - from_s).max(0) / 3600) as usize;
+            let hi = ((b.as_second() + 3599 - from_s).max(0) / 3600) as usize;
+            for e in exact.iter_mut().take(hi.min(hours_len)).skip(lo) {
+                *e = true;
+            }
+        }
+        let none = HashMap::new();
+        let sums = summed.get(&n.id).unwrap_or(&none);
+        let mut h = 0;
+        while h < hours_len {
+            let hour_from = from_s + h as i64 * 3600;
+            if exact[h] {
+                let mut e = h;
+                while e < hours_len && exact[e] {
+                    e += 1;
+                }
+                let hour_to = (from_s + e as i64 * 3600).min(to_s);
+                // A slice that began up to a day (the longest slice) before may reach in.
+                let rows: Vec<Stored> = nw
+                    .store()
+                    .node_slices(&n.id, hour_from - 86_400, hour_to)
+                    .await?
+                    .iter()
+                    .map(|r| Stored {
+                        start: r.start,
+                        len: i64::from(r.len_s),
+                        state: r.measured,
+                    })
+                    .collect();
+                walk(hour_from, hour_to, &rows, &cal, &mut mark);
+                h = e;
+            } else {
+                let hour_to = (hour_from + 3600).min(to_s);
+                let per = sums.get(&(h as i64)).copied().unwrap_or_default();
+                let mut covered = 0;
+                for (i, secs) in per.iter().enumerate() {
+                    if *secs > 0 {
+                        mark(hour_from, *secs as i64, SliceState::ALL[i]);
+                        covered += secs;
+                    }
+                }
+                let gap = (hour_to - hour_from).max(0) as u64;
+                if gap > covered {
+                    mark(hour_from, (gap - covered) as i64, SliceState::NoData);
+                }
+                h += 1;
+            }
+        }
         let mut l = line(
             n.id.to_string(),
             n.name.clone(),
@@ -243,31 +325,21 @@ pub async fn figures(
             .filter(|i| i.node == n.id && i.overlaps(from, to))
             .count();
         l.hours = hours;
-        if details {
-            let mut by_class: BTreeMap<&str, Vec<&crate::store::Sample>> = BTreeMap::new();
-            for s in samples.iter().filter(|s| s.node == n.id) {
-                by_class.entry(s.class.as_str()).or_default().push(s);
-            }
-            for (class, list) in by_class {
-                let sent: u64 = list.iter().map(|s| u64::from(s.sent)).sum();
-                let recv: u64 = list.iter().map(|s| u64::from(s.received)).sum();
-                let mut rtt: Vec<f64> = list.iter().filter_map(|s| s.rtt_ms).collect();
-                let mut jit: Vec<f64> = list.iter().filter_map(|s| s.jitter_ms).collect();
-                rtt.sort_by(f64::total_cmp);
-                jit.sort_by(f64::total_cmp);
+        if let Some(by_class) = classes.remove(&n.id) {
+            for (class, c) in by_class {
                 l.classes.push(ClassFigures {
-                    class: class.to_string(),
-                    rounds: list.len(),
-                    loss_pct: if sent == 0 {
+                    class,
+                    rounds: c.rounds as usize,
+                    loss_pct: if c.sent == 0 {
                         0.0
                     } else {
-                        100.0 * (sent - recv) as f64 / sent as f64
+                        100.0 * c.sent.saturating_sub(c.received) as f64 / c.sent as f64
                     },
-                    rtt_p50_ms: percentile(&rtt, 50.0),
-                    rtt_p95_ms: percentile(&rtt, 95.0),
-                    rtt_p99_ms: percentile(&rtt, 99.0),
-                    jitter_p50_ms: percentile(&jit, 50.0),
-                    jitter_p95_ms: percentile(&jit, 95.0),
+                    rtt_p50_ms: c.rtt.percentile(50.0),
+                    rtt_p95_ms: c.rtt.percentile(95.0),
+                    rtt_p99_ms: c.rtt.percentile(99.0),
+                    jitter_p50_ms: c.jitter.percentile(50.0),
+                    jitter_p95_ms: c.jitter.percentile(95.0),
                 });
             }
         }
@@ -887,19 +959,4 @@ fn html(f: &Figures) -> String {
     }
     o.push_str("</table></body></html>\n");
     o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(50.0));
-        assert_eq!(percentile(&v, 95.0), Some(95.0));
-        assert_eq!(percentile(&v, 99.0), Some(99.0));
-        assert_eq!(percentile(&[], 50.0), None);
-        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
-    }
 }

@@ -6,6 +6,7 @@
 
 use crate::incident::{Incident, TimelineEntry};
 use crate::maintenance::{WindowSpec, WindowVersion};
+use crate::rollup::{ClassHour, rollup};
 use crate::slice::SliceState;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -30,6 +31,19 @@ pub struct SliceRow {
     pub reporters: u16,
     /// Of which saw the node down.
     pub down_votes: u16,
+}
+
+/// Seconds of one measured state in one hour of one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceHour {
+    /// The node.
+    pub node: NodeId,
+    /// The hour, counted from the start of the range asked for.
+    pub hour: i64,
+    /// The measured state.
+    pub state: SliceState,
+    /// Seconds of slices in that state starting in that hour.
+    pub secs: u64,
 }
 
 /// One class measurement of one round, kept for percentiles.
@@ -145,10 +159,32 @@ pub trait NetwatchStore: Send + Sync + 'static {
     async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError>;
     /// Slices of every node whose start lies in `[from_s, to_s)`.
     async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError>;
+    /// The slices of one node whose start lies in `[from_s, to_s)`, by start.
+    async fn node_slices(
+        &self,
+        node: &NodeId,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Vec<SliceRow>, StoreError>;
+    /// Per node, hour of the range (0 for the hour starting at `from_s`) and measured state,
+    /// the seconds of the slices starting in `[from_s, to_s)`, summed by the store.
+    async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError>;
     /// Appends samples.
     async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError>;
     /// Samples taken in `[from, to)`.
     async fn samples(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>, StoreError>;
+    /// Rolls the samples of the UTC hour starting at `hour` (Unix seconds) up per node and
+    /// class ([`crate::rollup::rollup`]), replacing that hour's rollups, and moves the rollup
+    /// watermark to the hour's end when that is later.
+    async fn roll_up(&self, hour: i64) -> Result<(), StoreError>;
+    /// Rollups of the hours starting in `[from_hour, to_hour)`.
+    async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<ClassHour>, StoreError>;
+    /// Every hour before this one has been rolled up (None: nothing yet).
+    async fn rolled_up_until(&self) -> Result<Option<i64>, StoreError>;
+    /// When the oldest stored sample was taken.
+    async fn oldest_sample(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Deletes the samples taken before `before`; answers how many.
+    async fn prune_samples(&self, before: Timestamp) -> Result<u64, StoreError>;
     /// Records a new open incident and, in the same transaction, an `incident.opened` notice
     /// for each of `notify` (webhook URLs); returns the incident's id.
     async fn open_incident(
@@ -211,6 +247,8 @@ struct Mem {
     samples: Vec<Sample>,
     incidents: Vec<Incident>,
     notices: Vec<Notice>,
+    rollups: BTreeMap<(i64, NodeId, String), ClassHour>,
+    rolled_until: Option<i64>,
     windows: Vec<WindowVersion>,
     next_window: i64,
     window_keys: Vec<(RequestKey, i64)>,
@@ -278,6 +316,48 @@ impl NetwatchStore for MemoryStore {
             .collect())
     }
 
+    async fn node_slices(
+        &self,
+        node: &NodeId,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Vec<SliceRow>, StoreError> {
+        let m = self.lock()?;
+        Ok(m.slices
+            .range((from_s, node.clone())..(to_s, node.clone()))
+            .filter(|((_, n), _)| n == node)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError> {
+        let m = self.lock()?;
+        let mut sums: BTreeMap<(NodeId, i64, &'static str), (SliceState, u64)> = BTreeMap::new();
+        for r in m
+            .slices
+            .values()
+            .filter(|r| r.start >= from_s && r.start < to_s)
+        {
+            let e = sums
+                .entry((
+                    r.node.clone(),
+                    (r.start - from_s) / 3600,
+                    r.measured.as_str(),
+                ))
+                .or_insert((r.measured, 0));
+            e.1 += u64::from(r.len_s);
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((node, hour, _), (state, secs))| SliceHour {
+                node,
+                hour,
+                state,
+                secs,
+            })
+            .collect())
+    }
+
     async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError> {
         self.lock()?.samples.extend_from_slice(rows);
         Ok(())
@@ -290,6 +370,47 @@ impl NetwatchStore for MemoryStore {
             .filter(|s| s.at >= from && s.at < to)
             .cloned()
             .collect())
+    }
+
+    async fn roll_up(&self, hour: i64) -> Result<(), StoreError> {
+        let mut m = self.lock()?;
+        let rows = rollup(
+            m.samples
+                .iter()
+                .filter(|s| crate::rollup::hour_of(s.at) == hour),
+        );
+        m.rollups.retain(|(h, _, _), _| *h != hour);
+        for r in rows {
+            m.rollups
+                .insert((r.hour, r.node.clone(), r.class.clone()), r);
+        }
+        m.rolled_until = Some(m.rolled_until.map_or(hour + 3600, |u| u.max(hour + 3600)));
+        Ok(())
+    }
+
+    async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<ClassHour>, StoreError> {
+        Ok(self
+            .lock()?
+            .rollups
+            .values()
+            .filter(|r| r.hour >= from_hour && r.hour < to_hour)
+            .cloned()
+            .collect())
+    }
+
+    async fn rolled_up_until(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.lock()?.rolled_until)
+    }
+
+    async fn oldest_sample(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.lock()?.samples.iter().map(|s| s.at).min())
+    }
+
+    async fn prune_samples(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut m = self.lock()?;
+        let n = m.samples.len();
+        m.samples.retain(|s| s.at >= before);
+        Ok((n - m.samples.len()) as u64)
     }
 
     async fn open_incident(

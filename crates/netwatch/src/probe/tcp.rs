@@ -35,6 +35,9 @@ pub async fn probe(addr: &str, timeout: Duration) -> Result<TcpResult, ProbeErro
         if buf != PING {
             return Err(ProbeError::Unexpected("echo mismatch".into()));
         }
+        // Close with a reset: a prober opening thousands of connections a second would
+        // otherwise leave each in TIME_WAIT for a minute (600,000 sockets at 10,000 probes/s).
+        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
         Ok(TcpResult {
             connect,
             echo: t0.elapsed() - connect,

@@ -220,3 +220,44 @@ async fn a_restart_leaves_an_exact_gap_and_continues_the_open_incident() {
         Some(at(0) + SignedDuration::from_millis(first_up * 10_000 + p))
     );
 }
+
+/// Samples are rolled up hour by hour and pruned after the retention; the report reads the
+/// rollups (and rolls up the hour not done yet on the fly), so every round is still counted.
+#[tokio::test(start_paused = true)]
+async fn samples_roll_up_and_are_pruned_after_the_retention() {
+    let store: Arc<dyn NetwatchStore> = Arc::new(rendan_netwatch::MemoryStore::default());
+    let mut cfg = settings();
+    cfg.sample_retention = SignedDuration::from_hours(2);
+    let nw = Netwatch::with_clock(cfg, store.clone(), Netwatch::tokio_clock(at(0)));
+    let script = Arc::new(Script {
+        down: "charlie".into(),
+        from: 0,
+        to: 0,
+    });
+    let m = rendan_netwatch::start_with(nw.clone(), script);
+    // Half a minute past the pass at 4:00, so that no pass races the end.
+    tokio::time::sleep(Duration::from_secs(4 * 3600 + 30)).await;
+    m.shutdown().await;
+
+    // Hours 0 to 2 ended more than two minutes before the last pass; hour 3 had just ended.
+    assert_eq!(
+        store.rolled_up_until().await.unwrap(),
+        Some(at(3 * 3600).as_second())
+    );
+    let oldest = store.oldest_sample().await.unwrap().unwrap();
+    // The last pass ran at 4:00: it kept the two hours before.
+    assert!(
+        oldest >= at(2 * 3600) && oldest < at(2 * 3600 + 10),
+        "samples older than two hours are pruned, the rest kept: {oldest}"
+    );
+    let c = nw.config().contract(None).unwrap().clone();
+    let f = report::figures(&nw, &c, at(0), at(4 * 3600), true, at(4 * 3600))
+        .await
+        .unwrap();
+    let alpha = f.nodes.iter().find(|l| l.id == "alpha").unwrap();
+    let tcp = alpha.classes.iter().find(|c| c.class == "tcp").unwrap();
+    assert_eq!(tcp.rounds, 4 * 360, "every round of the four hours");
+    assert_eq!(tcp.loss_pct, 0.0);
+    let p50 = tcp.rtt_p50_ms.unwrap();
+    assert!((p50 - 1.0).abs() <= 0.02, "{p50}");
+}
