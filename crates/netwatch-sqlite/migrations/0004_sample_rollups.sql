@@ -21,7 +21,3 @@ CREATE TABLE rollup_watermark (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     until_s INTEGER NOT NULL
 );
-
--- Reports sum slices hour by hour in SQL and read one node's slices only where a maintenance
--- window or the range's edge asks for it.
-CREATE INDEX slices_node ON slices (node, start);

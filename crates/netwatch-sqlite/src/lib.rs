@@ -496,24 +496,6 @@ impl NetwatchStore for SqliteNetwatchStore {
         rows.iter().map(slice_row).collect()
     }
 
-    async fn node_slices(
-        &self,
-        node: &NodeId,
-        from_s: i64,
-        to_s: i64,
-    ) -> Result<Vec<SliceRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT node, start, len_s, state, measured, reporters, down_votes FROM slices INDEXED BY slices_node WHERE node = $1 AND start >= $2 AND start < $3 ORDER BY start",
-        )
-        .bind(node.as_str())
-        .bind(from_s)
-        .bind(to_s)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(slice_row).collect()
-    }
-
     async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError> {
         let rows = sqlx::query(
             "SELECT node, (start - $1) / 3600 AS hour, measured, sum(len_s) AS secs FROM slices WHERE start >= $1 AND start < $2 GROUP BY node, hour, measured",

@@ -732,14 +732,6 @@ mod tests {
         async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError> {
             self.inner.slices(from_s, to_s).await
         }
-        async fn node_slices(
-            &self,
-            node: &NodeId,
-            from_s: i64,
-            to_s: i64,
-        ) -> Result<Vec<SliceRow>, StoreError> {
-            self.inner.node_slices(node, from_s, to_s).await
-        }
         async fn slice_hours(
             &self,
             from_s: i64,

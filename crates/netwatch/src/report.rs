@@ -227,18 +227,80 @@ pub async fn figures(
     let history = nw.store().window_history().await?;
     let overlay = Overlay::new(&history, as_of, cfg.maintenance_notice);
     let hours_len = ((to_s - from_s).max(0) as usize).div_ceil(3600);
-    let mut nodes = Vec::new();
-    for n in cfg
+    let covered: Vec<&rendan_domain::Node> = cfg
         .nodes
         .iter()
         .filter(|n| contract.targets.contains_key(&n.id))
-    {
+        .collect();
+    // Which hours of each node must be walked slice by slice: the range's first and last, those
+    // under maintenance, and all when slices do not fit hours.
+    let calendars: Vec<_> = covered
+        .iter()
+        .map(|n| overlay.calendar(&n.id, &n.region, from, to))
+        .collect();
+    let exact_hours: Vec<Vec<bool>> = calendars
+        .iter()
+        .map(|cal| {
+            let mut exact = vec![!aligned; hours_len];
+            if let Some(first) = exact.first_mut() {
+                *first = true;
+            }
+            if let Some(last) = exact.last_mut() {
+                *last = true;
+            }
+            for (a, b) in cal.spans() {
+                let lo = ((a.as_second() - from_s).max(0) / 3600) as usize;
+                let hi = ((b.as_second() + 3599 - from_s).max(0) / 3600) as usize;
+                for e in exact.iter_mut().take(hi.min(hours_len)).skip(lo) {
+                    *e = true;
+                }
+            }
+            exact
+        })
+        .collect();
+    // Each distinct run of exact hours is read once, for every node.
+    let mut raw: HashMap<(usize, usize), HashMap<NodeId, Vec<Stored>>> = HashMap::new();
+    for exact in &exact_hours {
+        let mut h = 0;
+        while h < hours_len {
+            if !exact[h] {
+                h += 1;
+                continue;
+            }
+            let mut e = h;
+            while e < hours_len && exact[e] {
+                e += 1;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = raw.entry((h, e)) {
+                let a = from_s + h as i64 * 3600;
+                let b = (from_s + e as i64 * 3600).min(to_s);
+                // Unaligned, a slice that began up to a day (the longest slice) before may
+                // reach in.
+                let lead = if aligned { 0 } else { 86_400 };
+                let mut by_node: HashMap<NodeId, Vec<Stored>> = HashMap::new();
+                for r in nw.store().slices(a - lead, b).await? {
+                    by_node.entry(r.node.clone()).or_default().push(Stored {
+                        start: r.start,
+                        len: i64::from(r.len_s),
+                        state: r.measured,
+                    });
+                }
+                for list in by_node.values_mut() {
+                    list.sort_by_key(|r| r.start);
+                }
+                slot.insert(by_node);
+            }
+            h = e;
+        }
+    }
+    let mut nodes = Vec::new();
+    for (node_index, n) in covered.iter().enumerate() {
         let target = contract
             .targets
             .get(&n.id)
             .copied()
             .unwrap_or(n.availability_target);
-        let cal = overlay.calendar(&n.id, &n.region, from, to);
+        let cal = &calendars[node_index];
         let mut counts = Counts::default();
         let mut hours = vec![SliceState::Up; if details { hours_len } else { 0 }];
         let mut seen = vec![false; hours.len()];
@@ -255,21 +317,7 @@ pub async fn figures(
                 }
             }
         };
-        // Which hours must be walked slice by slice.
-        let mut exact = vec![!aligned; hours_len];
-        if let Some(first) = exact.first_mut() {
-            *first = true;
-        }
-        if let Some(last) = exact.last_mut() {
-            *last = true;
-        }
-        for (a, b) in cal.spans() {
-            let lo = ((a.as_second() - from_s).max(0) / 3600) as usize;
-            let hi = ((b.as_second() + 3599 - from_s).max(0) / 3600) as usize;
-            for e in exact.iter_mut().take(hi.min(hours_len)).skip(lo) {
-                *e = true;
-            }
-        }
+        let exact = &exact_hours[node_index];
         let none = HashMap::new();
         let sums = summed.get(&n.id).unwrap_or(&none);
         let mut h = 0;
@@ -281,19 +329,12 @@ pub async fn figures(
                     e += 1;
                 }
                 let hour_to = (from_s + e as i64 * 3600).min(to_s);
-                // A slice that began up to a day (the longest slice) before may reach in.
-                let rows: Vec<Stored> = nw
-                    .store()
-                    .node_slices(&n.id, hour_from - 86_400, hour_to)
-                    .await?
-                    .iter()
-                    .map(|r| Stored {
-                        start: r.start,
-                        len: i64::from(r.len_s),
-                        state: r.measured,
-                    })
-                    .collect();
-                walk(hour_from, hour_to, &rows, &cal, &mut mark);
+                let rows = raw
+                    .get(&(h, e))
+                    .and_then(|by_node| by_node.get(&n.id))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                walk(hour_from, hour_to, rows, cal, &mut mark);
                 h = e;
             } else {
                 let hour_to = (hour_from + 3600).min(to_s);

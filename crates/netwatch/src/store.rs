@@ -159,13 +159,6 @@ pub trait NetwatchStore: Send + Sync + 'static {
     async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError>;
     /// Slices of every node whose start lies in `[from_s, to_s)`.
     async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError>;
-    /// The slices of one node whose start lies in `[from_s, to_s)`, by start.
-    async fn node_slices(
-        &self,
-        node: &NodeId,
-        from_s: i64,
-        to_s: i64,
-    ) -> Result<Vec<SliceRow>, StoreError>;
     /// Per node, hour of the range (0 for the hour starting at `from_s`) and measured state,
     /// the seconds of the slices starting in `[from_s, to_s)`, summed by the store.
     async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError>;
@@ -313,20 +306,6 @@ impl NetwatchStore for MemoryStore {
             .values()
             .filter(|r| r.start >= from_s && r.start < to_s)
             .cloned()
-            .collect())
-    }
-
-    async fn node_slices(
-        &self,
-        node: &NodeId,
-        from_s: i64,
-        to_s: i64,
-    ) -> Result<Vec<SliceRow>, StoreError> {
-        let m = self.lock()?;
-        Ok(m.slices
-            .range((from_s, node.clone())..(to_s, node.clone()))
-            .filter(|((_, n), _)| n == node)
-            .map(|(_, r)| r.clone())
             .collect())
     }
 

@@ -622,3 +622,128 @@ async fn without_the_network_watch_its_routes_are_not_found() {
             .contains("--no-netwatch")
     );
 }
+
+/// Incident notices wait in the outbox across a crash: `rendan netwatch` opens incidents while
+/// the receiver refuses them, is killed with SIGKILL, and after a restart every node's
+/// `incident.opened` arrives, signed, exactly as recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_notices_survive_sigkill() {
+    use std::process::{Command, Stdio};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const SECRET: &str = "a-netwatch-webhook-secret";
+    // A receiver that refuses until told to accept; it records what it accepted.
+    let accept = Arc::new(AtomicBool::new(false));
+    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let (a, g) = (accept.clone(), got.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |h: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (a, g) = (a.clone(), g.clone());
+            async move {
+                if !a.load(Ordering::SeqCst) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let sig = h
+                    .get("rendan-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                g.lock().expect("got").push((sig, body.to_vec()));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    // The built-in topology with its agents moved to addresses where nothing listens.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = rendan_topology::DEFAULT_TOML.replace("127.0.0.1:74", "127.77.0.1:74")
+        + &format!(
+            "\n[netwatch]\nslice = \"1s\"\ninterval = \"1s\"\ntimeout = \"300ms\"\nopen_after = 2\n\
+             close_after = 2\nclasses = []\nhttp_health = false\n\n[[netwatch.webhook]]\nurl = \"{hook}\"\n\
+             secret = \"{SECRET}\"\nbackoff = \"100ms\"\ntimeout = \"1s\"\n"
+        );
+    let config = dir.path().join("topology.toml");
+    std::fs::write(&config, text).expect("write topology");
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rendan"))
+            .args(["netwatch", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .env("RENDAN_ADMIN_TOKEN", "netwatch-crash-test-admin-token")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rendan netwatch");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        let listening = lines.any(|l| l.is_ok_and(|l| l.contains("listening on")));
+        assert!(listening, "rendan netwatch did not start");
+        // Keep draining so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        child
+    };
+    let mut child = start();
+    // Every node is unreachable: after two rounds each has an incident and a notice waiting
+    // (read through a second connection to the same file, as the monitor writes it).
+    let store = rendan_netwatch_sqlite::SqliteNetwatchStore::open(dir.path())
+        .await
+        .expect("open netwatch.db");
+    for _ in 0..300 {
+        let waiting = store.notices().await.map(|n| n.len()).unwrap_or(0);
+        if waiting >= 16 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let waiting = store.notices().await.expect("notices");
+    assert_eq!(waiting.len(), 16, "one notice per node");
+    assert!(waiting.iter().all(|n| n.delivered_at.is_none()));
+    store.close().await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert!(
+        got.lock().expect("got").is_empty(),
+        "nothing was accepted yet"
+    );
+
+    accept.store(true, Ordering::SeqCst);
+    let mut child = start();
+    let mut nodes = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        nodes = got
+            .lock()
+            .expect("got")
+            .iter()
+            .map(|(sig, body)| {
+                assert!(
+                    rendan_domain::webhook::verify(
+                        SECRET.as_bytes(),
+                        sig,
+                        body,
+                        Timestamp::now(),
+                        jiff::SignedDuration::from_mins(5)
+                    ),
+                    "bad signature {sig}"
+                );
+                let v: Value = serde_json::from_slice(body).expect("json");
+                assert_eq!(v["event"], "incident.opened");
+                v["incident"]["node"].as_str().expect("node").to_string()
+            })
+            .collect();
+        if nodes.len() == 16 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().expect("stop");
+    child.wait().expect("reap");
+    assert_eq!(nodes.len(), 16, "every node's opening arrived: {nodes:?}");
+}
