@@ -6,9 +6,9 @@
 //! cargo run --release -p rendan-netwatch --example probe_bench -- [TARGETS] [INTERVAL_S] [DURATION_S]
 //! ```
 //! The targets are TCP echo listeners of the agent code, one per address 127.1.x.y:7400, served
-//! by child processes (this same binary with `serve FROM TO`), at most 12,000 listeners each so
-//! that each stays under the 20,000 open files a process may hold here, and so that the
-//! monitor's CPU is measured alone. Every process raises its open-file limit to the hard limit. The monitor writes to an
+//! by child processes (this same binary with `serve FROM TO`) at nice 10, at most 12,000
+//! listeners each so that each stays under the 20,000 open files a process may hold here, and
+//! so that the monitor's CPU is measured alone. Every process raises its open-file limit to the hard limit. The monitor writes to an
 //! in-memory store here; `rendan-netwatch-sqlite`'s `probe_bench_sqlite` example runs this same
 //! code over the SQLite store.
 
@@ -67,6 +67,10 @@ fn peak_rss_mib() -> f64 {
 
 async fn serve(from: usize, to: usize) {
     raise_nofile();
+    // The stand-ins play other machines: on this one they yield the cores to the monitor
+    // under test (nice 10), so that what is measured is the monitor, not the contest for two
+    // cores with 50,000 loopback servers.
+    let _ = rustix::process::setpriority_process(None, 10);
     let (_source, stop) = rendan_netwatch::stop::channel();
     for i in from..to {
         let l = match tokio::net::TcpListener::bind(addr(i)).await {

@@ -634,7 +634,9 @@ async fn incident_notices_survive_sigkill() {
     const SECRET: &str = "a-netwatch-webhook-secret";
     // A receiver that refuses until told to accept; it records what it accepted.
     let accept = Arc::new(AtomicBool::new(false));
-    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// Signature header and body of each accepted delivery.
+    type Accepted = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let got: Accepted = Arc::default();
     let (a, g) = (accept.clone(), got.clone());
     let app = axum::Router::new().route(
         "/hook",
