@@ -43,7 +43,7 @@ token=$("$bin" token create --principal fuzzer --role admin)
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-"$bin" serve --listen "127.0.0.1:$port" --no-netwatch >"$work/serve.log" 2>&1 &
+"$bin" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do
     if "$py" -c "import urllib.request,sys; urllib.request.urlopen('$base/healthz', timeout=1)" 2>/dev/null; then break; fi
@@ -112,6 +112,26 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 [[operations]]
 include-name = "POST /webhooks"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+# The network watch's rules a schema cannot state: a range ends after it starts and spans at
+# most 92 days; contracts are named in the settings; a window gives exactly one of node or
+# region and either start and end or a weekly schedule, and a planned one starts at least the
+# notice (an hour) from now.
+[[operations]]
+include-name = "GET /network/availability"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "GET /network/sla"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "POST /network/maintenance"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+[[operations]]
+include-name = "PUT /network/maintenance/{id}"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 # An order has no appointment until one is booked with POST /orders/{id}/appointment, so a

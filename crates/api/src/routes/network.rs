@@ -230,7 +230,7 @@ pub struct ClassView {
 
 /// The figures of one node or one region.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LineView {
+pub struct FigureLine {
     /// Node or region id.
     pub id: String,
     /// Node name (the id for a region).
@@ -290,7 +290,7 @@ pub struct WeeklyView {
 
 /// A maintenance window as it stands (or as it stood after one of its versions).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WindowView {
+pub struct MaintenanceWindowView {
     /// Window id.
     pub id: i64,
     /// Its latest version (1 when created; each change or deletion adds one).
@@ -323,7 +323,7 @@ pub struct WindowView {
     pub deleted_by: Option<String>,
 }
 
-impl From<&MaintenanceWindow> for WindowView {
+impl From<&MaintenanceWindow> for MaintenanceWindowView {
     fn from(w: &MaintenanceWindow) -> Self {
         let (node, region) = match &w.scope {
             Scope::Node(n) => (Some(n.to_string()), None),
@@ -349,7 +349,7 @@ impl From<&MaintenanceWindow> for WindowView {
                 }),
             ),
         };
-        WindowView {
+        MaintenanceWindowView {
             id: w.id,
             version: w.version,
             node,
@@ -391,18 +391,18 @@ pub struct FiguresView {
     /// Whether DEGRADED counts as down under the contract.
     pub degraded_is_down: bool,
     /// One line per node the caller may see.
-    pub nodes: Vec<LineView>,
+    pub nodes: Vec<FigureLine>,
     /// One line per region the caller may see.
-    pub regions: Vec<LineView>,
+    pub regions: Vec<FigureLine>,
     /// The maintenance windows that touch the range (planned, emergency and deleted).
-    pub windows: Vec<WindowView>,
+    pub windows: Vec<MaintenanceWindowView>,
     /// The incidents that overlap the range.
     pub incidents: Vec<IncidentSummaryView>,
 }
 
-fn line_view(l: &Line, len: SliceLen) -> LineView {
+fn line_view(l: &Line, len: SliceLen) -> FigureLine {
     let c = l.counts.in_slices(len);
-    LineView {
+    FigureLine {
         id: l.id.clone(),
         name: l.name.clone(),
         region: l.region.to_string(),
@@ -463,7 +463,7 @@ fn figures_view(f: &Figures) -> FiguresView {
         degraded_is_down: f.degraded_is_down,
         nodes: f.nodes.iter().map(|l| line_view(l, f.slice)).collect(),
         regions: f.regions.iter().map(|l| line_view(l, f.slice)).collect(),
-        windows: f.windows.iter().map(WindowView::from).collect(),
+        windows: f.windows.iter().map(MaintenanceWindowView::from).collect(),
         incidents: f
             .incident_list
             .iter()
@@ -535,6 +535,7 @@ pub async fn network_state(
         ("contract" = inline(Option<ContractParam>), Query, description = "Contract name (default: the first)")),
     responses((status = 200, body = FiguresView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The network watch does not run here", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed instant, a range that is empty or too long, an unknown contract", body = Problem, content_type = "application/problem+json")))]
 pub async fn availability(
     State(state): State<AppState>,
@@ -639,6 +640,7 @@ fn incident_view(i: &Incident, len: SliceLen, now: Timestamp) -> IncidentView {
         ("cursor" = inline(Option<contract::params::Cursor>), Query, description = "next_cursor of the previous page")),
     responses((status = 200, body = IncidentPage),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The network watch does not run here", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown node, a bad page size or cursor", body = Problem, content_type = "application/problem+json")))]
 pub async fn incidents(
     State(state): State<AppState>,
@@ -698,6 +700,7 @@ pub async fn incidents(
             (String = "text/csv"),
             (String = "text/html"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The network watch does not run here", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed month, an unknown format or contract", body = Problem, content_type = "application/problem+json")))]
 pub async fn sla(
     State(state): State<AppState>,
@@ -746,7 +749,7 @@ pub async fn sla(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WindowPage {
     /// By id.
-    pub items: Vec<WindowView>,
+    pub items: Vec<MaintenanceWindowView>,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
 }
@@ -759,6 +762,7 @@ pub struct WindowPage {
         ("cursor" = inline(Option<contract::params::Cursor>), Query, description = "next_cursor of the previous page")),
     responses((status = 200, body = WindowPage),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The network watch does not run here", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_maintenance(
     State(state): State<AppState>,
@@ -783,12 +787,12 @@ pub async fn list_maintenance(
     let limit = p.take(limit(&q)).unwrap_or_default() as usize;
     p.finish()?;
     let list = nw.windows().await.map_err(|e| ApiError::internal(&e))?;
-    let mut items: Vec<WindowView> = list
+    let mut items: Vec<MaintenanceWindowView> = list
         .iter()
         .filter(|w| w.id > after && (deleted || w.deleted.is_none()))
         .filter(|w| scope_region(nw, &w.scope).is_some_and(|r| viewer.sees(r)))
         .take(limit + 1)
-        .map(WindowView::from)
+        .map(MaintenanceWindowView::from)
         .collect();
     let more = items.len() > limit;
     items.truncate(limit);
@@ -982,8 +986,9 @@ fn window_error(e: WindowError) -> ApiError {
 #[utoipa::path(post, path = "/network/maintenance", tag = "network", operation_id = "createMaintenance",
     params(("Idempotency-Key" = inline(contract::params::IdempotencyKey), Header, description = "Unique per intended window")),
     request_body = MaintenanceBody,
-    responses((status = 201, body = WindowView), (status = 200, description = "Retry", body = WindowView),
+    responses((status = 201, body = MaintenanceWindowView), (status = 200, description = "Retry", body = MaintenanceWindowView),
         (status = 403, description = "Only admin tokens record windows", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The network watch does not run here", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A rule is broken (too short notice, unknown node, bad schedule)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_maintenance(
@@ -991,7 +996,7 @@ pub async fn create_maintenance(
     caller: Caller,
     headers: HeaderMap,
     ValidJson(body): ValidJson<MaintenanceBody>,
-) -> Result<(StatusCode, Json<WindowView>), ApiError> {
+) -> Result<(StatusCode, Json<MaintenanceWindowView>), ApiError> {
     writer(&caller)?;
     let key = idempotency_key(&headers)?;
     let nw = watch(&state)?;
@@ -1011,7 +1016,7 @@ pub async fn create_maintenance(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(WindowView::from(&r.window))))
+    Ok((status, Json(MaintenanceWindowView::from(&r.window))))
 }
 
 fn window_id(raw: &str) -> Result<i64, ApiError> {
@@ -1026,7 +1031,7 @@ fn window_id(raw: &str) -> Result<i64, ApiError> {
 #[utoipa::path(put, path = "/network/maintenance/{id}", tag = "network", operation_id = "changeMaintenance",
     params(("id" = inline(contract::params::Id), Path, description = "Window id")),
     request_body = MaintenanceBody,
-    responses((status = 200, body = WindowView),
+    responses((status = 200, body = MaintenanceWindowView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The window was deleted, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
@@ -1036,7 +1041,7 @@ pub async fn change_maintenance(
     caller: Caller,
     Path(id): Path<String>,
     ValidJson(body): ValidJson<MaintenanceBody>,
-) -> Result<Json<WindowView>, ApiError> {
+) -> Result<Json<MaintenanceWindowView>, ApiError> {
     writer(&caller)?;
     let nw = watch(&state)?;
     let id = window_id(&id)?;
@@ -1045,7 +1050,7 @@ pub async fn change_maintenance(
         .revise_window(id, Some(spec), &caller.name)
         .await
         .map_err(window_error)?;
-    Ok(Json(WindowView::from(&r.window)))
+    Ok(Json(MaintenanceWindowView::from(&r.window)))
 }
 
 /// Delete a window: recorded as its last version. A deleted window masks nothing, so the
@@ -1074,14 +1079,14 @@ pub async fn delete_maintenance(
 /// what and when.
 #[utoipa::path(get, path = "/network/maintenance/{id}/versions", tag = "network", operation_id = "maintenanceVersions",
     params(("id" = inline(contract::params::Id), Path, description = "Window id")),
-    responses((status = 200, body = [WindowView]),
+    responses((status = 200, body = [MaintenanceWindowView]),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn maintenance_versions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Vec<WindowView>>, ApiError> {
+) -> Result<Json<Vec<MaintenanceWindowView>>, ApiError> {
     let viewer = reader(&caller)?;
     let nw = watch(&state)?;
     let id = window_id(&id)?;
@@ -1091,10 +1096,10 @@ pub async fn maintenance_versions(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let mine: Vec<_> = history.into_iter().filter(|v| v.window == id).collect();
-    let versions: Vec<WindowView> = (1..=mine.len())
+    let versions: Vec<MaintenanceWindowView> = (1..=mine.len())
         .filter_map(|k| maintenance::current(&mine[..k]).pop())
         .filter(|w| scope_region(nw, &w.scope).is_some_and(|r| viewer.sees(r)))
-        .map(|w| WindowView::from(&w))
+        .map(|w| MaintenanceWindowView::from(&w))
         .collect();
     if versions.is_empty() {
         return Err(ApiError::not_found(format!(
