@@ -174,13 +174,23 @@ fn node_id(s: &str) -> Result<NodeId, StoreError> {
 impl SqliteNetwatchStore {
     /// Opens (creating if needed) `netwatch.db` in `data_dir` and applies the migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, OpenError> {
+        Self::open_with(data_dir, None).await
+    }
+
+    /// As [`SqliteNetwatchStore::open`], on the SQLite VFS registered under `vfs`: durability
+    /// tests run the store on one that simulates a power cut.
+    pub async fn open_on_vfs(data_dir: &Path, vfs: &'static str) -> Result<Self, OpenError> {
+        Self::open_with(data_dir, Some(vfs)).await
+    }
+
+    async fn open_with(data_dir: &Path, vfs: Option<&'static str>) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Dir {
             path: data_dir.display().to_string(),
             source,
         })?;
         let file = data_dir.join(DB_FILE);
         let path = file.display().to_string();
-        let opts = SqliteConnectOptions::new()
+        let mut opts = SqliteConnectOptions::new()
             .filename(&file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -189,6 +199,9 @@ impl SqliteNetwatchStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        if let Some(v) = vfs {
+            opts = opts.vfs(v);
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
