@@ -511,7 +511,7 @@ impl NetwatchStore for SqliteNetwatchStore {
 
     async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError> {
         let rows = sqlx::query(
-            "SELECT node, (start - $1) / 3600 AS hour, measured, sum(len_s) AS secs FROM slices WHERE start >= $1 AND start < $2 GROUP BY node, hour, measured",
+            "SELECT node, (start - $1) / 3600 AS hour, CASE WHEN state = 'MAINTENANCE' THEN state ELSE measured END AS measured, sum(len_s) AS secs, min(CASE WHEN 3600 % len_s = 0 THEN 1 ELSE 0 END) AS fits FROM slices WHERE start >= $1 AND start < $2 GROUP BY node, hour, 3",
         )
         .bind(from_s)
         .bind(to_s)
@@ -530,6 +530,7 @@ impl NetwatchStore for SqliteNetwatchStore {
                             StoreError::Backend(e.to_string())
                         })?,
                     secs: r.try_get::<i64, _>("secs").map_err(backend)?.max(0) as u64,
+                    fits_hours: r.try_get::<i64, _>("fits").map_err(backend)? == 1,
                 })
             })
             .collect()

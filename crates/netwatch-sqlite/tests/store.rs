@@ -359,3 +359,34 @@ async fn samples_roll_up_in_sql_and_survive_pruning() {
     assert_eq!(s.oldest_sample().await.unwrap(), None);
     assert_eq!(s.rollups(hour, hour + 3600).await.unwrap(), stored);
 }
+
+/// Slices stored as MAINTENANCE before windows were versioned stay maintenance: the window
+/// that masked them may be gone, and the months they belong to must not move.
+#[tokio::test]
+async fn slices_stored_as_maintenance_before_versioning_stay_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(SqliteNetwatchStore::open(dir.path()).await.unwrap());
+    let t0: Timestamp = "2026-11-05T00:00:00Z".parse().unwrap();
+    let rows: Vec<SliceRow> = (0..240)
+        .map(|k| {
+            let mut r = row("alpha", t0.as_second() + 60 * k, SliceState::Up);
+            if (60..90).contains(&k) {
+                // What the old monitor wrote under a window: MAINTENANCE over a DOWN.
+                r.state = SliceState::Maintenance;
+                r.measured = SliceState::Down;
+            }
+            r
+        })
+        .collect();
+    s.put_slices(&rows).await.unwrap();
+    let nw = Netwatch::new(config("127.0.0.1:9".parse().unwrap()), s.clone())
+        .await
+        .unwrap();
+    let c = nw.config().contract(None).unwrap().clone();
+    let to = t0 + SignedDuration::from_hours(4);
+    let f = report::figures(&nw, &c, t0, to, false, to).await.unwrap();
+    let a = &f.nodes[0];
+    assert_eq!(a.counts.maintenance, 30 * 60, "{a:?}");
+    assert_eq!(a.counts.down, 0);
+    assert_eq!(a.counts.up, 210 * 60);
+}

@@ -4,8 +4,10 @@
 //! A window is never edited in place: creating, changing and deleting it each record a
 //! [`WindowVersion`] with who and when. [`Overlay`] turns that history into the spans that mask
 //! a node, under three rules that keep the SLA record honest:
-//! - a version masks only from its announcement (recorded + the notice, default 1 h) on, unless
-//!   it is an *emergency* version, which masks its own times and is listed in every report;
+//! - a version holds from its announcement (recorded + the notice, default 1 h) until the next
+//!   version holds, so a change shortens a window at once and adds to it only after the
+//!   notice; an *emergency* one-off version holds from its own start (it may be recorded after
+//!   the fact) and is listed in every report;
 //! - a deleted window masks nothing: deleting it restores the downtime it hid;
 //! - a report as of an instant sees only the versions recorded before it, so a closed month
 //!   (reported as of its end) never changes again.
@@ -222,6 +224,27 @@ impl<'a> Overlay<'a> {
             .filter(|w| !w.is_empty())
     }
 
+    /// From when a version holds: a planned one from its announcement (recorded + notice); an
+    /// emergency one-off from its own start when that is earlier than when it was recorded
+    /// (that is what an emergency record is for); an emergency weekly one from when it was
+    /// recorded, so that it never reaches back over past weeks.
+    fn holds_from(&self, v: &WindowVersion) -> Timestamp {
+        match &v.spec {
+            Some(WindowSpec {
+                emergency: true,
+                schedule: Schedule::OneOff { start, .. },
+                ..
+            }) => (*start).min(v.recorded_at),
+            Some(WindowSpec {
+                emergency: true, ..
+            }) => v.recorded_at,
+            _ => v
+                .recorded_at
+                .checked_add(self.notice)
+                .unwrap_or(v.recorded_at),
+        }
+    }
+
     /// Spans that mask `node` of `region` over `[from, to)`, unmerged.
     fn spans(
         &self,
@@ -240,31 +263,19 @@ impl<'a> Overlay<'a> {
                 if !spec.scope.applies_to(node, region) {
                     continue;
                 }
-                let announced = v
-                    .recorded_at
-                    .checked_add(self.notice)
-                    .unwrap_or(v.recorded_at);
-                let lo = if spec.emergency {
-                    from
-                } else {
-                    announced.max(from)
-                };
+                // Each version masks from when it holds until the next one holds: a change can
+                // shorten a window at once, and add to it only after the notice.
+                let lo = self.holds_from(v).max(from);
                 let hi = versions
                     .get(k + 1)
-                    .map(|n| {
-                        n.recorded_at
-                            .checked_add(self.notice)
-                            .unwrap_or(n.recorded_at)
-                    })
+                    .map(|n| self.holds_from(n))
                     .unwrap_or(to)
                     .min(to);
                 if lo >= hi {
                     continue;
                 }
-                // An occurrence that began before the next version took over was announced
-                // whole; one that began before this version's announcement counts from it.
                 for (s, e) in spec.schedule.occurrences(lo, hi) {
-                    out.push((s.max(lo), e.min(to)));
+                    out.push((s.max(lo), e.min(hi)));
                 }
             }
         }
@@ -636,8 +647,8 @@ mod overlay_tests {
         };
         let h = [
             version(1, 1, "2026-10-01T00:00:00Z", Some(weekly(2))),
-            // Changed on Sunday 15 November at 01:30: the 02:00 occurrence of that day was
-            // announced; the change applies from 02:30 on, so the new 04:00 slot counts.
+            // Changed on Sunday 15 November at 01:30: the old version holds until the change
+            // does, at 02:30 (the notice); the new 04:00 slot counts from that day.
             version(1, 2, "2026-11-15T01:30:00Z", Some(weekly(4))),
         ];
         let spans = masked(&h, "2026-12-07T00:00:00Z");
@@ -646,10 +657,53 @@ mod overlay_tests {
             [
                 pair("2026-11-01T02:00:00Z", "2026-11-01T03:00:00Z"),
                 pair("2026-11-08T02:00:00Z", "2026-11-08T03:00:00Z"),
-                pair("2026-11-15T02:00:00Z", "2026-11-15T03:00:00Z"),
+                pair("2026-11-15T02:00:00Z", "2026-11-15T02:30:00Z"),
                 pair("2026-11-15T04:00:00Z", "2026-11-15T05:00:00Z"),
                 pair("2026-11-22T04:00:00Z", "2026-11-22T05:00:00Z"),
                 pair("2026-11-29T04:00:00Z", "2026-11-29T05:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrected_emergency_window_masks_only_what_it_says_now() {
+        // A typo (a whole day) recorded on the 4th, corrected an hour later to one hour.
+        let h = [
+            version(
+                1,
+                1,
+                "2026-11-04T04:00:00Z",
+                Some(spec("2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z", true)),
+            ),
+            version(
+                1,
+                2,
+                "2026-11-04T05:00:00Z",
+                Some(spec("2026-11-03T00:00:00Z", "2026-11-03T01:00:00Z", true)),
+            ),
+        ];
+        assert_eq!(
+            masked(&h, "2026-12-07T00:00:00Z"),
+            [pair("2026-11-03T00:00:00Z", "2026-11-03T01:00:00Z")]
+        );
+        // A weekly emergency window does not reach back over past weeks.
+        let weekly = WindowSpec {
+            scope: Scope::Node(alpha().0),
+            schedule: Schedule::Weekly {
+                weekday: Weekday::Monday,
+                at: Time::constant(0, 0, 0, 0),
+                length: SignedDuration::from_hours(2),
+                tz: TimeZone::UTC,
+            },
+            note: String::new(),
+            emergency: true,
+        };
+        let w = [version(1, 1, "2026-11-23T01:00:00Z", Some(weekly))];
+        assert_eq!(
+            masked(&w, "2026-12-07T00:00:00Z"),
+            [
+                pair("2026-11-23T01:00:00Z", "2026-11-23T02:00:00Z"),
+                pair("2026-11-30T00:00:00Z", "2026-11-30T02:00:00Z")
             ]
         );
     }

@@ -116,6 +116,17 @@ pub struct Figures {
     pub incident_list: Vec<Incident>,
 }
 
+/// The state a stored slice counts with before the overlay: what was measured, except that
+/// a slice written before windows were versioned, as MAINTENANCE, stays so (the window that
+/// masked it may have been deleted since, and closed months must not move).
+fn effective(r: &crate::store::SliceRow) -> SliceState {
+    if r.state == SliceState::Maintenance {
+        SliceState::Maintenance
+    } else {
+        r.measured
+    }
+}
+
 fn state_index(s: SliceState) -> usize {
     SliceState::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
@@ -208,12 +219,21 @@ pub async fn figures(
     let cfg = nw.config();
     let slice = cfg.slice;
     let (from_s, to_s) = (from.as_second(), to.as_second());
-    // Hour by hour, summed by the store; an hour is walked slice by slice only where that is
-    // needed to be exact (the range's edges, maintenance, slices that do not fit in hours).
-    let aligned = 3600 % slice.secs() == 0 && from_s % slice.secs() == 0;
+    // Whole UTC hours are summed by the store; the part of the range before the first whole
+    // hour and after the last, and the hours under maintenance, are walked slice by slice. A
+    // slice lies inside one UTC hour when its length divides an hour (slices start at
+    // multiples of their length); if any stored slice does not, everything is walked.
+    let grid = (from_s + 3599).div_euclid(3600) * 3600;
+    let whole = ((to_s.div_euclid(3600) * 3600 - grid).max(0) / 3600) as usize;
     let mut summed: HashMap<NodeId, HashMap<i64, [u64; 5]>> = HashMap::new();
-    if aligned {
-        for h in nw.store().slice_hours(from_s, to_s).await? {
+    let mut fits = true;
+    if whole > 0 {
+        for h in nw
+            .store()
+            .slice_hours(grid, grid + whole as i64 * 3600)
+            .await?
+        {
+            fits &= h.fits_hours;
             let e = summed.entry(h.node).or_default().entry(h.hour).or_default();
             e[state_index(h.state)] += h.secs;
         }
@@ -232,66 +252,69 @@ pub async fn figures(
         .iter()
         .filter(|n| contract.targets.contains_key(&n.id))
         .collect();
-    // Which hours of each node must be walked slice by slice: the range's first and last, those
-    // under maintenance, and all when slices do not fit hours.
     let calendars: Vec<_> = covered
         .iter()
         .map(|n| overlay.calendar(&n.id, &n.region, from, to))
         .collect();
-    let exact_hours: Vec<Vec<bool>> = calendars
-        .iter()
-        .map(|cal| {
-            let mut exact = vec![!aligned; hours_len];
-            if let Some(first) = exact.first_mut() {
-                *first = true;
+    // The pieces of the range: `(start, end, summed hour)`, in order; a piece without a summed
+    // hour is walked. Per node, consecutive walked pieces merge into runs.
+    let pieces = |cal: &crate::maintenance::MaintenanceCalendar| -> Vec<(i64, i64, Option<i64>)> {
+        let mut out = Vec::new();
+        if !fits || whole == 0 {
+            out.push((from_s, to_s, None));
+            return out;
+        }
+        let mut runs: Vec<(i64, i64, Option<i64>)> = Vec::new();
+        let mut push = |a: i64, b: i64, h: Option<i64>| {
+            if a >= b {
+                return;
             }
-            if let Some(last) = exact.last_mut() {
-                *last = true;
+            match (runs.last_mut(), h) {
+                (Some(last), None) if last.2.is_none() && last.1 == a => last.1 = b,
+                _ => runs.push((a, b, h)),
             }
-            for (a, b) in cal.spans() {
-                let lo = ((a.as_second() - from_s).max(0) / 3600) as usize;
-                let hi = ((b.as_second() + 3599 - from_s).max(0) / 3600) as usize;
-                for e in exact.iter_mut().take(hi.min(hours_len)).skip(lo) {
-                    *e = true;
-                }
+        };
+        push(from_s, grid, None);
+        for k in 0..whole as i64 {
+            let (a, b) = (grid + k * 3600, grid + (k + 1) * 3600);
+            let masked = cal
+                .spans()
+                .iter()
+                .any(|(s, e)| s.as_second() < b && e.as_second() + 1 > a);
+            push(a, b, (!masked).then_some(k));
+        }
+        push(grid + whole as i64 * 3600, to_s, None);
+        out.extend(runs);
+        out
+    };
+    let plans: Vec<Vec<(i64, i64, Option<i64>)>> = calendars.iter().map(pieces).collect();
+    // Each distinct walked run is read once, keeping the nodes that walk it.
+    let lead = if fits { 3600 } else { 86_400 };
+    let mut raw: HashMap<(i64, i64), HashMap<NodeId, Vec<Stored>>> = HashMap::new();
+    let mut wanted: BTreeMap<(i64, i64), std::collections::HashSet<&NodeId>> = BTreeMap::new();
+    for (n, plan) in covered.iter().zip(&plans) {
+        for (a, b, h) in plan {
+            if h.is_none() {
+                wanted.entry((*a, *b)).or_default().insert(&n.id);
             }
-            exact
-        })
-        .collect();
-    // Each distinct run of exact hours is read once, for every node.
-    let mut raw: HashMap<(usize, usize), HashMap<NodeId, Vec<Stored>>> = HashMap::new();
-    for exact in &exact_hours {
-        let mut h = 0;
-        while h < hours_len {
-            if !exact[h] {
-                h += 1;
+        }
+    }
+    for ((a, b), who) in &wanted {
+        let mut by_node: HashMap<NodeId, Vec<Stored>> = HashMap::new();
+        for r in nw.store().slices(a - lead, *b).await? {
+            if !who.contains(&r.node) {
                 continue;
             }
-            let mut e = h;
-            while e < hours_len && exact[e] {
-                e += 1;
-            }
-            if let std::collections::hash_map::Entry::Vacant(slot) = raw.entry((h, e)) {
-                let a = from_s + h as i64 * 3600;
-                let b = (from_s + e as i64 * 3600).min(to_s);
-                // Unaligned, a slice that began up to a day (the longest slice) before may
-                // reach in.
-                let lead = if aligned { 0 } else { 86_400 };
-                let mut by_node: HashMap<NodeId, Vec<Stored>> = HashMap::new();
-                for r in nw.store().slices(a - lead, b).await? {
-                    by_node.entry(r.node.clone()).or_default().push(Stored {
-                        start: r.start,
-                        len: i64::from(r.len_s),
-                        state: r.measured,
-                    });
-                }
-                for list in by_node.values_mut() {
-                    list.sort_by_key(|r| r.start);
-                }
-                slot.insert(by_node);
-            }
-            h = e;
+            by_node.entry(r.node.clone()).or_default().push(Stored {
+                start: r.start,
+                len: i64::from(r.len_s),
+                state: effective(&r),
+            });
         }
+        for list in by_node.values_mut() {
+            list.sort_by_key(|r| r.start);
+        }
+        raw.insert((*a, *b), by_node);
     }
     let mut nodes = Vec::new();
     for (node_index, n) in covered.iter().enumerate() {
@@ -317,40 +340,32 @@ pub async fn figures(
                 }
             }
         };
-        let exact = &exact_hours[node_index];
         let none = HashMap::new();
         let sums = summed.get(&n.id).unwrap_or(&none);
-        let mut h = 0;
-        while h < hours_len {
-            let hour_from = from_s + h as i64 * 3600;
-            if exact[h] {
-                let mut e = h;
-                while e < hours_len && exact[e] {
-                    e += 1;
+        for (a, b, h) in &plans[node_index] {
+            match h {
+                None => {
+                    let rows = raw
+                        .get(&(*a, *b))
+                        .and_then(|by_node| by_node.get(&n.id))
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    walk(*a, *b, rows, cal, &mut mark);
                 }
-                let hour_to = (from_s + e as i64 * 3600).min(to_s);
-                let rows = raw
-                    .get(&(h, e))
-                    .and_then(|by_node| by_node.get(&n.id))
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                walk(hour_from, hour_to, rows, cal, &mut mark);
-                h = e;
-            } else {
-                let hour_to = (hour_from + 3600).min(to_s);
-                let per = sums.get(&(h as i64)).copied().unwrap_or_default();
-                let mut covered = 0;
-                for (i, secs) in per.iter().enumerate() {
-                    if *secs > 0 {
-                        mark(hour_from, *secs as i64, SliceState::ALL[i]);
-                        covered += secs;
+                Some(k) => {
+                    let per = sums.get(k).copied().unwrap_or_default();
+                    let mut covered = 0;
+                    for (i, secs) in per.iter().enumerate() {
+                        if *secs > 0 {
+                            mark(*a, *secs as i64, SliceState::ALL[i]);
+                            covered += secs;
+                        }
+                    }
+                    let gap = (b - a).max(0) as u64;
+                    if gap > covered {
+                        mark(*a, (gap - covered) as i64, SliceState::NoData);
                     }
                 }
-                let gap = (hour_to - hour_from).max(0) as u64;
-                if gap > covered {
-                    mark(hour_from, (gap - covered) as i64, SliceState::NoData);
-                }
-                h += 1;
             }
         }
         let mut l = line(

@@ -10,7 +10,8 @@ use crate::store::StoreError;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
 
-/// An hour is rolled up this long after it ends (its last rounds and slices are in by then).
+/// An hour is rolled up this long (plus the longest round) after it ends: its last rounds and
+/// their samples are in by then.
 pub const ROLLUP_GRACE: SignedDuration = SignedDuration::from_mins(2);
 
 /// How often housekeeping runs.
@@ -31,7 +32,16 @@ impl Netwatch {
     pub async fn housekeeping(&self) -> Result<Housekept, StoreError> {
         let store = self.store();
         let now = self.now();
-        let ready = hour_of(now.checked_sub(ROLLUP_GRACE).unwrap_or(now));
+        // Late enough that the hour's last rounds (as long as the longest round) are in.
+        let longest = self
+            .config()
+            .targets
+            .iter()
+            .map(|t| t.round_budget())
+            .max()
+            .unwrap_or_default();
+        let grace = ROLLUP_GRACE + SignedDuration::try_from(longest).unwrap_or_default();
+        let ready = hour_of(now.checked_sub(grace).unwrap_or(now));
         let start = match store.rolled_up_until().await? {
             Some(h) => h,
             None => match store.oldest_sample().await? {

@@ -44,6 +44,8 @@ pub struct SliceHour {
     pub state: SliceState,
     /// Seconds of slices in that state starting in that hour.
     pub secs: u64,
+    /// Whether every one of those slices lies inside the hour (its length divides an hour).
+    pub fits_hours: bool,
 }
 
 /// One class measurement of one round, kept for percentiles.
@@ -159,8 +161,9 @@ pub trait NetwatchStore: Send + Sync + 'static {
     async fn put_slices(&self, rows: &[SliceRow]) -> Result<(), StoreError>;
     /// Slices of every node whose start lies in `[from_s, to_s)`.
     async fn slices(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceRow>, StoreError>;
-    /// Per node, hour of the range (0 for the hour starting at `from_s`) and measured state,
-    /// the seconds of the slices starting in `[from_s, to_s)`, summed by the store.
+    /// Per node, hour of the range (0 for the hour starting at `from_s`) and state (measured,
+    /// or MAINTENANCE for a slice stored so before windows were versioned), the seconds of the
+    /// slices starting in `[from_s, to_s)`, summed by the store.
     async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError>;
     /// Appends samples.
     async fn put_samples(&self, rows: &[Sample]) -> Result<(), StoreError>;
@@ -311,28 +314,33 @@ impl NetwatchStore for MemoryStore {
 
     async fn slice_hours(&self, from_s: i64, to_s: i64) -> Result<Vec<SliceHour>, StoreError> {
         let m = self.lock()?;
-        let mut sums: BTreeMap<(NodeId, i64, &'static str), (SliceState, u64)> = BTreeMap::new();
+        let mut sums: BTreeMap<(NodeId, i64, &'static str), (SliceState, u64, bool)> =
+            BTreeMap::new();
         for r in m
             .slices
             .values()
             .filter(|r| r.start >= from_s && r.start < to_s)
         {
+            // Slices stored as MAINTENANCE before windows were versioned stay so.
+            let state = if r.state == SliceState::Maintenance {
+                r.state
+            } else {
+                r.measured
+            };
             let e = sums
-                .entry((
-                    r.node.clone(),
-                    (r.start - from_s) / 3600,
-                    r.measured.as_str(),
-                ))
-                .or_insert((r.measured, 0));
+                .entry((r.node.clone(), (r.start - from_s) / 3600, state.as_str()))
+                .or_insert((state, 0, true));
             e.1 += u64::from(r.len_s);
+            e.2 &= r.len_s > 0 && 3600 % r.len_s == 0;
         }
         Ok(sums
             .into_iter()
-            .map(|((node, hour, _), (state, secs))| SliceHour {
+            .map(|((node, hour, _), (state, secs, fits_hours))| SliceHour {
                 node,
                 hour,
                 state,
                 secs,
+                fits_hours,
             })
             .collect())
     }

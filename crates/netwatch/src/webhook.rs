@@ -72,21 +72,25 @@ impl Deliverer {
         }
     }
 
-    /// Makes one attempt at every notice due now; answers how many were attempted.
+    /// Makes one attempt at every notice due now; answers how many attempts were recorded.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let due = self.store.due_notices((self.clock)(), BATCH).await?;
-        let count = due.len();
         let mut set = tokio::task::JoinSet::new();
         for n in due {
             let me = self.clone();
             set.spawn(async move { me.attempt(n).await });
         }
+        let mut recorded = 0;
         while let Some(r) = set.join_next().await {
-            if let Ok(Err(e)) = r {
-                tracing::error!("cannot record a webhook attempt (it will be made again): {e}");
+            match r {
+                Ok(Ok(())) => recorded += 1,
+                Ok(Err(e)) => {
+                    tracing::error!("cannot record a webhook attempt (it will be made again): {e}")
+                }
+                Err(e) => tracing::error!("a webhook attempt failed: {e}"),
             }
         }
-        Ok(count)
+        Ok(recorded)
     }
 
     async fn attempt(&self, n: Notice) -> Result<(), StoreError> {
@@ -143,9 +147,13 @@ impl Deliverer {
             .await
     }
 
-    /// Delivers until `stop` fires; a round that found work is followed by another at once.
+    /// Delivers until `stop` fires; a round that recorded attempts is followed by another at
+    /// once (a round whose outcomes could not be recorded waits, so it never spins).
     pub async fn run(self, mut stop: Stop) {
         loop {
+            if stop.is_stopped() {
+                return;
+            }
             let busy = match self.run_once().await {
                 Ok(n) => n > 0,
                 Err(e) => {

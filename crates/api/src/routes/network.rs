@@ -886,9 +886,23 @@ fn window_spec(
         (Some(s), Some(e), None) => {
             let start = p.take(instant("start", s));
             let end = p.take(instant("end", e));
+            // Kept to the millisecond, as stored, so a retried PUT compares equal.
+            let ms = |t: Option<Timestamp>| {
+                t.and_then(|t| Timestamp::from_millisecond(t.as_millisecond()).ok())
+            };
+            let (start, end) = (ms(start), ms(end));
             match (start, end) {
-                (Some(start), Some(end)) if end > start => Some(Schedule::OneOff { start, end }),
-                (Some(_), Some(_)) => p.take(Err(Invalid::new("end", "must be after start"))),
+                (Some(start), Some(end))
+                    if start
+                        .checked_add(SignedDuration::from_secs(1))
+                        .is_ok_and(|min| end >= min) =>
+                {
+                    Some(Schedule::OneOff { start, end })
+                }
+                (Some(_), Some(_)) => p.take(Err(Invalid::new(
+                    "end",
+                    "must be at least a second after start",
+                ))),
                 _ => None,
             }
         }
@@ -907,6 +921,8 @@ fn window_spec(
                     .and_then(|d| {
                         if d > SignedDuration::from_hours(24 * 7) {
                             Err(Invalid::new("weekly.duration", "at most one week"))
+                        } else if d.subsec_nanos() != 0 {
+                            Err(Invalid::new("weekly.duration", "whole seconds, e.g. 90m"))
                         } else {
                             Ok(d)
                         }

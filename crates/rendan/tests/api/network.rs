@@ -333,6 +333,16 @@ async fn bad_network_requests_get_the_platforms_problems() {
         422,
         "weekly.weekday",
     );
+    problem(
+        post(json!({"node": "seoul", "start": "2030-01-01T00:00:00Z", "end": "2030-01-01T00:00:00.5Z"})).await,
+        422,
+        "end",
+    );
+    problem(
+        post(json!({"region": "asia", "weekly": {"weekday": "sun", "at": "02:00", "duration": "1500ms", "tz": "Asia/Seoul"}})).await,
+        422,
+        "weekly.duration",
+    );
     // Nothing was recorded by any of them.
     let (_, v) = send(
         &app,
