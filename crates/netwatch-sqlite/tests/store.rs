@@ -390,3 +390,60 @@ async fn slices_stored_as_maintenance_before_versioning_stay_so() {
     assert_eq!(a.counts.down, 0);
     assert_eq!(a.counts.up, 210 * 60);
 }
+
+/// A netwatch.db written before windows were versioned upgrades in place: its windows become
+/// version 1, announced long ago, and keep masking what they masked.
+#[tokio::test]
+async fn a_database_from_before_versioned_windows_upgrades() {
+    use sqlx::migrate::Migrator;
+    let dir = tempfile::tempdir().unwrap();
+    let first = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_netwatch.sql"),
+        first.path().join("0001_netwatch.sql"),
+    )
+    .unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join(rendan_netwatch_sqlite::DB_FILE).display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    Migrator::new(first.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO maintenance (scope_kind, scope, kind, start_ms, end_ms, note) VALUES ('node', 'alpha', 'one_off', $1, $2, 'old swap')",
+    )
+    .bind(Timestamp::from_second(1_762_304_400).unwrap().as_millisecond())
+    .bind(Timestamp::from_second(1_762_308_000).unwrap().as_millisecond())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let s = Arc::new(SqliteNetwatchStore::open(dir.path()).await.unwrap());
+    let history = s.window_history().await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].version, 1);
+    assert_eq!(history[0].recorded_at, Timestamp::UNIX_EPOCH);
+    assert_eq!(history[0].spec.as_ref().unwrap().note, "old swap");
+    let t0 = Timestamp::from_second(1_762_300_800).unwrap();
+    let rows: Vec<SliceRow> = (0..240)
+        .map(|k| row("alpha", t0.as_second() + 60 * k, SliceState::Down))
+        .collect();
+    s.put_slices(&rows).await.unwrap();
+    let nw = Netwatch::new(config("127.0.0.1:9".parse().unwrap()), s.clone())
+        .await
+        .unwrap();
+    let c = nw.config().contract(None).unwrap().clone();
+    let to = t0 + SignedDuration::from_hours(4);
+    let f = report::figures(&nw, &c, t0, to, false, to).await.unwrap();
+    assert_eq!(
+        f.nodes[0].counts.maintenance, 3600,
+        "the old window still masks its hour"
+    );
+    assert_eq!(f.windows.len(), 1);
+}
