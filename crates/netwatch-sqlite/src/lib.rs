@@ -155,6 +155,12 @@ pub struct SqliteNetwatchStore {
     pool: SqlitePool,
 }
 
+/// Whether `e` is a UNIQUE or PRIMARY KEY violation (something written once, written again).
+fn unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"))
+}
+
 fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -393,9 +399,7 @@ async fn insert_version(
         }
     };
     q.execute(&mut **tx).await.map_err(|e| {
-        let dup = e
-            .as_database_error()
-            .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"));
+        let dup = unique_violation(&e);
         if dup {
             StoreError::Conflict(format!(
                 "window {} already has version {}",
@@ -479,9 +483,7 @@ impl NetwatchStore for SqliteNetwatchStore {
                     .push_bind(i64::from(r.down_votes));
             });
             if let Err(e) = q.build().execute(&mut *tx).await {
-                let conflict = e
-                    .as_database_error()
-                    .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"));
+                let conflict = unique_violation(&e);
                 // Dropping the transaction rolls back the rows already inserted: all or nothing.
                 return Err(if conflict {
                     StoreError::Conflict(format!(
@@ -926,9 +928,7 @@ impl NetwatchStore for SqliteNetwatchStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
-            if e
-                .as_database_error()
-                .is_some_and(|d| d.is_unique_violation() || d.message().contains("UNIQUE"))
+            if unique_violation(&e)
             {
                 StoreError::Conflict("the Idempotency-Key is used".into())
             } else {

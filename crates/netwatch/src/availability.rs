@@ -1,8 +1,9 @@
 //! Availability arithmetic: counting slices per state over a range and judging it against a target.
 //!
 //! Availability = UP (+ DEGRADED unless the contract counts it as down) over every slice except
-//! MAINTENANCE and NO_DATA. A slice's effective state is MAINTENANCE when a window covers its
-//! start (windows may be added after the fact), otherwise its stored state, otherwise NO_DATA.
+//! MAINTENANCE and NO_DATA. A slice's effective state is MAINTENANCE when the maintenance
+//! overlay covers its start (`maintenance::Overlay`), otherwise its stored state, otherwise
+//! NO_DATA.
 //! Allowed downtime is `(100 - target)%` of the counted minutes, which for a fully measured
 //! month is `(100 - target)%` of the month: 129.6 min for 30 days at 99.7%.
 

@@ -385,8 +385,10 @@ pub struct MaintenanceCalendar {
 }
 
 impl MaintenanceCalendar {
-    /// Expands `windows` for `node` over `[from, to)`.
-    pub fn build<'a>(
+    /// Expands `windows` for `node` over `[from, to)`, ignoring their history (for tests of
+    /// the arithmetic; reports use [`Overlay::calendar`]).
+    #[cfg(test)]
+    pub(crate) fn build<'a>(
         windows: impl IntoIterator<Item = &'a MaintenanceWindow>,
         node: &NodeId,
         region: &Region,

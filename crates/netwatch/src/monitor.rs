@@ -389,10 +389,7 @@ async fn writer(nw: Netwatch, mut rx: mpsc::UnboundedReceiver<Batch>) {
                         .fetch_add(rows.len() as u64, Ordering::Relaxed);
                     let mut by_state = [0u64; 5];
                     for r in &rows {
-                        by_state[SliceState::ALL
-                            .iter()
-                            .position(|s| *s == r.state)
-                            .unwrap_or(0)] += 1;
+                        by_state[r.state.index()] += 1;
                     }
                     for (s, n) in SliceState::ALL.iter().zip(by_state) {
                         if n > 0 {

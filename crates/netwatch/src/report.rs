@@ -116,21 +116,6 @@ pub struct Figures {
     pub incident_list: Vec<Incident>,
 }
 
-/// The state a stored slice counts with before the overlay: what was measured, except that
-/// a slice written before windows were versioned, as MAINTENANCE, stays so (the window that
-/// masked it may have been deleted since, and closed months must not move).
-fn effective(r: &crate::store::SliceRow) -> SliceState {
-    if r.state == SliceState::Maintenance {
-        SliceState::Maintenance
-    } else {
-        r.measured
-    }
-}
-
-fn state_index(s: SliceState) -> usize {
-    SliceState::ALL.iter().position(|x| *x == s).unwrap_or(0)
-}
-
 fn severity(s: SliceState) -> u8 {
     match s {
         SliceState::Up => 0,
@@ -235,7 +220,7 @@ pub async fn figures(
         {
             fits &= h.fits_hours;
             let e = summed.entry(h.node).or_default().entry(h.hour).or_default();
-            e[state_index(h.state)] += h.secs;
+            e[h.state.index()] += h.secs;
         }
     }
     let incidents = nw.store().incidents(None).await?;
@@ -308,7 +293,7 @@ pub async fn figures(
             by_node.entry(r.node.clone()).or_default().push(Stored {
                 start: r.start,
                 len: i64::from(r.len_s),
-                state: effective(&r),
+                state: r.effective(),
             });
         }
         for list in by_node.values_mut() {

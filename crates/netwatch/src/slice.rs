@@ -24,6 +24,11 @@ pub enum SliceState {
 }
 
 impl SliceState {
+    /// The state's place in [`SliceState::ALL`].
+    pub fn index(self) -> usize {
+        SliceState::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
     /// Every state, in report order.
     pub const ALL: [SliceState; 5] = [
         SliceState::Up,

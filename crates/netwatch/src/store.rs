@@ -48,6 +48,20 @@ pub struct SliceHour {
     pub fits_hours: bool,
 }
 
+impl SliceRow {
+    /// The state the slice counts with before the maintenance overlay: what was measured,
+    /// except that a slice written before windows were versioned, as MAINTENANCE, stays so
+    /// (the window that masked it may have been deleted since, and closed months must not
+    /// move).
+    pub fn effective(&self) -> SliceState {
+        if self.state == SliceState::Maintenance {
+            SliceState::Maintenance
+        } else {
+            self.measured
+        }
+    }
+}
+
 /// One class measurement of one round, kept for percentiles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -321,12 +335,7 @@ impl NetwatchStore for MemoryStore {
             .values()
             .filter(|r| r.start >= from_s && r.start < to_s)
         {
-            // Slices stored as MAINTENANCE before windows were versioned stay so.
-            let state = if r.state == SliceState::Maintenance {
-                r.state
-            } else {
-                r.measured
-            };
+            let state = r.effective();
             let e = sums
                 .entry((r.node.clone(), (r.start - from_s) / 3600, state.as_str()))
                 .or_insert((state, 0, true));

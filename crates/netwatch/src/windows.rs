@@ -76,7 +76,7 @@ impl Netwatch {
             Err(e) => return Err(e.into()),
         };
         Ok(Recorded {
-            window: self.window_as_stored(v.window).await?,
+            window: stood(std::slice::from_ref(&v), v.window)?,
             replayed: false,
         })
     }
@@ -89,7 +89,7 @@ impl Netwatch {
             return Err(WindowError::KeyReused);
         }
         Ok(Some(Recorded {
-            window: self.window_as_stored(id).await?,
+            window: stood(&self.versions_of(id).await?, id)?,
             replayed: true,
         }))
     }
@@ -103,12 +103,11 @@ impl Netwatch {
         by: &str,
     ) -> Result<Recorded, WindowError> {
         let now = self.now();
-        let current = self
-            .windows()
-            .await?
-            .into_iter()
-            .find(|w| w.id == id)
-            .ok_or(WindowError::Unknown(id))?;
+        let mut versions = self.versions_of(id).await?;
+        if versions.is_empty() {
+            return Err(WindowError::Unknown(id));
+        }
+        let current = stood(&versions, id)?;
         if current.deleted.is_some() {
             return Err(WindowRefusal::Deleted(id).into());
         }
@@ -137,17 +136,24 @@ impl Netwatch {
             Err(StoreError::Conflict(_)) => return Err(WindowError::Raced(id)),
             r => r?,
         }
+        versions.push(v);
         Ok(Recorded {
-            window: self.window_as_stored(id).await?,
+            window: stood(&versions, id)?,
             replayed: false,
         })
     }
 
-    async fn window_as_stored(&self, id: i64) -> Result<MaintenanceWindow, StoreError> {
-        self.windows()
-            .await?
-            .into_iter()
-            .find(|w| w.id == id)
-            .ok_or_else(|| StoreError::Backend(format!("window {id} vanished")))
+    /// The versions of window `id`, oldest first (none for an unknown window).
+    pub async fn versions_of(&self, id: i64) -> Result<Vec<WindowVersion>, StoreError> {
+        let mut all = self.store().window_history().await?;
+        all.retain(|v| v.window == id);
+        Ok(all)
     }
+}
+
+/// Window `id` as `versions` (its own, oldest first) leave it.
+fn stood(versions: &[WindowVersion], id: i64) -> Result<MaintenanceWindow, StoreError> {
+    maintenance::current(versions)
+        .pop()
+        .ok_or_else(|| StoreError::Backend(format!("window {id} has no versions")))
 }

@@ -11,7 +11,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::contract;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Problems, QueryMap, ValidJson, cursor, idempotency_key, limit, timestamp};
+use crate::extract::{
+    Problems, QueryMap, ValidJson, cursor, idempotency_key, limit, path_id, timestamp,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -126,6 +128,33 @@ fn known_node(nw: &Netwatch, viewer: &Viewer, field: &str, v: &str) -> Result<No
         Some(r) if viewer.sees(r) => Ok(id),
         _ => Err(unknown()),
     }
+}
+
+/// An optional `true`/`false` query parameter.
+fn flag(q: &QueryMap, name: &str) -> Result<Option<bool>, Invalid> {
+    q.get(name)
+        .map(|v| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(Invalid::new(name, "true or false")),
+        })
+        .transpose()
+}
+
+/// The first `limit` of `items` (already past the cursor), and the cursor of the next page
+/// when there is more.
+fn page<T>(
+    items: impl Iterator<Item = T>,
+    limit: usize,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    let mut items: Vec<T> = items.take(limit + 1).collect();
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = more
+        .then(|| items.last().map(|x| id(x).to_string()))
+        .flatten();
+    (items, next)
 }
 
 fn contract_of<'a>(
@@ -654,13 +683,7 @@ pub async fn incidents(
     let node = q
         .get("node")
         .and_then(|v| p.take(known_node(nw, &viewer, "node", v)));
-    let open = q.get("open").and_then(|v| {
-        p.take(match v {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(Invalid::new("open", "true or false")),
-        })
-    });
+    let open = p.take(flag(&q, "open")).flatten();
     let after = p.take(cursor(&q)).flatten().unwrap_or(0);
     let limit = p.take(limit(&q)).unwrap_or_default() as usize;
     p.finish()?;
@@ -671,19 +694,15 @@ pub async fn incidents(
         .map_err(|e| ApiError::internal(&e))?;
     let now = nw.now();
     let len = nw.config().slice;
-    let mut items: Vec<IncidentView> = list
-        .iter()
-        .filter(|i| i.id > after)
-        .filter(|i| open.is_none_or(|o| o == i.closed_at.is_none()))
-        .filter(|i| node_region(nw, &i.node).is_some_and(|r| viewer.sees(r)))
-        .take(limit + 1)
-        .map(|i| incident_view(i, len, now))
-        .collect();
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_cursor = more
-        .then(|| items.last().map(|i| i.id.to_string()))
-        .flatten();
+    let (items, next_cursor) = page(
+        list.iter()
+            .filter(|i| i.id > after)
+            .filter(|i| open.is_none_or(|o| o == i.closed_at.is_none()))
+            .filter(|i| node_region(nw, &i.node).is_some_and(|r| viewer.sees(r)))
+            .map(|i| incident_view(i, len, now)),
+        limit,
+        |i| i.id,
+    );
     Ok(Json(IncidentPage { items, next_cursor }))
 }
 
@@ -773,32 +792,19 @@ pub async fn list_maintenance(
     let q = q.only(&["deleted", "limit", "cursor"])?;
     let nw = watch(&state)?;
     let mut p = Problems::default();
-    let deleted = q
-        .get("deleted")
-        .and_then(|v| {
-            p.take(match v {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(Invalid::new("deleted", "true or false")),
-            })
-        })
-        .unwrap_or(false);
+    let deleted = p.take(flag(&q, "deleted")).flatten().unwrap_or(false);
     let after = p.take(cursor(&q)).flatten().unwrap_or(0);
     let limit = p.take(limit(&q)).unwrap_or_default() as usize;
     p.finish()?;
     let list = nw.windows().await.map_err(|e| ApiError::internal(&e))?;
-    let mut items: Vec<MaintenanceWindowView> = list
-        .iter()
-        .filter(|w| w.id > after && (deleted || w.deleted.is_none()))
-        .filter(|w| scope_region(nw, &w.scope).is_some_and(|r| viewer.sees(r)))
-        .take(limit + 1)
-        .map(MaintenanceWindowView::from)
-        .collect();
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next_cursor = more
-        .then(|| items.last().map(|w| w.id.to_string()))
-        .flatten();
+    let (items, next_cursor) = page(
+        list.iter()
+            .filter(|w| w.id > after && (deleted || w.deleted.is_none()))
+            .filter(|w| scope_region(nw, &w.scope).is_some_and(|r| viewer.sees(r)))
+            .map(MaintenanceWindowView::from),
+        limit,
+        |w| w.id,
+    );
     Ok(Json(WindowPage { items, next_cursor }))
 }
 
@@ -1035,13 +1041,6 @@ pub async fn create_maintenance(
     Ok((status, Json(MaintenanceWindowView::from(&r.window))))
 }
 
-fn window_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::not_found(format!("maintenance window {raw} not found")))
-}
-
 /// Change a window: the change is recorded as its next version (the earlier ones stay), under
 /// the same notice as a new window. Sending what the window already says changes nothing.
 #[utoipa::path(put, path = "/network/maintenance/{id}", tag = "network", operation_id = "changeMaintenance",
@@ -1060,7 +1059,7 @@ pub async fn change_maintenance(
 ) -> Result<Json<MaintenanceWindowView>, ApiError> {
     writer(&caller)?;
     let nw = watch(&state)?;
-    let id = window_id(&id)?;
+    let id = path_id(&id, "maintenance window")?;
     let spec = window_spec(nw, &Viewer::All, &body)?;
     let r = nw
         .revise_window(id, Some(spec), &caller.name)
@@ -1083,7 +1082,7 @@ pub async fn delete_maintenance(
 ) -> Result<StatusCode, ApiError> {
     writer(&caller)?;
     let nw = watch(&state)?;
-    let id = window_id(&id)?;
+    let id = path_id(&id, "maintenance window")?;
     match nw.revise_window(id, None, &caller.name).await {
         // Deleting again is what the first deletion did: a retry.
         Ok(_) | Err(WindowError::Refused(WindowRefusal::Deleted(_))) => Ok(StatusCode::NO_CONTENT),
@@ -1105,13 +1104,11 @@ pub async fn maintenance_versions(
 ) -> Result<Json<Vec<MaintenanceWindowView>>, ApiError> {
     let viewer = reader(&caller)?;
     let nw = watch(&state)?;
-    let id = window_id(&id)?;
-    let history = nw
-        .store()
-        .window_history()
+    let id = path_id(&id, "maintenance window")?;
+    let mine = nw
+        .versions_of(id)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let mine: Vec<_> = history.into_iter().filter(|v| v.window == id).collect();
     let versions: Vec<MaintenanceWindowView> = (1..=mine.len())
         .filter_map(|k| maintenance::current(&mine[..k]).pop())
         .filter(|w| scope_region(nw, &w.scope).is_some_and(|r| viewer.sees(r)))
